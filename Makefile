@@ -31,7 +31,8 @@ test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: install
-	$(VENV)/bin/rpan bench
+	$(VENV)/bin/rpan bench $(BENCH_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub $(BENCH_ARGS)
 
 assets: install
 	$(PY) scripts/make_demo_assets.py
