@@ -1,0 +1,712 @@
+"""The training dialog: launch `rpan train` as a separate process and follow it live.
+
+Why a separate process and not a thread: training holds the GIL-heavy PyTorch loop,
+may use every core or a GPU, and must survive (or die) independently of the UI. The
+studio runs exactly the command a user would type (``python -m rpan_core.cli train``),
+so what works in the terminal works here and vice versa, and a training failure can
+never take the studio (and its unsaved view state) down with it.
+
+How it is followed: the run folder's ``events.jsonl`` (one JSON object per line,
+flushed per line by the trainer) is the single source of truth. An
+:class:`EventFollower` reads only the bytes appended since its last read (a
+QFileSystemWatcher wakes it up as soon as the file changes, a QTimer poll covers
+file systems where change notifications are late or missing) and hands complete
+lines to the dialog, which updates pyqtgraph curves, a progress bar, elapsed time
+and ETA. stderr is collected too, so a failure shows the trainer's own error text
+in the window instead of only in a terminal nobody is looking at.
+
+Cancel sends SIGTERM (``QProcess.terminate``): ``rpan train`` handles it by writing
+``last.pt`` and an ``end`` event with status ``cancelled``. If it has not exited
+after a grace period, it is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import pyqtgraph as pg
+from PyQt6.QtCore import (
+    QElapsedTimer,
+    QFileSystemWatcher,
+    QObject,
+    QProcess,
+    QProcessEnvironment,
+    Qt,
+    QTimer,
+    pyqtSignal,
+)
+from PyQt6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from rpan_core.errors import TrainingError
+
+__all__ = [
+    "EventFollower",
+    "TrainingDialog",
+    "TrainingOptions",
+    "format_duration",
+    "train_command",
+]
+
+# The command a user would type, minus its options.
+DEFAULT_TRAINER: tuple[str, ...] = (sys.executable, "-m", "rpan_core.cli", "train")
+
+INIT_DEMO = "demo"
+INIT_CHECKPOINT = "checkpoint"
+INIT_SCRATCH = "scratch"
+
+
+def format_duration(seconds: float | None) -> str:
+    """``75`` -> ``'1:15'``, ``3725`` -> ``'1:02:05'``; None or negative -> ``'--'``."""
+    if seconds is None or seconds != seconds or seconds < 0 or seconds == float("inf"):
+        return "--"
+    s = int(round(seconds))
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
+
+
+@dataclass
+class TrainingOptions:
+    """What the dialog's form says; turned into `rpan train` arguments by :func:`train_command`."""
+
+    project: Path
+    run_dir: Path
+    init: str | None = None  # a checkpoint path, or None = from scratch
+    epochs: int = 10
+    lr: float = 0.01
+    freeze_backbone: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    extra_args: list[str] = field(default_factory=list)
+
+
+def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINER) -> list[str]:
+    """The full argv for one run (program first). Pure, so it is tested on its own."""
+    if opts.epochs < 1:
+        raise TrainingError(f"epochs must be at least 1 (got {opts.epochs}); set a positive number of epochs")
+    if not opts.lr > 0:
+        raise TrainingError(f"learning rate must be positive (got {opts.lr}); enter e.g. 0.01")
+    if opts.device not in ("auto", "cpu", "cuda"):
+        raise TrainingError(f"unknown device {opts.device!r}; choose auto, cpu or cuda")
+    argv = list(trainer) + [
+        "--project", str(opts.project),
+        "--run-dir", str(opts.run_dir),
+        "--epochs", str(int(opts.epochs)),
+        "--lr", repr(float(opts.lr)),
+    ]
+    if opts.init:
+        argv += ["--init", str(opts.init)]
+    if opts.freeze_backbone:
+        argv.append("--freeze-backbone")
+    if opts.device != "auto":
+        argv += ["--device", opts.device]
+    argv += list(opts.extra_args)
+    return argv
+
+
+class EventFollower(QObject):
+    """Follows an append-only JSON-lines file and emits each new complete line as a dict.
+
+    Reads incrementally from the last offset (never re-reads the file), keeps a
+    trailing partial line until its newline arrives, and skips lines that are not
+    JSON objects (counted in :attr:`bad_lines`). The file may not exist yet: the
+    follower watches its folder (or the nearest existing parent) until it does.
+    """
+
+    events = pyqtSignal(list)  # list[dict], in file order, one emission per read
+
+    def __init__(self, path: str | os.PathLike, poll_ms: int = 250, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.path = Path(path)
+        self.offset = 0
+        self.bad_lines = 0
+        self._partial = b""
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(self._changed)
+        self._watcher.directoryChanged.connect(self._changed)
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self.poll)
+
+    def start(self) -> None:
+        self._watch()
+        self._timer.start()
+        self.poll()
+
+    def stop(self) -> None:
+        """Stop watching after one last read (so nothing written before the stop is lost)."""
+        self._timer.stop()
+        self.poll()
+        files, dirs = self._watcher.files(), self._watcher.directories()
+        if files:
+            self._watcher.removePaths(files)
+        if dirs:
+            self._watcher.removePaths(dirs)
+
+    def _watch(self) -> None:
+        if self.path.exists():
+            if str(self.path) not in self._watcher.files():
+                self._watcher.addPath(str(self.path))
+            return
+        d = self.path.parent
+        while not d.exists() and d != d.parent:
+            d = d.parent
+        if str(d) not in self._watcher.directories():
+            self._watcher.addPath(str(d))
+
+    def _changed(self, _path: str) -> None:
+        self._watch()
+        self.poll()
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """Read what was appended since the last call; return the complete events."""
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return []
+        if not data:
+            return []
+        self.offset += len(data)
+        data = self._partial + data
+        *lines, self._partial = data.split(b"\n")
+        out: list[dict[str, Any]] = []
+        for raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                self.bad_lines += 1
+                continue
+            if isinstance(obj, dict):
+                out.append(obj)
+            else:
+                self.bad_lines += 1
+        return out
+
+    def poll(self) -> None:
+        if not self._watcher.files():
+            self._watch()
+        evs = self.read_new()
+        if evs:
+            self.events.emit(evs)
+
+
+def _clean_console(text: str, max_lines: int = 40) -> str:
+    """Terminal output -> readable text: keep what a carriage return left visible, drop blank lines."""
+    lines = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        line = line.split("\r")[-1].rstrip()
+        if line:
+            lines.append(line)
+    return "\n".join(lines[-max_lines:])
+
+
+class TrainingDialog(QDialog):
+    """Configure a training run, launch it, and follow it live.
+
+    ``default_init``: the demo checkpoint (the "start from the demo checkpoint"
+    choice, preselected when it exists). ``trainer``: the command that stands for
+    ``rpan train`` (tests pass a small fake trainer script); options are appended.
+
+    Closing the dialog while a run is going only hides it: the run goes on and
+    :attr:`runFinished` still fires. When the application quits, a running
+    trainer is cancelled (SIGTERM, then kill after :attr:`kill_grace_ms`).
+    """
+
+    runFinished = pyqtSignal(str, str)  # run_dir, checkpoint
+    runEnded = pyqtSignal(str, str, str)  # run_dir, status (finished|failed|cancelled), message
+
+    LOSS_KEYS = ("loss", "action_loss", "pose_loss")
+    METRIC_KEYS = ("val_accuracy", "val_pck", "train_accuracy")
+    COLORS = {
+        "loss": (240, 240, 240),
+        "action_loss": (230, 120, 60),
+        "pose_loss": (70, 160, 240),
+        "val_accuracy": (240, 200, 60),
+        "val_pck": (90, 210, 120),
+        "train_accuracy": (200, 110, 220),
+    }
+
+    def __init__(
+        self,
+        project: Any,
+        parent: QWidget | None = None,
+        default_init: str | os.PathLike | None = None,
+        *,
+        trainer: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.default_init = str(default_init) if default_init else None
+        self.trainer = list(trainer) if trainer else list(DEFAULT_TRAINER)
+        self.kill_grace_ms = 10_000
+        self.process: QProcess | None = None
+        self.follower: EventFollower | None = None
+        self.run_dir: Path | None = None
+        self.status: str = "idle"  # idle | running | finished | failed | cancelled
+        self.message = ""
+        self.end_event: dict[str, Any] | None = None
+        self.stderr_text = ""
+        self.stdout_text = ""
+        self.total_steps = 0
+        self.last_step = 0
+        self.last_elapsed_s = 0.0
+        self.steps: dict[str, list[float]] = {k: [] for k in self.LOSS_KEYS}
+        self.step_x: dict[str, list[float]] = {k: [] for k in self.LOSS_KEYS}
+        self.epoch_x: dict[str, list[float]] = {k: [] for k in self.METRIC_KEYS}
+        self.epoch_y: dict[str, list[float]] = {k: [] for k in self.METRIC_KEYS}
+        self._cancel_requested = False
+        self._clock = QElapsedTimer()
+        self._kill_timer = QTimer(self)
+        self._kill_timer.setSingleShot(True)
+        self._kill_timer.timeout.connect(self._kill_now)
+        self._tick = QTimer(self)
+        self._tick.setInterval(500)
+        self._tick.timeout.connect(self._update_times)
+        self.setWindowTitle("Train RPAN")
+        self.resize(900, 640)
+        self._build()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        outer.addLayout(top)
+
+        init_box = QGroupBox("Start from")
+        il = QVBoxLayout(init_box)
+        self.init_group = QButtonGroup(self)
+        self.init_demo = QRadioButton("Demo checkpoint")
+        self.init_ckpt = QRadioButton("Another checkpoint:")
+        self.init_scratch = QRadioButton("Scratch (random initialization)")
+        for i, b in enumerate((self.init_demo, self.init_ckpt, self.init_scratch)):
+            self.init_group.addButton(b, i)
+        il.addWidget(self.init_demo)
+        row = QHBoxLayout()
+        row.addWidget(self.init_ckpt)
+        self.ckpt_edit = QLineEdit()
+        self.ckpt_edit.setPlaceholderText("path to a .pt checkpoint")
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._browse)
+        row.addWidget(self.ckpt_edit, 1)
+        row.addWidget(self.browse_button)
+        il.addLayout(row)
+        il.addWidget(self.init_scratch)
+        if self.default_init and Path(self.default_init).exists():
+            self.init_demo.setToolTip(self.default_init)
+            self.init_demo.setChecked(True)
+        else:
+            self.init_demo.setEnabled(False)
+            self.init_demo.setToolTip("no demo checkpoint found")
+            self.init_scratch.setChecked(True)
+        self.ckpt_edit.textEdited.connect(lambda _t: self.init_ckpt.setChecked(True))
+        top.addWidget(init_box, 2)
+
+        opt_box = QGroupBox("Options")
+        form = QFormLayout(opt_box)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10_000)
+        self.epochs_spin.setValue(10)
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setDecimals(6)
+        self.lr_spin.setRange(1e-6, 10.0)
+        self.lr_spin.setSingleStep(0.001)
+        self.lr_spin.setValue(0.01)
+        self.freeze_check = QCheckBox("Freeze backbone (fast fine-tune of attention + LSTM)")
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(["auto", "cpu", "cuda"])
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("", self.freeze_check)
+        form.addRow("Device", self.device_combo)
+        top.addWidget(opt_box, 1)
+
+        bar = QHBoxLayout()
+        self.start_button = QPushButton("Start training")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel run")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%  (step %v of %m)")
+        bar.addWidget(self.start_button)
+        bar.addWidget(self.cancel_button)
+        bar.addWidget(self.progress, 1)
+        outer.addLayout(bar)
+
+        info = QHBoxLayout()
+        self.status_label = QLabel("Ready.")
+        self.step_label = QLabel("")
+        self.elapsed_label = QLabel("Elapsed --")
+        self.eta_label = QLabel("ETA --")
+        for w in (self.status_label, self.step_label, self.elapsed_label, self.eta_label):
+            info.addWidget(w)
+        info.insertStretch(1, 1)
+        outer.addLayout(info)
+
+        plots = QHBoxLayout()
+        self.loss_plot = pg.PlotWidget(title="Training loss")
+        self.loss_plot.setLabel("bottom", "step")
+        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.metric_plot = pg.PlotWidget(title="Validation")
+        self.metric_plot.setLabel("bottom", "epoch")
+        self.metric_plot.addLegend(offset=(-10, -10))
+        self.metric_plot.showGrid(x=True, y=True, alpha=0.25)
+        self.metric_plot.setYRange(0.0, 1.0)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        for k in self.LOSS_KEYS:
+            self.curves[k] = self.loss_plot.plot([], [], name=k, pen=pg.mkPen(self.COLORS[k], width=2))
+        for k in self.METRIC_KEYS:
+            self.curves[k] = self.metric_plot.plot(
+                [], [], name=k, pen=pg.mkPen(self.COLORS[k], width=2),
+                symbol="o", symbolSize=6, symbolBrush=self.COLORS[k], symbolPen=None)
+        plots.addWidget(self.loss_plot)
+        plots.addWidget(self.metric_plot)
+        outer.addLayout(plots, 1)
+
+        self.log_view = QPlainTextEdit()
+        self.log_view.setReadOnly(True)
+        self.log_view.setMaximumBlockCount(2000)
+        self.log_view.setPlaceholderText("Messages from the trainer appear here.")
+        self.log_view.setFixedHeight(110)
+        outer.addWidget(self.log_view)
+
+        close_row = QHBoxLayout()
+        close_row.addStretch(1)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        close_row.addWidget(self.close_button)
+        outer.addLayout(close_row)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Start from checkpoint", str(self._project_folder()),
+                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.ckpt_edit.setText(path)
+            self.init_ckpt.setChecked(True)
+
+    # ------------------------------------------------------------------ options
+    def _project_folder(self) -> Path:
+        return Path(getattr(self.project, "folder", self.project))
+
+    def _runs_dir(self) -> Path:
+        runs = getattr(self.project, "runs_dir", None)
+        return Path(runs) if runs is not None else self._project_folder() / "runs"
+
+    def new_run_dir(self) -> Path:
+        """A fresh, not yet existing run folder under the project's runs/ (timestamped)."""
+        base = self._runs_dir()
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        cand = base / f"studio-{stamp}"
+        n = 1
+        while cand.exists():
+            n += 1
+            cand = base / f"studio-{stamp}-{n}"
+        return cand
+
+    def options(self) -> TrainingOptions:
+        """The form as :class:`TrainingOptions` (raises TrainingError on an unusable choice)."""
+        choice = self.init_group.checkedId()
+        init: str | None
+        if choice == 0:
+            init = self.default_init
+        elif choice == 1:
+            init = self.ckpt_edit.text().strip()
+            if not init:
+                raise TrainingError("no checkpoint chosen; pick a .pt file with Browse… or start from scratch")
+            if not Path(init).is_file():
+                raise TrainingError(f"checkpoint {init} does not exist; pick an existing .pt file")
+        else:
+            init = None
+        return TrainingOptions(
+            project=self._project_folder(),
+            run_dir=self.new_run_dir(),
+            init=init,
+            epochs=self.epochs_spin.value(),
+            lr=self.lr_spin.value(),
+            freeze_backbone=self.freeze_check.isChecked(),
+            device=self.device_combo.currentText(),
+        )
+
+    # ------------------------------------------------------------------ running
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.state() != QProcess.ProcessState.NotRunning
+
+    def start(self) -> bool:
+        """Launch a run with the form's options. Returns False (and says why) when it cannot start."""
+        if self.is_running():
+            return False
+        try:
+            opts = self.options()
+            argv = train_command(opts, self.trainer)
+        except TrainingError as exc:
+            self._set_status("failed", str(exc))
+            self.log_view.appendPlainText(f"Cannot start: {exc}")
+            return False
+        self._reset_run(opts.run_dir)
+        proc = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        proc.setProcessEnvironment(env)
+        proc.setWorkingDirectory(str(self._project_folder()))
+        proc.readyReadStandardError.connect(self._read_stderr)
+        proc.readyReadStandardOutput.connect(self._read_stdout)
+        proc.finished.connect(self._process_finished)
+        proc.errorOccurred.connect(self._process_error)
+        self.process = proc
+        self.follower = EventFollower(opts.run_dir / "events.jsonl", parent=self)
+        self.follower.events.connect(self._on_events)
+        self.follower.start()
+        self.log_view.appendPlainText("$ " + " ".join(argv))
+        self._set_status("running", "Starting…")
+        self._clock.start()
+        self._tick.start()
+        self.start_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        proc.start(argv[0], argv[1:])
+        return True
+
+    def _reset_run(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.end_event = None
+        self.stderr_text = ""
+        self.stdout_text = ""
+        self.message = ""
+        self.total_steps = 0
+        self.last_step = 0
+        self.last_elapsed_s = 0.0
+        self._cancel_requested = False
+        for d in (self.steps, self.step_x, self.epoch_x, self.epoch_y):
+            for v in d.values():
+                v.clear()
+        for c in self.curves.values():
+            c.setData([], [])
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.eta_label.setText("ETA --")
+        self.log_view.clear()
+
+    def cancel(self) -> None:
+        """Ask the trainer to stop (SIGTERM: it writes last.pt and an end event); kill after a grace period."""
+        if not self.is_running():
+            return
+        self._cancel_requested = True
+        self._set_status("running", "Cancelling… (saving last.pt)")
+        self.cancel_button.setEnabled(False)
+        assert self.process is not None
+        self.process.terminate()
+        self._kill_timer.start(self.kill_grace_ms)
+
+    def _kill_now(self) -> None:
+        if self.is_running():
+            assert self.process is not None
+            self.log_view.appendPlainText(f"Trainer did not stop within {self.kill_grace_ms / 1000:.0f} s; killed.")
+            self.process.kill()
+
+    def shutdown(self, wait_ms: int | None = None) -> None:
+        """Stop a running trainer and wait for it (used when the application quits)."""
+        if not self.is_running():
+            return
+        assert self.process is not None
+        self._cancel_requested = True
+        self.process.terminate()
+        if not self.process.waitForFinished(self.kill_grace_ms if wait_ms is None else wait_ms):
+            self.process.kill()
+            self.process.waitForFinished(2000)
+
+    def _read_stderr(self) -> None:
+        if self.process is None:
+            return
+        chunk = bytes(self.process.readAllStandardError()).decode("utf-8", "replace")
+        self.stderr_text = (self.stderr_text + chunk)[-200_000:]
+
+    def _read_stdout(self) -> None:
+        if self.process is None:
+            return
+        chunk = bytes(self.process.readAllStandardOutput()).decode("utf-8", "replace")
+        self.stdout_text = (self.stdout_text + chunk)[-200_000:]
+
+    def _process_error(self, err: QProcess.ProcessError) -> None:
+        if err == QProcess.ProcessError.FailedToStart:
+            self._finish("failed", f"could not start the trainer ({' '.join(self.trainer)}): "
+                                   f"{self.process.errorString() if self.process else err}")
+
+    def _process_finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
+        self._read_stderr()
+        self._read_stdout()
+        if self.follower is not None:
+            self.follower.stop()  # one last read: the end event may have just been written
+        end = self.end_event
+        if end is not None and end.get("status") in ("finished", "failed", "cancelled"):
+            status = str(end["status"])
+            message = str(end.get("message") or "")
+            if status == "finished" and exit_code != 0:
+                status, message = "failed", message or f"trainer exited with code {exit_code}"
+        elif self._cancel_requested:
+            status, message = "cancelled", "cancelled (the trainer stopped without an end event)"
+        elif exit_status == QProcess.ExitStatus.CrashExit:
+            status, message = "failed", f"the trainer crashed (exit code {exit_code}) before it finished"
+        elif exit_code != 0:
+            status, message = "failed", f"the trainer exited with code {exit_code}"
+        else:
+            status, message = "failed", "the trainer exited without writing an end event to events.jsonl"
+        self._finish(status, message)
+
+    def _finish(self, status: str, message: str) -> None:
+        if self.status != "running":
+            return
+        self._kill_timer.stop()
+        self._tick.stop()
+        self._update_times()
+        self.start_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        stderr = _clean_console(self.stderr_text)
+        if status == "failed":
+            text = f"Training failed: {message}" if message else "Training failed."
+            if stderr:
+                text += "\n--- trainer stderr ---\n" + stderr
+            self.log_view.appendPlainText(text)
+        elif status == "cancelled":
+            self.log_view.appendPlainText(f"Training cancelled. {message}".strip())
+        else:
+            self.log_view.appendPlainText(f"Training finished. {message}".strip())
+            self.progress.setValue(self.progress.maximum())
+        self._set_status(status, message)
+        run_dir = str(self.run_dir) if self.run_dir else ""
+        self.runEnded.emit(run_dir, status, message)
+        if status == "finished":
+            self.runFinished.emit(run_dir, self.best_checkpoint() or "")
+
+    def best_checkpoint(self) -> str | None:
+        """The end event's best checkpoint, else best.pt / last.pt in the run folder, else None."""
+        if self.run_dir is None:
+            return None
+        best = (self.end_event or {}).get("best_checkpoint")
+        if best:
+            p = Path(best)
+            return str(p if p.is_absolute() else self.run_dir / p)
+        for name in ("best.pt", "last.pt"):
+            if (self.run_dir / name).exists():
+                return str(self.run_dir / name)
+        return None
+
+    def _set_status(self, status: str, message: str) -> None:
+        self.status = status
+        self.message = message
+        shown = {"running": message or "Running…", "finished": "Finished.",
+                 "failed": "Failed: " + (message.splitlines()[0] if message else "see below"),
+                 "cancelled": "Cancelled.", "idle": "Ready."}[status]
+        self.status_label.setText(shown)
+        color = {"failed": "#e05050", "cancelled": "#d0a030", "finished": "#50b050"}.get(status)
+        self.status_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
+
+    # ------------------------------------------------------------------ events
+    def _on_events(self, events: list[dict[str, Any]]) -> None:
+        dirty_loss = dirty_metric = False
+        for ev in events:
+            kind = ev.get("type")
+            if kind == "start":
+                self.total_steps = int(ev.get("total_steps") or 0)
+                self._set_status("running", f"Training: {ev.get('epochs', '?')} epochs, {self.total_steps} steps")
+            elif kind == "step":
+                step = float(ev.get("step", len(self.step_x["loss"])))
+                self.last_step = int(step)
+                self.last_elapsed_s = float(ev.get("elapsed_s") or 0.0)
+                for k in self.LOSS_KEYS:
+                    v = ev.get(k)
+                    if isinstance(v, (int, float)) and v == v:
+                        self.step_x[k].append(step)
+                        self.steps[k].append(float(v))
+                        dirty_loss = True
+                bits = [f"step {self.last_step}/{self.total_steps or '?'}", f"epoch {ev.get('epoch', '?')}"]
+                if isinstance(ev.get("loss"), (int, float)):
+                    bits.append(f"loss {ev['loss']:.4f}")
+                if isinstance(ev.get("lr"), (int, float)):
+                    bits.append(f"lr {ev['lr']:.3g}")
+                if isinstance(ev.get("clips_per_s"), (int, float)):
+                    bits.append(f"{ev['clips_per_s']:.1f} clips/s")
+                self.step_label.setText("  ".join(bits))
+            elif kind == "epoch":
+                ep = float(ev.get("epoch", len(self.epoch_x["val_accuracy"])))
+                for k in self.METRIC_KEYS:
+                    v = ev.get(k)
+                    if isinstance(v, (int, float)) and v == v:
+                        self.epoch_x[k].append(ep)
+                        self.epoch_y[k].append(float(v))
+                        dirty_metric = True
+                summary = ", ".join(f"{k} {ev[k]:.3f}" for k in self.METRIC_KEYS if isinstance(ev.get(k), (int, float)))
+                self.log_view.appendPlainText(f"epoch {ev.get('epoch')}: {summary}")
+            elif kind == "end":
+                self.end_event = ev
+            elif ev.get("message"):
+                self.log_view.appendPlainText(str(ev["message"]))
+        if dirty_loss:
+            for k in self.LOSS_KEYS:
+                self.curves[k].setData(self.step_x[k], self.steps[k])
+        if dirty_metric:
+            for k in self.METRIC_KEYS:
+                self.curves[k].setData(self.epoch_x[k], self.epoch_y[k])
+        self._update_times()
+
+    def eta_seconds(self) -> float | None:
+        """Remaining time from the trainer's own clock: elapsed / steps done * steps left."""
+        if self.total_steps <= 0 or self.last_step <= 0 or self.last_elapsed_s <= 0:
+            return None
+        left = max(self.total_steps - self.last_step, 0)
+        return self.last_elapsed_s / self.last_step * left
+
+    def _update_times(self) -> None:
+        if self.total_steps > 0:
+            if self.progress.maximum() != self.total_steps:
+                self.progress.setRange(0, self.total_steps)
+            self.progress.setValue(min(self.last_step, self.total_steps))
+        if self._clock.isValid():
+            self.elapsed_label.setText("Elapsed " + format_duration(self._clock.elapsed() / 1000.0))
+        if self.status == "running":
+            self.eta_label.setText("ETA " + format_duration(self.eta_seconds()))
+        else:
+            self.eta_label.setText("ETA --")
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        # A running trainer keeps going; the dialog is only hidden and still reports the end.
+        event.accept()
+        self.hide()
+
+    def reject(self) -> None:  # Escape: same as closing
+        self.hide()
