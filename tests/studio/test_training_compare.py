@@ -1,0 +1,66 @@
+"""Checkpoint comparison: the table shows both results and the difference, evaluated in a worker thread."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytest.importorskip("rpan_core.project")  # the data layer lands separately; remove once it is in
+
+from rpan_core.errors import CheckpointError  # noqa: E402
+from rpan_core.skeleton import PENNACTION  # noqa: E402
+from rpan_studio.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
+
+from .pose_editor_support import make_project  # noqa: E402
+
+
+def test_flatten_and_rows() -> None:
+    joints = ("a", "b")
+    res = {"accuracy": 0.5, "split": "test", "pck": {"mean": 0.25, "per_joint": [0.1, 0.4]},
+           "confusion": [[1, 0], [0, 1]], "ok": True, "n_videos": 4}
+    assert flatten_metrics(res, joints) == {"accuracy": 0.5, "pck.mean": 0.25, "pck.per_joint.a": 0.1,
+                                            "pck.per_joint.b": 0.4, "n_videos": 4.0}
+    rows = comparison_rows(res, {"accuracy": 0.75, "pck": {"mean": 0.5}}, joints)
+    assert rows[0] == ("accuracy", 0.5, 0.75, 0.25)
+    by = {r[0]: r for r in rows}
+    assert by["pck.mean"] == ("pck.mean", 0.25, 0.5, 0.25)
+    assert by["pck.per_joint.a"] == ("pck.per_joint.a", 0.1, None, None)
+
+
+def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
+    project, _vid = make_project(tmp_path)
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    a.write_text("0.5")
+    b.write_text("0.75")
+    threads = []
+
+    def fake_evaluate(checkpoint, proj, split):
+        threads.append((threading.current_thread() is threading.main_thread(), split, proj.skeleton))
+        v = float(open(checkpoint).read())
+        return {"accuracy": v, "pck_argmax": {"mean": v / 2, "per_joint": [v] * PENNACTION.num_joints}}
+
+    dlg = CompareDialog(project, [str(a), str(b)], evaluate_fn=fake_evaluate)
+    qtbot.addWidget(dlg)
+    with qtbot.waitSignal(dlg.compared, timeout=10000) as sig:
+        assert dlg.compare(str(a), str(b), "val")
+    rows = sig.args[0]
+    assert [t[:2] for t in threads] == [(False, "val"), (False, "val")]
+    assert rows[0] == ("accuracy", 0.5, 0.75, 0.25)
+    assert dlg.table.item(0, 0).text() == "accuracy"
+    assert dlg.table.item(0, 1).text() == "0.5000" and dlg.table.item(0, 2).text() == "0.7500"
+    assert dlg.table.item(0, 3).text() == "+0.25"
+    names = [dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount())]
+    assert "pck_argmax.per_joint.left_wrist" in names
+
+    def broken(checkpoint, proj, split):
+        raise CheckpointError(f"{checkpoint} is not an RPAN checkpoint; pick a .pt written by rpan train")
+
+    qtbot.waitUntil(lambda: not dlg.worker.isRunning(), timeout=10000)
+    dlg.evaluate_fn = broken
+    assert dlg.compare(str(a), str(b))
+    qtbot.waitUntil(lambda: "Cannot compare" in dlg.status_label.text(), timeout=10000)
+    assert "is not an RPAN checkpoint" in dlg.status_label.text()
+    qtbot.waitUntil(lambda: not dlg.worker.isRunning(), timeout=10000)
+    assert not dlg.compare(str(a), str(tmp_path / "missing.pt"))
+    assert "missing.pt" in dlg.status_label.text()
