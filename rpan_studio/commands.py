@@ -34,7 +34,7 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
-from PyQt6.QtGui import QUndoCommand, QUndoStack
+from PyQt6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
 from rpan_core.errors import ProjectError
 
@@ -54,6 +54,8 @@ __all__ = [
     "copy_previous",
     "edited_source",
     "interpolate",
+    "make_undo_actions",
+    "neighbour_keyframes",
     "notifier",
     "set_action",
 ]
@@ -431,6 +433,15 @@ def set_action(stack: QUndoStack, project: Any, video_id: int, action: str | Non
     cmd = SetActionCommand(project, video_id, action)
     stack.push(cmd)
     return cmd
+
+
+def make_undo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAction]:
+    """Undo / redo QActions for a menu, with the SHORTCUTS keys (Ctrl+Z, Ctrl+Shift+Z; Ctrl+Y too)."""
+    undo = stack.createUndoAction(parent, "&Undo")
+    undo.setShortcut(QKeySequence(shortcut("undo")))
+    redo = stack.createRedoAction(parent, "&Redo")
+    redo.setShortcuts([QKeySequence(shortcut("redo")), QKeySequence("Ctrl+Y")])
+    return undo, redo
 
 
 def neighbour_keyframes(project: Any, video_id: int, frame: int) -> tuple[int | None, int | None]:

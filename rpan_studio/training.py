@@ -284,6 +284,8 @@ class TrainingDialog(QDialog):
         self.epoch_x: dict[str, list[float]] = {k: [] for k in self.METRIC_KEYS}
         self.epoch_y: dict[str, list[float]] = {k: [] for k in self.METRIC_KEYS}
         self._cancel_requested = False
+        self._init: str | None = None
+        self.compare_dialog = None
         self._clock = QElapsedTimer()
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
@@ -407,6 +409,11 @@ class TrainingDialog(QDialog):
         outer.addWidget(self.log_view)
 
         close_row = QHBoxLayout()
+        self.compare_button = QPushButton("Compare with starting checkpoint…")
+        self.compare_button.setToolTip("accuracy and PCK of the new checkpoint vs the one this run started from")
+        self.compare_button.setEnabled(False)
+        self.compare_button.clicked.connect(self.open_compare)
+        close_row.addWidget(self.compare_button)
         close_row.addStretch(1)
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
@@ -479,6 +486,7 @@ class TrainingDialog(QDialog):
             self.log_view.appendPlainText(f"Cannot start: {exc}")
             return False
         self._reset_run(opts.run_dir)
+        self._init = opts.init
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -520,6 +528,7 @@ class TrainingDialog(QDialog):
         self.progress.setValue(0)
         self.eta_label.setText("ETA --")
         self.log_view.clear()
+        self.compare_button.setEnabled(False)
 
     def cancel(self) -> None:
         """Ask the trainer to stop (SIGTERM: it writes last.pt and an end event); kill after a grace period."""
@@ -610,7 +619,9 @@ class TrainingDialog(QDialog):
         run_dir = str(self.run_dir) if self.run_dir else ""
         self.runEnded.emit(run_dir, status, message)
         if status == "finished":
-            self.runFinished.emit(run_dir, self.best_checkpoint() or "")
+            best = self.best_checkpoint()
+            self.compare_button.setEnabled(bool(best and self._init))
+            self.runFinished.emit(run_dir, best or "")
 
     def best_checkpoint(self) -> str | None:
         """The end event's best checkpoint, else best.pt / last.pt in the run folder, else None."""
@@ -701,6 +712,18 @@ class TrainingDialog(QDialog):
             self.eta_label.setText("ETA " + format_duration(self.eta_seconds()))
         else:
             self.eta_label.setText("ETA --")
+
+    def open_compare(self) -> None:
+        """Open the checkpoint comparison with the starting checkpoint as A and the new one as B."""
+        from rpan_studio.compare import CompareDialog
+
+        best = self.best_checkpoint()
+        if not (best and self._init):
+            return
+        self.compare_dialog = CompareDialog(self.project, [self._init, best], parent=self)
+        self.compare_dialog.combo_a.setCurrentText(self._init)
+        self.compare_dialog.combo_b.setCurrentText(best)
+        self.compare_dialog.show()
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt name)

@@ -205,3 +205,17 @@ def test_shortcuts_table_is_complete() -> None:
     for required in ("toggle_visibility", "delete_label", "place_joint", "accept_frame", "copy_previous",
                      "interpolate"):
         assert required in names
+
+
+def test_undo_actions(env) -> None:
+    project, vid, stack = env
+    from PyQt6.QtCore import QObject
+
+    owner = QObject()
+    undo, redo = cmds.make_undo_actions(stack, owner)
+    assert undo.shortcut().toString() == "Ctrl+Z" and redo.shortcut().toString() == "Ctrl+Shift+Z"
+    cmds.set_action(stack, project, vid, "jump")
+    undo.trigger()
+    assert project.video(vid).action is None
+    redo.trigger()
+    assert project.video(vid).action == "jump"

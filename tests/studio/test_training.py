@@ -191,6 +191,7 @@ def test_run_updates_curves_and_finishes(qtbot, project: FakeProject, fake: list
     assert list(ys) == pytest.approx([0.3, 0.4])
     assert dlg.progress.value() == dlg.progress.maximum()
     assert not dlg.is_running()
+    assert dlg.compare_button.isEnabled()  # started from a checkpoint: A/B comparison offered
 
 
 def test_curve_updates_mid_run_then_cancel(qtbot, project: FakeProject, fake: list[str], monkeypatch) -> None:
@@ -227,6 +228,7 @@ def test_curve_updates_mid_run_then_cancel(qtbot, project: FakeProject, fake: li
     assert _events(run_dir)[-1]["status"] == "cancelled"
     assert (run_dir / "last.pt").exists()
     assert finished == []
+    assert not dlg.compare_button.isEnabled()
 
 
 def test_failing_run_shows_error_text(qtbot, project: FakeProject, fake: list[str], monkeypatch) -> None:
