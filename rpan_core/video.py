@@ -1,0 +1,463 @@
+"""Frame-exact, cached access to videos and frame folders.
+
+Everything that shows or learns from a frame asks for it by index, so ``frame(i)``
+must return exactly frame ``i`` on every codec. OpenCV's ``CAP_PROP_POS_FRAMES``
+seek lands on the wrong frame for some inter-coded files, and
+``CAP_PROP_FRAME_COUNT`` comes from the header, which lies for some files, so
+neither is trusted blindly:
+
+* **Counting.** At open the header count ``n`` is verified by decoding frame
+  ``n - 1`` and checking that nothing follows it. If that fails the file is scanned
+  once with ``grab()`` (no colour conversion) and the count is cached per content
+  hash for the process. A file whose header promises more frames than can be
+  decoded is *truncated*: the readable prefix is served, and asking for a frame
+  past it raises :class:`~rpan_core.errors.VideoError` naming the file and frame.
+* **Exact seeks.** The capture's position is tracked by us (we count every
+  ``grab``). A request a short way ahead of the decoder (``<= FORWARD`` frames) is
+  served by decoding forward, never seeking, which makes sequential reading and
+  +1 scrubbing cheap. Otherwise we seek to ``i - BACKOFF`` and check what the
+  decoder reports through ``CAP_PROP_POS_FRAMES`` after one ``grab``; if it landed
+  past the target or not where asked, we seek to an earlier spot (doubling the
+  back-off) and, as the last resort, decode forward from frame 0. The seek cost is
+  therefore one container seek plus at most ``BACKOFF + FORWARD`` decodes,
+  independent of the frame index. Files where a verified seek ever failed are
+  marked, and later seeks there use the larger back-off straight away.
+* **Cache.** A bounded LRU (``cache_mb``) holds decoded RGB frames. ``prefetch(i)``
+  asks a background thread to decode a window around the cursor; the one
+  ``cv2.VideoCapture`` is guarded by a lock because it is not thread-safe.
+* **Sequential iteration.** ``frames(start, stop)`` uses its own capture and only
+  reads forward, so iterating never pays for a seek per frame and never disturbs
+  the scrubbing capture.
+
+Frame folders (PennAction and JHMDB ship JPEG folders) are read image by image in
+natural name order; there every frame is exactly addressable by construction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from rpan_core.errors import VideoError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv")
+
+#: Requests up to this many frames ahead of the decoder decode forward instead of seeking.
+FORWARD = 48
+#: First back-off (frames) before the target when seeking; doubled on each failed check.
+BACKOFF = 0
+#: Bytes hashed from the start, middle and end of a file for its content hash.
+HASH_CHUNK = 1 << 20
+#: Frames per second reported for frame folders (they carry no timing).
+FOLDER_FPS = 30.0
+
+_COUNT_CACHE: dict[str, int] = {}
+_COUNT_LOCK = threading.Lock()
+
+
+def content_hash(path: str | os.PathLike) -> str:
+    """Fast content hash of a video file or frame folder (hex sha1).
+
+    File: sha1 of the byte size and the first, middle and last MB (``HASH_CHUNK``),
+    so a multi-GB file hashes in milliseconds while any re-encode, trim or
+    truncation changes it. Folder: sha1 of every image's name and size plus the
+    first and last image's bytes.
+    """
+    p = Path(path)
+    h = hashlib.sha1()
+    if p.is_dir():
+        files = _folder_images(p)
+        for f in files:
+            h.update(f.name.encode("utf-8", "surrogateescape"))
+            h.update(str(f.stat().st_size).encode())
+        for f in (files[:1] + files[-1:]) if files else []:
+            h.update(f.read_bytes())
+        return h.hexdigest()
+    size = p.stat().st_size
+    h.update(str(size).encode())
+    with open(p, "rb") as fh:
+        for off in sorted({0, max(0, size // 2 - HASH_CHUNK // 2), max(0, size - HASH_CHUNK)}):
+            fh.seek(off)
+            h.update(fh.read(HASH_CHUNK))
+    return h.hexdigest()
+
+
+def _natural_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def _folder_images(folder: Path) -> list[Path]:
+    files = [f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+    files.sort(key=lambda f: _natural_key(f.name))
+    return files
+
+
+class _FrameCache:
+    """Thread-safe LRU of frames bounded by total bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max(0, int(max_bytes))
+        self._data: OrderedDict[int, np.ndarray] = OrderedDict()
+        self.nbytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, i: int) -> np.ndarray | None:
+        with self._lock:
+            f = self._data.get(i)
+            if f is not None:
+                self._data.move_to_end(i)
+            return f
+
+    def __contains__(self, i: int) -> bool:
+        with self._lock:
+            return i in self._data
+
+    def put(self, i: int, frame: np.ndarray) -> None:
+        if frame.nbytes > self.max_bytes:
+            return
+        with self._lock:
+            old = self._data.pop(i, None)
+            if old is not None:
+                self.nbytes -= old.nbytes
+            self._data[i] = frame
+            self.nbytes += frame.nbytes
+            while self.nbytes > self.max_bytes and self._data:
+                _, ev = self._data.popitem(last=False)
+                self.nbytes -= ev.nbytes
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.nbytes = 0
+
+
+class Video:
+    """An opened video file or frame folder; see the module docstring. Use :func:`open_video`."""
+
+    def __init__(self, path: str | os.PathLike, cache_mb: float = 256) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise VideoError(f"{self.path}: no such file or folder; check the path or relink the video")
+        self.cache = _FrameCache(int(cache_mb * (1 << 20)))
+        self._lock = threading.RLock()
+        self._cap: cv2.VideoCapture | None = None
+        self._pos = 0  # index of the frame the next grab() returns
+        self._unreliable_seek = False
+        self._closed = False
+        self._prefetch_target: int | None = None
+        self._prefetch_cond = threading.Condition()
+        self._prefetch_thread: threading.Thread | None = None
+        self._prefetch_busy = False
+        self.prefetch_radius = 16
+        self.truncated = False
+        self.is_folder = self.path.is_dir()
+        try:
+            self.content_hash = content_hash(self.path)
+        except OSError as exc:
+            raise VideoError(f"{self.path}: cannot read ({exc}); check permissions") from exc
+        if self.is_folder:
+            self._open_folder()
+        else:
+            self._open_file()
+
+    # ----------------------------------------------------------------- opening
+    def _open_folder(self) -> None:
+        self._files = _folder_images(self.path)
+        if not self._files:
+            raise VideoError(f"{self.path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}); "
+                             "pick a folder of frame images or a video file")
+        first = self._read_image(0)
+        self.height, self.width = first.shape[:2]
+        self.fps = FOLDER_FPS
+        self.frame_count = len(self._files)
+        self.expected_frames = self.frame_count
+        self.cache.put(0, first)
+
+    def _new_capture(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            cap.release()
+            raise VideoError(f"{self.path}: OpenCV cannot open this file (not a video, corrupt, "
+                             "or an unsupported codec); re-encode it, e.g. to H.264 .mp4")
+        return cap
+
+    def _open_file(self) -> None:
+        cap = self._new_capture()
+        self._cap = cap
+        self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        header = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        ok, bgr = cap.read()
+        if not ok or bgr is None:
+            cap.release()
+            raise VideoError(f"{self.path}: frame 0 cannot be decoded (corrupt or truncated file); "
+                             "re-encode or re-copy the video")
+        self._pos = 1
+        self.height, self.width = bgr.shape[:2]
+        self.cache.put(0, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        self.expected_frames = header
+        with _COUNT_LOCK:
+            known = _COUNT_CACHE.get(self.content_hash)
+        if known is None:
+            known = header if header > 0 and self._verify_count(header) else self._scan_count()
+            with _COUNT_LOCK:
+                _COUNT_CACHE[self.content_hash] = known
+        self.frame_count = known
+        if self.frame_count < 1:
+            raise VideoError(f"{self.path}: no decodable frames")
+        self.truncated = header > known
+        if header <= 0:
+            self.expected_frames = known
+
+    def _verify_count(self, n: int) -> bool:
+        """True when frame ``n-1`` decodes (exactly located) and nothing follows it."""
+        try:
+            self._seek_exact(n - 1)
+            ok = self._cap.grab()
+            if not ok:
+                return False
+            self._pos += 1
+            more = self._cap.grab()
+            if more:
+                self._pos += 1
+            return not more
+        except VideoError:
+            return False
+
+    def _scan_count(self) -> int:
+        cap = self._new_capture()
+        n = 0
+        try:
+            while cap.grab():
+                n += 1
+        finally:
+            cap.release()
+        self._reopen()
+        return n
+
+    def _reopen(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+        self._cap = self._new_capture()
+        self._pos = 0
+
+    # ------------------------------------------------------------------ access
+    def __len__(self) -> int:
+        return self.frame_count
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return self.height, self.width
+
+    def _check_index(self, i: int) -> int:
+        if self._closed:
+            raise VideoError(f"{self.path}: video is closed")
+        i = int(i)
+        if i < 0 or i >= max(self.frame_count, self.expected_frames):
+            raise VideoError(f"{self.path}: frame {i} out of range (video has {self.frame_count} frames)")
+        if i >= self.frame_count:
+            raise VideoError(f"{self.path}: frame {i} cannot be decoded: the file is truncated (header says "
+                             f"{self.expected_frames} frames, only {self.frame_count} decode); re-copy or "
+                             "re-encode the video")
+        return i
+
+    def frame(self, i: int) -> np.ndarray:
+        """Exactly frame ``i`` as ``H x W x 3`` uint8 RGB (a cached array: do not modify it)."""
+        i = self._check_index(i)
+        f = self.cache.get(i)
+        if f is not None:
+            return f
+        if self.is_folder:
+            f = self._read_image(i)
+            self.cache.put(i, f)
+            return f
+        with self._lock:
+            f = self.cache.get(i)
+            if f is None:
+                f = self._decode_locked(i)
+        return f
+
+    __getitem__ = frame
+
+    def _read_image(self, i: int) -> np.ndarray:
+        f = self._files[i]
+        bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise VideoError(f"{self.path}: frame {i} ({f.name}) cannot be read as an image; "
+                             "replace or remove the file")
+        if self.is_folder and hasattr(self, "height") and bgr.shape[:2] != (self.height, self.width):
+            raise VideoError(f"{self.path}: frame {i} ({f.name}) is {bgr.shape[1]}x{bgr.shape[0]}, "
+                             f"the folder's first frame is {self.width}x{self.height}; frames must share one size")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def _seek_exact(self, i: int) -> None:
+        """Leave the capture so that the next ``grab()`` returns frame ``i`` (lock held)."""
+        if self._pos <= i <= self._pos + FORWARD:
+            return
+        back = max(BACKOFF, 32 if self._unreliable_seek else 0)
+        for _ in range(4):
+            s = max(0, i - back)
+            if s == 0:
+                break
+            self._cap.set(cv2.CAP_PROP_POS_FRAMES, s)
+            if self._cap.grab():
+                got = int(round(self._cap.get(cv2.CAP_PROP_POS_FRAMES))) - 1
+                if got == s or (0 <= got <= i and got >= s - FORWARD):
+                    # The decoder says which frame it just produced; trust it only when
+                    # it equals the frame asked for or lies shortly before the target.
+                    if got != s:
+                        self._unreliable_seek = True
+                    self._pos = got + 1
+                    return
+            self._unreliable_seek = True
+            back = max(2 * back, 32)
+        self._reopen()
+
+    def _decode_locked(self, i: int) -> np.ndarray:
+        if self._cap is None:
+            self._reopen()
+        self._seek_exact(i)
+        if self._pos > i:
+            self._reopen()
+        while self._pos < i:
+            if not self._cap.grab():
+                self._fail(self._pos)
+            self._pos += 1
+        ok, bgr = self._cap.read()
+        if not ok or bgr is None:
+            self._fail(i)
+        self._pos = i + 1
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        self.cache.put(i, rgb)
+        return rgb
+
+    def _fail(self, i: int) -> None:
+        self._reopen()
+        raise VideoError(f"{self.path}: frame {i} cannot be decoded (file corrupt or truncated near frame {i}); "
+                         "re-copy or re-encode the video")
+
+    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Yield frames ``start .. stop-1`` in order, reading forward only (its own decoder)."""
+        stop = self.frame_count if stop is None else min(int(stop), self.frame_count)
+        start = max(0, int(start))
+        if self.is_folder:
+            for i in range(start, stop):
+                f = self.cache.get(i)
+                yield f if f is not None else self._read_image(i)
+            return
+        if start >= stop:
+            return
+        # A private Video-like reader positioned exactly at ``start`` once, then only reading.
+        reader = Video.__new__(Video)
+        reader.path, reader._cap, reader._pos = self.path, self._new_capture(), 0
+        reader._unreliable_seek = self._unreliable_seek
+        try:
+            if start > 0:
+                reader._seek_exact(start)
+                if reader._pos > start:
+                    reader._reopen()
+                while reader._pos < start:
+                    if not reader._cap.grab():
+                        self._fail(reader._pos)
+                    reader._pos += 1
+            for i in range(start, stop):
+                ok, bgr = reader._cap.read()
+                if not ok or bgr is None:
+                    raise VideoError(f"{self.path}: frame {i} cannot be decoded (file corrupt or truncated); "
+                                     "re-copy or re-encode the video")
+                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        finally:
+            reader._cap.release()
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return self.frames()
+
+    # ---------------------------------------------------------------- prefetch
+    def prefetch(self, i: int, radius: int | None = None) -> None:
+        """Ask the background thread to decode frames around ``i`` (returns at once)."""
+        if self._closed:
+            return
+        if radius is not None:
+            self.prefetch_radius = int(radius)
+        with self._prefetch_cond:
+            self._prefetch_target = int(i)
+            if self._prefetch_thread is None:
+                self._prefetch_thread = threading.Thread(target=self._prefetch_loop, daemon=True,
+                                                         name=f"prefetch:{self.path.name}")
+                self._prefetch_thread.start()
+            self._prefetch_cond.notify()
+
+    def _prefetch_loop(self) -> None:
+        while True:
+            with self._prefetch_cond:
+                while self._prefetch_target is None and not self._closed:
+                    self._prefetch_cond.wait()
+                if self._closed:
+                    return
+                target, self._prefetch_target = self._prefetch_target, None
+                self._prefetch_busy = True
+            r = self.prefetch_radius
+            # Forward first (cheap, decoder order), then the frames just behind.
+            order = list(range(target, min(self.frame_count, target + r + 1)))
+            order += list(range(max(0, target - r), target))
+            for j in order:
+                if self._closed or self._prefetch_target is not None:
+                    break
+                if j in self.cache:
+                    continue
+                try:
+                    self.frame(j)
+                except VideoError:
+                    break
+            with self._prefetch_cond:
+                self._prefetch_busy = False
+                self._prefetch_cond.notify_all()
+
+    def wait_prefetch(self, timeout: float = 10.0) -> bool:
+        """Block until the read-ahead thread is idle (for tests and benchmarks); False on timeout."""
+        with self._prefetch_cond:
+            return self._prefetch_cond.wait_for(
+                lambda: self._closed or (self._prefetch_target is None and not self._prefetch_busy), timeout)
+
+    # ----------------------------------------------------------------- closing
+    def close(self) -> None:
+        """Stop read-ahead, release the decoder and drop the cache."""
+        with self._prefetch_cond:
+            self._closed = True
+            self._prefetch_cond.notify_all()
+        t = self._prefetch_thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout=5)
+        with self._lock:
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
+        self.cache.clear()
+
+    def __enter__(self) -> "Video":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"Video({str(self.path)!r}, {self.frame_count} frames, {self.width}x{self.height}, "
+                f"{self.fps:g} fps)")
+
+
+def open_video(path: str | os.PathLike, cache_mb: float = 256) -> Video:
+    """Open a video file (anything OpenCV reads) or a folder of frame images."""
+    return Video(path, cache_mb=cache_mb)
