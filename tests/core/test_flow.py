@@ -153,3 +153,19 @@ def test_short_videos_and_bad_parameters(tmp_path):
 def test_working_resolution_never_upscales():
     assert F.working_size(640, 480, 320) == (320, 240)
     assert F.working_size(100, 60, 320) == (100, 60)
+
+
+def test_a_video_file_by_path_is_cached_by_content(tmp_path):
+    frames = _moving(n=6)
+    path = tmp_path / "clip.avi"
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (64, 48))
+    for f in frames:
+        out.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    out.release()
+    params = F.FlowParams(preset="fast", chunk=2)
+    v1 = F.compute_flow(path, tmp_path / "cache", params)
+    assert v1.num_pairs == 5 and v1.computed_pairs == 5
+    copy = tmp_path / "renamed.avi"
+    copy.write_bytes(path.read_bytes())
+    v2 = F.compute_flow(copy, tmp_path / "cache", params)  # same content, another name
+    assert v2.computed_pairs == 0 and v2.folder == v1.folder
