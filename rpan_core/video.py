@@ -225,10 +225,12 @@ class Video:
         """True when frame ``n-1`` decodes (exactly located) and nothing follows it."""
         try:
             self._seek_exact(n - 1)
-            ok = self._cap.grab()
-            if not ok:
-                return False
-            self._pos += 1
+            if self._pos > n:
+                self._reopen()
+            while self._pos < n:
+                if not self._cap.grab():
+                    return False
+                self._pos += 1
             more = self._cap.grab()
             if more:
                 self._pos += 1
@@ -305,7 +307,9 @@ class Video:
 
     def _seek_exact(self, i: int) -> None:
         """Leave the capture so that the next ``grab()`` returns frame ``i`` (lock held)."""
-        if self._pos <= i <= self._pos + FORWARD:
+        if self._pos - 1 <= i <= self._pos + FORWARD and self._pos > 0:
+            return
+        if i < FORWARD and self._pos <= i:
             return
         back = max(BACKOFF, 32 if self._unreliable_seek else 0)
         for _ in range(4):
@@ -329,14 +333,24 @@ class Video:
     def _decode_locked(self, i: int) -> np.ndarray:
         if self._cap is None:
             self._reopen()
-        self._seek_exact(i)
-        if self._pos > i:
-            self._reopen()
-        while self._pos < i:
-            if not self._cap.grab():
-                self._fail(self._pos)
-            self._pos += 1
-        ok, bgr = self._cap.read()
+        ok, bgr = False, None
+        for _ in range(2):
+            self._seek_exact(i)
+            if self._pos != i + 1:
+                break
+            # the decoder's last frame is i (just grabbed by a verified seek): no re-decode
+            ok, bgr = self._cap.retrieve()
+            if ok and bgr is not None:
+                break
+            self._pos = i + 2  # e.g. a failed grab() came after it: force a real seek, then retry
+        if not ok or bgr is None:
+            if self._pos > i:
+                self._reopen()
+            while self._pos < i:
+                if not self._cap.grab():
+                    self._fail(self._pos)
+                self._pos += 1
+            ok, bgr = self._cap.read()
         if not ok or bgr is None:
             self._fail(i)
         self._pos = i + 1
