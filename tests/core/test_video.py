@@ -158,3 +158,50 @@ def test_folder_bad_image(tmp_path):
     empty.mkdir()
     with pytest.raises(VideoError, match="no images"):
         open_video(empty)
+
+
+class _InexactCapture:
+    """A real capture whose POS_FRAMES seek lands ``offset(s)`` frames away from ``s``, as
+    inter-coded files do; it reports the frame it really landed on, like FFmpeg does."""
+
+    def __init__(self, real, offset):
+        self._real, self._offset = real, offset
+        self._landed: int | None = None
+
+    def set(self, prop, value):
+        if prop == cv2.CAP_PROP_POS_FRAMES:
+            s = max(0, int(value) + self._offset(int(value)))
+            self._real.set(prop, s)
+            return True
+        return self._real.set(prop, value)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+@pytest.mark.parametrize("offset", [lambda s: -(s % 12) - 3, lambda s: 2, lambda s: 7 if s % 2 else -5])
+def test_inexact_seeks_still_exact(videos, monkeypatch, offset):
+    real_cls = cv2.VideoCapture
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: _InexactCapture(real_cls(*a), offset))
+    with open_video(videos["MJPG"], cache_mb=0.1) as v:
+        assert v.frame_count == N
+        idx = [int(i) for i in np.random.default_rng(2).integers(0, N, 60)] + [N - 1, 1, 0, 40, 39, 38]
+        assert [decode(v.frame(i)) for i in idx] == idx
+
+
+def test_threads_share_one_decoder(videos):
+    import threading
+    errors = []
+    with open_video(videos["mp4v"], cache_mb=0.3) as v:
+        def worker(seed):
+            rng = np.random.default_rng(seed)
+            for i in rng.integers(0, N, 60):
+                if decode(v.frame(int(i))) != i:
+                    errors.append((seed, int(i)))
+        threads = [threading.Thread(target=worker, args=(s,)) for s in range(3)]
+        v.prefetch(100)
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
