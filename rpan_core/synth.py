@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rpan_core.errors import ConfigError, FormatError, VideoError
+from rpan_core.errors import ConfigError, FormatError, ProjectError, VideoError
 from rpan_core.skeleton import PENNACTION
 from rpan_core.synth_body import ACTION_FUNCS, HEAD, RATE, YAW, Body, draw_person, place, pose_points
 
@@ -296,8 +296,11 @@ def make_project(out: str | os.PathLike, n_videos: int, seed: int = 0, *, n_fram
                  progress: bool = True):
     """Create a project at ``out`` with ``n_videos`` synthetic videos, every frame's joints
     (source ``imported``), the action labels and a train/test split. Returns the Project."""
-    from rpan_core.project import Project
-
+    try:
+        from rpan_core.project import Project
+    except ImportError as exc:
+        raise ProjectError(f"the project store is not available in this install ({exc}); "
+                           "use `rpan synth --format videos` for bare mp4 files plus labels.npz") from exc
     out = Path(out)
     project = Project.create(out, skeleton="pennaction", classes=list(ACTIONS))
     results = render_many(out / "videos", n_videos, seed, n_frames=n_frames, size=size, fps=fps,
