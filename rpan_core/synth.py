@@ -165,7 +165,7 @@ def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: t
     if poses[0].support == "bar":
         ymin = min(ymin, -1.05)
     ext_w, ext_h = xmax - xmin, ymax - ymin
-    fill = r_scene.uniform(0.5, 0.78)
+    fill = r_scene.uniform(0.62, 0.88)
     scale = fill * min(H / ext_h, W / ext_w)
     # camera: slow zoom and shake, bounded so the body stays inside
     zoom_amp, shake = r_cam.uniform(0.0, 0.06), r_cam.uniform(0.0, 0.012) * W
