@@ -122,10 +122,10 @@ def _check_action(action: str) -> str:
 
 
 def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: tuple[int, int] = DEFAULT_SIZE,
-                 *, mirror: bool | None = None, draw_person_: bool = True, fps: float = DEFAULT_FPS) -> SynthVideo:
+                 *, mirror: bool | None = None, person: bool = True, fps: float = DEFAULT_FPS) -> SynthVideo:
     """Render one clip of ``action``; the same arguments always give the same clip.
 
-    ``mirror=None`` lets the seed decide; ``draw_person_=False`` renders the same clip
+    ``mirror=None`` lets the seed decide; ``person=False`` renders the same clip
     without the person (same background, camera, labels) -- the tests use it to check
     that the joints lie on the drawn body.
     """
@@ -203,7 +203,7 @@ def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: t
         facing = float(np.sign(math.sin(math.radians(yaw)))) if abs(math.sin(math.radians(yaw))) > 0.5 else 0.0
         canvas = img.copy()
         v = draw_person(canvas, P2, P3[t][:, 2], neck2, ex2, body, scale * z, poses[t], facing)
-        frames[t] = canvas if draw_person_ else img
+        frames[t] = canvas if person else img
         xy[t] = P2
         vis[t] = v
     # light sensor noise, identical with or without the person

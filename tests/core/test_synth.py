@@ -50,7 +50,7 @@ def test_deterministic_by_seed():
 def test_joints_lie_on_drawn_body(clips):
     for a in ("jumping_jacks", "tennis_forehand", "bowling", "pushup"):
         sv = clips[a]
-        bg = synth.render_video(3, a, n_frames=T, size=SIZE, mirror=False, draw_person_=False)
+        bg = synth.render_video(3, a, n_frames=T, size=SIZE, mirror=False, person=False)
         assert np.array_equal(bg.xy, sv.xy)
         diff = np.abs(sv.frames.astype(int) - bg.frames.astype(int)).sum(-1)  # T x H x W
         x = np.round(sv.xy[..., 0]).astype(int)
