@@ -123,3 +123,38 @@ def test_make_project(tmp_path):
     labels = project.video_labels(vids[0].id)
     truth = synth.render_video(synth.plan(3, 0)[0][0], synth.ACTIONS[0], n_frames=5, size=SIZE)
     np.testing.assert_allclose(labels.xy, truth.xy, atol=1e-3)
+
+
+def test_make_project_calls_the_store_as_documented(tmp_path, monkeypatch):
+    """Against a recording stand-in for rpan_core.project (docs/interfaces.md signatures)."""
+    import sys
+    import types
+
+    calls = {}
+
+    class FakeProject:
+        @classmethod
+        def create(cls, folder, skeleton="pennaction", classes=()):
+            calls["create"] = (folder, skeleton, list(classes))
+            calls["videos"], calls["labels"] = [], {}
+            return cls()
+
+        def add_video(self, path, action=None, split="train"):
+            calls["videos"].append((path, action, split))
+            return len(calls["videos"])
+
+        def set_labels(self, video_id, rows):
+            calls["labels"][video_id] = list(rows)
+
+    fake = types.ModuleType("rpan_core.project")
+    fake.Project = FakeProject
+    monkeypatch.setitem(sys.modules, "rpan_core.project", fake)
+    synth.make_project(tmp_path / "p", 2, seed=4, n_frames=3, size=SIZE, workers=1, progress=False)
+    assert calls["create"] == (tmp_path / "p", "pennaction", list(synth.ACTIONS))
+    assert [v[1] for v in calls["videos"]] == list(synth.ACTIONS[:2])
+    rows = calls["labels"][1]
+    assert len(rows) == 3 * 13 and all(r[5] == "imported" for r in rows)
+    truth = synth.render_video(synth.plan(2, 4)[0][0], synth.ACTIONS[0], n_frames=3, size=SIZE)
+    frame, joint, x, y, vis, _ = rows[13 + 6]
+    assert (frame, joint) == (1, 6)
+    assert (x, y, vis) == (pytest.approx(truth.xy[1, 6, 0]), pytest.approx(truth.xy[1, 6, 1]), truth.visible[1, 6])
