@@ -1,0 +1,193 @@
+"""Exports for sharing and papers: the video with overlays (mp4), and PNG figures.
+
+Why the mp4 is rendered with NumPy/OpenCV and not by grabbing the widget: grabbing
+would tie the export to the window's size and zoom and to the UI thread; drawing
+with :func:`rpan_studio.overlays.draw_overlays` (the same maths as the live view)
+lets the export run in a worker at the video's own resolution, reading frames
+sequentially (``Video.frames``, no seeks) while the person keeps working.
+
+The PNG figures are Qt renders: the current view and the dynamics plot are widget
+grabs; the confusion matrix is painted with QPainter from the evaluation's counts
+(no plotting library needed), one cell per (true, predicted) pair with its count.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+
+from rpan_core.errors import RPANError, VideoError
+from rpan_studio.overlays import OverlayOptions, draw_overlays
+
+__all__ = ["export_overlay_video", "save_widget_png", "save_confusion_png", "confusion_from_result", "caption_for"]
+
+
+def caption_for(probs_t: np.ndarray, classes: Sequence[str]) -> str:
+    """'jump 87%': the most probable action at this step and its probability."""
+    p = np.asarray(probs_t, dtype=np.float64)
+    c = int(np.argmax(p))
+    name = classes[c] if c < len(classes) else f"class {c}"
+    return f"{name} {100.0 * p[c]:.0f}%"
+
+
+def export_overlay_video(video_path: str | os.PathLike, analysis: Any, out_path: str | os.PathLike, *,
+                         opts: OverlayOptions | None = None, edges: Sequence[tuple[int, int]] = (),
+                         start: int = 0, stop: int | None = None, fps: float | None = None,
+                         progress: Callable[[int, int], None] | None = None,
+                         cancel: Callable[[], bool] | None = None) -> Path:
+    """Write frames ``start..stop`` of the video with overlays to an mp4 (mp4v); returns the path.
+
+    ``analysis`` provides ``attention``, ``xy``, ``conf``, ``probs``, ``classes``
+    (frames past its length are written without overlays). Written to a temporary
+    name and renamed at the end, so a cancelled or failed export leaves no half file.
+    """
+    from rpan_core.video import open_video
+
+    out = Path(out_path)
+    if out.suffix.lower() != ".mp4":
+        out = out.with_suffix(".mp4")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".partial.mp4")
+    opts = opts or OverlayOptions()
+    with open_video(video_path) as video:
+        stop = video.frame_count if stop is None else min(int(stop), video.frame_count)
+        start = max(0, int(start))
+        if stop <= start:
+            raise VideoError(f"{video_path}: nothing to export between frames {start} and {stop}; "
+                             "choose a non-empty range")
+        w, h = video.width, video.height
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps or video.fps or 25.0), (w, h))
+        if not writer.isOpened():
+            raise RPANError(f"{out}: cannot write an mp4 here (no mp4v encoder or no write access); "
+                            "choose another folder")
+        n_an = 0 if analysis is None else int(np.asarray(analysis.probs).shape[0])
+        classes = [] if analysis is None else list(analysis.classes)
+        total = stop - start
+        try:
+            for k, frame in enumerate(video.frames(start, stop)):
+                if cancel is not None and cancel():
+                    raise _Cancel()
+                t = start + k
+                if t < n_an:
+                    img = draw_overlays(frame, attention=np.asarray(analysis.attention[t]), xy=analysis.xy[t],
+                                        conf=_norm_conf(analysis, t), edges=edges,
+                                        caption=caption_for(analysis.probs[t], classes), opts=opts)
+                else:
+                    img = frame
+                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                if progress is not None:
+                    progress(k + 1, total)
+        except _Cancel:
+            writer.release()
+            tmp.unlink(missing_ok=True)
+            raise RPANError(f"{out}: export cancelled; nothing was written") from None
+        except BaseException:
+            writer.release()
+            tmp.unlink(missing_ok=True)
+            raise
+        writer.release()
+    os.replace(tmp, out)
+    return out
+
+
+class _Cancel(Exception):
+    pass
+
+
+def _norm_conf(analysis: Any, t: int) -> np.ndarray:
+    from rpan_studio.overlays import normalized_confidence
+
+    conf = np.asarray(analysis.conf[t], dtype=np.float32)
+    scale = getattr(analysis, "_conf_scale", None)
+    if scale is None:
+        c = np.asarray(analysis.conf)
+        rows = np.linspace(0, len(c) - 1, min(len(c), 512)).astype(int)
+        top = float(np.nanmax(c[rows])) if len(c) else 1.0
+        scale = top if 0 < top < 1 else 1.0
+        try:
+            analysis._conf_scale = scale
+        except AttributeError:
+            pass
+    return normalized_confidence(conf / scale) if scale != 1.0 else normalized_confidence(conf)
+
+
+def save_widget_png(widget: Any, path: str | os.PathLike) -> Path:
+    """Grab a widget (the view, a plot) as it is on screen and save it as PNG."""
+    out = Path(path)
+    if out.suffix.lower() != ".png":
+        out = out.with_suffix(".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not widget.grab().save(str(out), "PNG"):
+        raise RPANError(f"{out}: could not write the PNG; check the folder exists and is writable")
+    return out
+
+
+def confusion_from_result(result: dict) -> tuple[np.ndarray, list[str]]:
+    """(C x C counts, class names) from ``rpan_core.evaluate.evaluate``'s result dict."""
+    for key in ("confusion", "confusion_matrix", "confusion_counts"):
+        if key in result:
+            m = np.asarray(result[key], dtype=np.float64)
+            break
+    else:
+        raise RPANError("the evaluation result has no confusion matrix; re-run the evaluation "
+                        "with a current rpan_core.evaluate")
+    classes = list(result.get("classes") or [str(i) for i in range(m.shape[0])])
+    return m, classes
+
+
+def save_confusion_png(matrix: np.ndarray, classes: Sequence[str], path: str | os.PathLike,
+                       title: str = "confusion matrix (rows: true, columns: predicted)", cell: int = 44) -> Path:
+    """Paint a confusion matrix (row-normalized colours, counts written in) to PNG with QPainter."""
+    from PyQt6.QtCore import QRectF, Qt
+    from PyQt6.QtGui import QColor, QFont, QImage, QPainter
+
+    m = np.asarray(matrix, dtype=np.float64)
+    n = m.shape[0]
+    if m.ndim != 2 or m.shape[1] != n:
+        raise RPANError(f"a confusion matrix must be square, got shape {m.shape}")
+    rows = m.sum(axis=1, keepdims=True)
+    frac = np.divide(m, rows, out=np.zeros_like(m), where=rows > 0)
+    left, top = 130, 40
+    bottom = 110
+    w, h = left + n * cell + 20, top + n * cell + bottom
+    img = QImage(w, h, QImage.Format.Format_RGB32)
+    img.fill(QColor(255, 255, 255))
+    p = QPainter(img)
+    try:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        font = QFont()
+        font.setPointSize(9)
+        p.setFont(font)
+        p.drawText(QRectF(0, 4, w, 24), Qt.AlignmentFlag.AlignCenter, title)
+        for i in range(n):
+            for j in range(n):
+                v = frac[i, j]
+                col = QColor(int(255 - 200 * v), int(255 - 150 * v), int(255 - 40 * v))
+                r = QRectF(left + j * cell, top + i * cell, cell, cell)
+                p.fillRect(r, col)
+                p.setPen(QColor(255, 255, 255) if v > 0.6 else QColor(0, 0, 0))
+                p.drawText(r, Qt.AlignmentFlag.AlignCenter, f"{int(round(m[i, j]))}")
+            p.setPen(QColor(0, 0, 0))
+            name = classes[i] if i < len(classes) else str(i)
+            p.drawText(QRectF(4, top + i * cell, left - 10, cell),
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
+            p.save()
+            p.translate(left + i * cell + cell / 2, top + n * cell + 6)
+            p.rotate(60)
+            p.drawText(QRectF(0, -8, bottom, 16), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, name)
+            p.restore()
+        p.setPen(QColor(80, 80, 80))
+        p.drawRect(QRectF(left, top, n * cell, n * cell))
+    finally:
+        p.end()
+    out = Path(path)
+    if out.suffix.lower() != ".png":
+        out = out.with_suffix(".png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not img.save(str(out), "PNG"):
+        raise RPANError(f"{out}: could not write the PNG; check the folder exists and is writable")
+    return out

@@ -1,0 +1,178 @@
+"""What is drawn over a frame: attention heat maps, the estimated skeleton, the caption.
+
+Why a module of plain NumPy/OpenCV functions next to the pyqtgraph items: the same
+heat map and skeleton must appear in the live view and in an exported mp4, so the
+maths (which joints a "part" or "all joints" map combines, how a K1 x K2 grid is
+upsampled to the frame, how confidence becomes a colour) is written once here and
+both the view (:mod:`rpan_studio.video_view`) and the exporter
+(:mod:`rpan_studio.export`) call it.
+
+Grid geometry: attention cell (r, c) of a K1 x K2 grid covers frame pixels
+``[c*W/K2, (c+1)*W/K2) x [r*H/K1, (r+1)*H/K1)`` (the convention of
+``rpan_core.targets.cell_centers``). ``cv2.resize`` maps pixel centres the same
+way (half-pixel aligned), so a bicubic resize of the grid to ``H x W`` puts each
+cell's value on the centre of its block of pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+__all__ = [
+    "HEAT_MODES",
+    "OverlayOptions",
+    "attention_map",
+    "colorize_heat",
+    "confidence_rgb",
+    "draw_overlays",
+    "heat_rgba",
+    "upsample_map",
+]
+
+# joint: one joint's map; part: the mean over a body part's joints; mean / max: over all joints.
+HEAT_MODES = ("joint", "part", "mean", "max")
+HEAT_CMAP = "inferno"
+
+
+@dataclass
+class OverlayOptions:
+    """Which overlay layers are on and how they look (shared by the view and the exporter)."""
+
+    heat: bool = True
+    heat_mode: str = "mean"  # one of HEAT_MODES
+    joint: int = 0  # for heat_mode == "joint"
+    part_joints: Sequence[int] = ()  # for heat_mode == "part"
+    opacity: float = 0.6
+    skeleton: bool = True
+    caption: bool = True
+    annotation: bool = True
+
+
+def attention_map(attention: np.ndarray, mode: str = "mean", joint: int = 0,
+                  part_joints: Sequence[int] = ()) -> np.ndarray:
+    """One K1 x K2 float32 map from a frame's attention ``J x K1 x K2``.
+
+    ``joint``: that joint's map; ``part``: the mean of ``part_joints``' maps;
+    ``mean`` / ``max``: over all joints.
+    """
+    a = np.asarray(attention, dtype=np.float32)
+    if a.ndim != 3:
+        raise ValueError(f"attention must be J x K1 x K2, got shape {a.shape}")
+    if mode == "joint":
+        if not 0 <= joint < a.shape[0]:
+            raise ValueError(f"joint {joint} out of range 0..{a.shape[0] - 1}")
+        return a[joint]
+    if mode == "part":
+        idx = [int(j) for j in part_joints if 0 <= int(j) < a.shape[0]]
+        if not idx:
+            raise ValueError("part heat map needs the joints of a body part")
+        return a[idx].mean(axis=0)
+    if mode == "mean":
+        return a.mean(axis=0)
+    if mode == "max":
+        return a.max(axis=0)
+    raise ValueError(f"unknown heat-map mode {mode!r}; use one of {', '.join(HEAT_MODES)}")
+
+
+def upsample_map(grid_map: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bicubic upsampling of a K1 x K2 map to ``size = (H, W)``, clipped to be non-negative."""
+    h, w = int(size[0]), int(size[1])
+    out = cv2.resize(np.ascontiguousarray(grid_map, dtype=np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
+    np.maximum(out, 0.0, out=out)  # bicubic overshoot would paint negative attention
+    return out
+
+
+_LUTS: dict[str, np.ndarray] = {}
+
+
+def _lut(name: str = HEAT_CMAP) -> np.ndarray:
+    """A 256 x 3 uint8 colour table (pyqtgraph's maps; numpy only at call time)."""
+    if name not in _LUTS:
+        import pyqtgraph as pg  # the colour tables only; no widget is made
+
+        _LUTS[name] = np.asarray(pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False), np.uint8)
+    return _LUTS[name]
+
+
+def colorize_heat(values: np.ndarray, opacity: float = 0.6, cmap: str = HEAT_CMAP) -> np.ndarray:
+    """An H x W x 4 uint8 RGBA image of a non-negative map, scaled by its own maximum.
+
+    Alpha grows with the value (``opacity`` at the peak, transparent at zero), so the
+    frame stays visible where the network does not look.
+    """
+    v = np.asarray(values, dtype=np.float32)
+    peak = float(v.max()) if v.size else 0.0
+    norm = v / peak if peak > 0 else np.zeros_like(v)
+    idx = np.clip(norm * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    rgba = np.empty(v.shape + (4,), np.uint8)
+    rgba[..., :3] = _lut(cmap)[idx]
+    rgba[..., 3] = np.clip(np.sqrt(norm) * (255.0 * float(np.clip(opacity, 0.0, 1.0))), 0, 255).astype(np.uint8)
+    return rgba
+
+
+def heat_rgba(attention: np.ndarray, frame_size: tuple[int, int], opts: OverlayOptions,
+              max_side: int = 640) -> np.ndarray:
+    """The coloured heat map of one frame's attention, upsampled toward ``frame_size = (H, W)``.
+
+    The resize target is capped at ``max_side`` pixels on the longer side (the view
+    stretches the image over the frame rect), which keeps a 4K frame cheap.
+    """
+    m = attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints)
+    h, w = int(frame_size[0]), int(frame_size[1])
+    s = min(1.0, max_side / max(h, w))
+    up = upsample_map(m, (max(1, round(h * s)), max(1, round(w * s))))
+    return colorize_heat(up, opts.opacity)
+
+
+def confidence_rgb(conf: np.ndarray | float) -> np.ndarray:
+    """Confidence in [0, 1] -> RGB uint8: red (unsure) through yellow to green (sure)."""
+    c = np.clip(np.asarray(conf, dtype=np.float32), 0.0, 1.0)
+    r = np.where(c < 0.5, 1.0, 2.0 * (1.0 - c))
+    g = np.where(c < 0.5, 2.0 * c, 1.0)
+    b = np.full_like(c, 0.15)
+    return (np.stack([r, g, b], axis=-1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def normalized_confidence(conf: np.ndarray) -> np.ndarray:
+    """Map attention-peak confidences to [0, 1] for colouring.
+
+    A peak's mass is at most 1 but typically far below it on a large grid, so the
+    colour scale is the confidence relative to 1 when values reach it, else to the
+    largest confidence in the array (keeps the colours informative per video).
+    """
+    c = np.asarray(conf, dtype=np.float32)
+    top = float(np.nanmax(c)) if c.size else 1.0
+    return np.clip(c / top, 0.0, 1.0) if 0 < top < 1 else np.clip(c, 0.0, 1.0)
+
+
+def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy: np.ndarray | None = None,
+                  conf: np.ndarray | None = None, edges: Sequence[tuple[int, int]] = (),
+                  caption: str | None = None, opts: OverlayOptions | None = None) -> np.ndarray:
+    """Burn the overlays into a copy of an RGB frame (for the mp4 export); numpy/cv2 only."""
+    opts = opts or OverlayOptions()
+    out = np.array(frame, dtype=np.uint8, copy=True)
+    h, w = out.shape[:2]
+    if opts.heat and attention is not None:
+        m = upsample_map(attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints), (h, w))
+        rgba = colorize_heat(m, opts.opacity)
+        a = rgba[..., 3:4].astype(np.float32) / 255.0
+        out = (out.astype(np.float32) * (1 - a) + rgba[..., :3].astype(np.float32) * a + 0.5).astype(np.uint8)
+    if opts.skeleton and xy is not None:
+        cols = confidence_rgb(conf if conf is not None else np.ones(len(xy)))
+        thick = max(1, round(min(h, w) / 160))
+        pts = np.round(np.asarray(xy, dtype=np.float64)).astype(np.int32)
+        for a_, b_ in edges:
+            c = tuple(int(v) for v in np.minimum(cols[a_], cols[b_]))
+            cv2.line(out, tuple(pts[a_]), tuple(pts[b_]), c, thick, cv2.LINE_AA)
+        for j, p in enumerate(pts):
+            cv2.circle(out, tuple(p), thick + 2, tuple(int(v) for v in cols[j]), -1, cv2.LINE_AA)
+    if opts.caption and caption:
+        scale = max(0.35, min(h, w) / 500)
+        y = int(20 * scale) + 4
+        cv2.putText(out, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(out, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out

@@ -1,0 +1,95 @@
+"""The review queue: the frames the model is least sure about, to label those first.
+
+Why these two signals: labeling effort is best spent where the model is wrong,
+and without ground truth the two cheap tells are (1) a low attention-peak
+confidence (the mean over joints of the mass at the decoded peak: attention spread
+out or parked on the dummy cell) and (2) a large jump of the decoded pose between
+consecutive frames (people move smoothly; the estimate should too). The queue
+interleaves the two rankings, skips frames a person has already labeled, and keeps
+frames at least ``min_gap`` apart so ten neighbouring frames of one bad moment do
+not fill the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtWidgets import QListWidget, QListWidgetItem
+
+__all__ = ["ReviewItem", "review_queue", "pose_jumps", "ReviewList"]
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    frame: int
+    reason: str  # "low confidence" | "pose jump"
+    score: float  # the confidence (low first) or the jump in pixels (large first)
+
+
+def pose_jumps(xy: np.ndarray) -> np.ndarray:
+    """Per-frame jump (T,): mean joint displacement in pixels from the previous frame (0 for frame 0)."""
+    p = np.asarray(xy, dtype=np.float32)
+    out = np.zeros(p.shape[0], np.float32)
+    if p.shape[0] > 1:
+        out[1:] = np.linalg.norm(np.diff(p, axis=0), axis=-1).mean(axis=-1)
+    return out
+
+
+def review_queue(conf: np.ndarray, xy: np.ndarray, n: int = 50, skip: Iterable[int] = (),
+                 min_gap: int = 0) -> list[ReviewItem]:
+    """Up to ``n`` frames to review, alternating lowest confidence and largest jump.
+
+    ``conf`` T x J, ``xy`` T x J x 2; ``skip``: frames already labeled by a person.
+    """
+    c = np.asarray(conf, dtype=np.float32).mean(axis=1)
+    jumps = pose_jumps(xy)
+    skip_set = {int(f) for f in skip}
+    by_conf = [(int(f), "low confidence", float(c[f])) for f in np.argsort(c, kind="stable")]
+    by_jump = [(int(f), "pose jump", float(jumps[f])) for f in np.argsort(-jumps, kind="stable") if jumps[f] > 0]
+    out: list[ReviewItem] = []
+    taken: list[int] = []
+    iters = [iter(by_conf), iter(by_jump)]
+    k = 0
+    while len(out) < n and iters:
+        it = iters[k % len(iters)]
+        for f, reason, score in it:
+            if f in skip_set or any(abs(f - g) <= min_gap for g in taken) or f in taken:
+                continue
+            out.append(ReviewItem(f, reason, score))
+            taken.append(f)
+            break
+        else:
+            iters.remove(it)
+            continue
+        k += 1
+    return out
+
+
+class ReviewList(QListWidget):
+    """The queue as a list; clicking (or Enter on) a row asks to seek to its frame."""
+
+    seekRequested = pyqtSignal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.items_: list[ReviewItem] = []
+        self.itemClicked.connect(self._activated)
+        self.itemActivated.connect(self._activated)
+        self.setToolTip("Frames the model is least sure about: label these first.")
+
+    def set_items(self, items: list[ReviewItem]) -> None:
+        self.clear()
+        self.items_ = list(items)
+        for it in self.items_:
+            text = (f"frame {it.frame:>6}   conf {it.score:.3f}" if it.reason == "low confidence"
+                    else f"frame {it.frame:>6}   jump {it.score:.1f} px")
+            row = QListWidgetItem(text)
+            row.setData(Qt.ItemDataRole.UserRole, it.frame)
+            row.setToolTip(it.reason)
+            self.addItem(row)
+
+    def _activated(self, row: QListWidgetItem) -> None:
+        self.seekRequested.emit(int(row.data(Qt.ItemDataRole.UserRole)))

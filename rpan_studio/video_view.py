@@ -1,0 +1,142 @@
+"""The video view: the frame in a zoomable ViewBox with toggleable overlay layers.
+
+Why pyqtgraph: its ImageItem uploads a NumPy frame without copies through QImage
+and its ViewBox gives zoom/pan with locked aspect for free; the pose editor adds
+its own items to the same ViewBox (``view_box``), so labels, heat map and frame
+share one coordinate system: frame pixels, x right, y down (the ViewBox is
+y-inverted). The frame image fills the rect ``(0, 0, W, H)``, so pixel i's left
+edge is at i, the convention of the contract's pixel coordinates (cv2 / COCO);
+joint coordinates pass through unchanged.
+
+Layers (z order): frame 0, heat map 10, estimated skeleton 20, editor's annotated
+pose (its own items, z 25+), caption fixed above the image.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PyQt6.QtCore import QLineF, Qt
+from PyQt6.QtGui import QColor, QPen
+from PyQt6.QtWidgets import QGraphicsLineItem
+
+from rpan_studio.overlays import OverlayOptions, confidence_rgb, heat_rgba
+
+__all__ = ["VideoView", "SkeletonItem"]
+
+
+class SkeletonItem:
+    """The model's pose: edges and joints coloured by confidence (red unsure -> green sure)."""
+
+    def __init__(self, view_box: pg.ViewBox, z: float = 20) -> None:
+        self.view_box = view_box
+        self.edges: Sequence[tuple[int, int]] = ()
+        self.lines: list[QGraphicsLineItem] = []
+        self.points = pg.ScatterPlotItem(size=9, pxMode=True, pen=pg.mkPen((0, 0, 0), width=1))
+        self.points.setZValue(z + 1)
+        self.z = z
+        view_box.addItem(self.points, ignoreBounds=True)
+        self.visible = True
+        self.xy: np.ndarray | None = None
+
+    def set_edges(self, edges: Sequence[tuple[int, int]]) -> None:
+        for ln in self.lines:
+            self.view_box.removeItem(ln)
+        self.edges = list(edges)
+        self.lines = []
+        for _ in self.edges:
+            ln = QGraphicsLineItem()
+            ln.setZValue(self.z)
+            self.view_box.addItem(ln, ignoreBounds=True)
+            self.lines.append(ln)
+
+    def set_pose(self, xy: np.ndarray | None, conf: np.ndarray | None) -> None:
+        self.xy = None if xy is None else np.asarray(xy, dtype=np.float64)
+        if self.xy is None:
+            self.points.setData([])
+            for ln in self.lines:
+                ln.hide()
+            return
+        cols = confidence_rgb(conf if conf is not None else np.ones(len(self.xy)))
+        self.points.setData(pos=self.xy, brush=[pg.mkBrush(*c) for c in cols])
+        for ln, (a, b) in zip(self.lines, self.edges):
+            c = np.minimum(cols[a], cols[b])
+            pen = QPen(QColor(int(c[0]), int(c[1]), int(c[2])))
+            pen.setWidthF(2.5)
+            pen.setCosmetic(True)
+            ln.setPen(pen)
+            ln.setLine(QLineF(self.xy[a, 0], self.xy[a, 1], self.xy[b, 0], self.xy[b, 1]))
+            ln.setVisible(self.visible)
+        self.points.setVisible(self.visible)
+
+    def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt style)
+        self.visible = bool(visible)
+        self.points.setVisible(self.visible and self.xy is not None)
+        for ln in self.lines:
+            ln.setVisible(self.visible and self.xy is not None)
+
+
+class VideoView(pg.GraphicsLayoutWidget):
+    """Frame + heat map + estimated skeleton + caption; ``view_box`` is where the editor draws."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setBackground((25, 25, 28))
+        self.caption = pg.LabelItem("", size="11pt", justify="left")
+        self.addItem(self.caption, row=0, col=0)
+        self.view_box = pg.ViewBox(invertY=True, lockAspect=True, enableMenu=False)
+        self.view_box.setDefaultPadding(0.01)
+        self.addItem(self.view_box, row=1, col=0)
+        self.ci.layout.setRowStretchFactor(1, 20)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item.setZValue(0)
+        self.view_box.addItem(self.image_item)
+        self.heat_item = pg.ImageItem(axisOrder="row-major")
+        self.heat_item.setZValue(10)
+        self.view_box.addItem(self.heat_item, ignoreBounds=True)
+        self.skeleton = SkeletonItem(self.view_box)
+        self.opts = OverlayOptions()
+        self.frame_index: int | None = None
+        self.frame_size: tuple[int, int] | None = None  # (H, W)
+        self.paint_count = 0
+
+    # -- content ---------------------------------------------------------
+    def set_frame(self, index: int, image: np.ndarray) -> None:
+        size = image.shape[:2]
+        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
+        if size != self.frame_size:
+            self.frame_size = (int(size[0]), int(size[1]))
+            self.image_item.setRect(0, 0, size[1], size[0])
+            self.view_box.autoRange(padding=0.01)
+        self.frame_index = int(index)
+        self.paint_count += 1
+
+    def clear_frame(self) -> None:
+        self.image_item.clear()
+        self.heat_item.clear()
+        self.skeleton.set_pose(None, None)
+        self.caption.setText("")
+        self.frame_index = None
+
+    def set_heat(self, attention: np.ndarray | None) -> None:
+        """Heat map from one frame's attention ``J x K1 x K2`` (None hides it)."""
+        if attention is None or not self.opts.heat or self.frame_size is None:
+            self.heat_item.hide()
+            return
+        rgba = heat_rgba(attention, self.frame_size, self.opts)
+        self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        h, w = self.frame_size
+        self.heat_item.setRect(0, 0, w, h)
+        self.heat_item.show()
+
+    def set_skeleton_edges(self, edges: Sequence[tuple[int, int]]) -> None:
+        self.skeleton.set_edges(edges)
+
+    def set_pose(self, xy: np.ndarray | None, conf: np.ndarray | None) -> None:
+        self.skeleton.set_pose(xy, conf)
+        self.skeleton.setVisible(self.opts.skeleton)
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text if self.opts.caption else "")

@@ -1,0 +1,164 @@
+"""Small, exact stand-ins for the main-window tests: index-coded clips and analyses with known answers.
+
+* ``write_coded_clip``: a frame folder whose frame i has its index written into
+  pixel (0, 0) (i % 256) and (0, 1) (i // 256), and a bright square (the "person")
+  centred at a known position that moves with i, so a test can tell exactly which
+  frame is on screen and where the heat map and skeleton must be.
+* ``make_analysis``: an Analysis-shaped object (the attributes rpan_core.analyze
+  promises) whose attention for joint j on frame t peaks at the grid cell under the
+  person, whose xy is the person's centre plus a per-joint offset, and whose
+  confidence is low on a few chosen frames.
+* ``MemoryProject``: the parts of rpan_core.project.Project the window and the
+  editor commands use, in memory, for when the real store is not importable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+from rpan_core.skeleton import PENNACTION
+
+W, H = 96, 64
+GRID = (4, 6)  # K1 x K2: cells of 16 x 16 px
+CLASSES = ["jump", "squat", "wave"]
+J = PENNACTION.num_joints
+LOW_CONF_FRAMES = (5, 13)
+
+
+def person_center(t: int) -> tuple[float, float]:
+    """Centre of the person's square on frame t: always in the middle of a grid cell."""
+    col = 1 + (t // 4) % 4
+    return (col * 16 + 8.0, 1 * 16 + 8.0)  # x, y in pixels
+
+
+def coded_frame(t: int) -> np.ndarray:
+    img = np.full((H, W, 3), 40, np.uint8)
+    x, y = person_center(t)
+    img[int(y) - 6:int(y) + 6, int(x) - 6:int(x) + 6] = (230, 200, 60)
+    img[0, 0] = t % 256
+    img[0, 1] = t // 256
+    return img
+
+
+def frame_index_of(img: np.ndarray) -> int:
+    return int(img[0, 0, 0]) + 256 * int(img[0, 1, 0])
+
+
+def write_coded_clip(folder: Path, n: int) -> Path:
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for t in range(n):
+        cv2.imwrite(str(folder / f"{t:05d}.png"), cv2.cvtColor(coded_frame(t), cv2.COLOR_RGB2BGR))
+    return folder
+
+
+def make_analysis(n: int, hidden: int = 32) -> SimpleNamespace:
+    k1, k2 = GRID
+    att = np.full((n, J, k1, k2), 0.01, np.float32)
+    xy = np.zeros((n, J, 2), np.float32)
+    conf = np.full((n, J), 0.8, np.float32)
+    for t in range(n):
+        x, y = person_center(t)
+        r, c = int(y // 16), int(x // 16)
+        att[t, :, r, c] = 1.0
+        xy[t] = np.stack([np.full(J, x) + np.arange(J) * 0.5 - 3, np.full(J, y) + np.arange(J) * 0.25 - 1.5], 1)
+    att /= att.sum(axis=(2, 3), keepdims=True)
+    for t in LOW_CONF_FRAMES:
+        if t < n:
+            conf[t] = 0.1
+    rng = np.random.default_rng(0)
+    hid = rng.normal(0, 0.1, (n, hidden)).astype(np.float32)
+    hid[:, 3] += np.linspace(-1, 2, n)  # the most active unit, large positive at the end
+    hid[:, 7] -= np.linspace(0, 1.5, n)  # active, negative at the end
+    probs = np.zeros((n, len(CLASSES)), np.float32)
+    probs[:, 0] = np.linspace(0.34, 0.9, n)
+    probs[:, 1] = (1 - probs[:, 0]) * 0.6
+    probs[:, 2] = 1 - probs[:, 0] - probs[:, 1]
+    return SimpleNamespace(attention=att.astype(np.float16), xy=xy, xy_argmax=xy.copy(), conf=conf, hidden=hid,
+                           probs=probs, video_pred=0, video_probs=probs[-1], classes=list(CLASSES),
+                           skeleton="pennaction", frame_size=(H, W), grid=GRID)
+
+
+@dataclass
+class _Label:
+    x: float
+    y: float
+    visible: bool
+    source: str
+
+
+@dataclass
+class MemoryProject:
+    """In-memory Project with the contract's methods the studio uses."""
+
+    folder: Path
+    skeleton: str = "pennaction"
+    classes: list = field(default_factory=lambda: list(CLASSES))
+    _videos: dict = field(default_factory=dict)
+    _labels: dict = field(default_factory=dict)  # (vid, frame, joint) -> _Label
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.folder / "runs"
+
+    @property
+    def analyses_dir(self) -> Path:
+        return self.folder / "analyses"
+
+    def runs(self) -> list:
+        return []
+
+    def add_video(self, path, action=None, split="train") -> int:
+        from rpan_core.video import open_video
+
+        with open_video(path) as v:
+            vid = len(self._videos) + 1
+            self._videos[vid] = SimpleNamespace(id=vid, path=Path(path).resolve(), rel_path=str(path),
+                                                content_hash=v.content_hash, frame_count=v.frame_count, fps=v.fps,
+                                                width=v.width, height=v.height, action=action, split=split)
+        return vid
+
+    def videos(self) -> list:
+        return list(self._videos.values())
+
+    def video(self, vid: int):
+        return self._videos[vid]
+
+    def set_action(self, vid: int, action) -> None:
+        self._videos[vid].action = action
+
+    def set_labels(self, vid: int, rows) -> None:
+        for frame, joint, x, y, visible, source in rows:
+            self._labels[(vid, int(frame), int(joint))] = _Label(float(x), float(y), bool(visible), str(source))
+
+    def set_label(self, vid, frame, joint, x, y, visible=True, source="manual") -> None:
+        self.set_labels(vid, [(frame, joint, x, y, visible, source)])
+
+    def delete_label(self, vid, frame, joint) -> None:
+        self._labels.pop((vid, int(frame), int(joint)), None)
+
+    def frame_labels(self, vid: int, frame: int) -> dict:
+        return {j: lab for (v, f, j), lab in self._labels.items() if v == vid and f == frame}
+
+    def labeled_frames(self, vid: int) -> list:
+        return sorted({f for (v, f, _j) in self._labels if v == vid})
+
+    def frame_states(self, vid: int) -> np.ndarray:
+        codes = {"accepted": 2, "corrected": 3, "manual": 4, "imported": 4}
+        st = np.zeros(self._videos[vid].frame_count, np.uint8)
+        for (v, f, _j), lab in self._labels.items():
+            if v == vid:
+                st[f] = max(st[f], codes[lab.source])
+        return st
+
+
+def make_memory_project(root: Path, n_frames: int) -> tuple[MemoryProject, int]:
+    clip = write_coded_clip(root / "clip", n_frames)
+    (root / "proj").mkdir(parents=True, exist_ok=True)
+    project = MemoryProject(folder=root / "proj")
+    return project, project.add_video(clip)
