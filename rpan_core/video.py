@@ -364,8 +364,14 @@ class Video:
                          "re-copy or re-encode the video")
 
     def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
-        """Yield frames ``start .. stop-1`` in order, reading forward only (its own decoder)."""
-        stop = self.frame_count if stop is None else min(int(stop), self.frame_count)
+        """Yield frames ``start .. stop-1`` in order, reading forward only (its own decoder).
+
+        One exact positioning at ``start`` (as :meth:`frame` does), then only reads.
+        ``stop=None`` means every decodable frame; a ``stop`` past a truncated file's
+        readable end raises :class:`VideoError` before anything is yielded."""
+        if stop is not None and int(stop) > self.frame_count:
+            self._check_index(int(stop) - 1)  # names the truncation or the range problem
+        stop = self.frame_count if stop is None else int(stop)
         start = max(0, int(start))
         if self.is_folder:
             for i in range(start, stop):

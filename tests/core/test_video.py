@@ -144,6 +144,9 @@ def test_truncated_file(videos, tmp_path, kind):
             v.frame(N - 1)
         with pytest.raises(VideoError, match="out of range"):
             v.frame(N + 5)
+        with pytest.raises(VideoError, match="truncated"):
+            list(v.frames(0, N))
+        assert sum(1 for _ in v.frames()) == v.frame_count
 
 
 def test_folder_bad_image(tmp_path):
