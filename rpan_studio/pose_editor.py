@@ -49,7 +49,7 @@ SOURCE_COLORS: dict[str, tuple[int, int, int]] = {
 SIDE_COLORS = {"left": (80, 220, 230), "right": (240, 90, 200), "center": (235, 235, 235)}
 SELECT_COLOR = (255, 255, 80)
 HANDLE_PX = 13
-PREDICTED_PX = 10
+PREDICTED_PX = 12
 SELECTED_PX = 17
 
 
@@ -65,6 +65,7 @@ class JointHandle(pg.TargetItem):
         self.editor = editor
         self.joint = joint
         self._drag_start: QPointF | None = None
+        self._symbol_name = "o"
         self.setZValue(20)
         self.setHoverPen(pg.mkPen(SELECT_COLOR, width=2))
 
@@ -129,6 +130,7 @@ class PoseEditor(QObject):
         self.labels: dict[int, Row] = {}
         self.handles: list[JointHandle] = []
         self.edges: list[QGraphicsLineItem] = []
+        self.edge_shadows: list[QGraphicsLineItem] = []  # dark under-strokes: edges stay visible on any video
         self._selected: int | None = None
         self._placing: int | None = None
         self._visible = True
@@ -415,9 +417,9 @@ class PoseEditor(QObject):
     def _build_items(self, skel: Skeleton | None) -> None:
         for h in self.handles:
             self.view_box.removeItem(h)
-        for e in self.edges:
+        for e in self.edges + self.edge_shadows:
             self.view_box.removeItem(e)
-        self.handles, self.edges = [], []
+        self.handles, self.edges, self.edge_shadows = [], [], []
         self._selected = None
         self.skeleton = skel
         if skel is None:
@@ -428,6 +430,10 @@ class PoseEditor(QObject):
             self.view_box.addItem(h, ignoreBounds=True)
             self.handles.append(h)
         for _a, _b in skel.edges:
+            shadow = QGraphicsLineItem()
+            shadow.setZValue(14)
+            self.view_box.addItem(shadow, ignoreBounds=True)
+            self.edge_shadows.append(shadow)
             line = QGraphicsLineItem()
             line.setZValue(15)
             self.view_box.addItem(line, ignoreBounds=True)
@@ -442,10 +448,11 @@ class PoseEditor(QObject):
     def _refresh_edges(self) -> None:
         if self.skeleton is None:
             return
-        for (a, b), line in zip(self.skeleton.edges, self.edges):
+        for (a, b), line, shadow in zip(self.skeleton.edges, self.edges, self.edge_shadows):
             ha, hb = self.handles[a], self.handles[b]
             if ha.isVisible() and hb.isVisible():
                 line.setLine(QLineF(ha.pos(), hb.pos()))
+                shadow.setLine(line.line())
 
     def _redraw(self) -> None:
         skel = self.skeleton
@@ -463,22 +470,26 @@ class PoseEditor(QObject):
             row = self.labels.get(j)
             color = SOURCE_COLORS.get(state, SOURCE_COLORS["manual"])
             selected = j == self._selected
-            if state == "predicted":
-                pen = pg.mkPen(color + (200,), width=1.5, style=Qt.PenStyle.DotLine)
-                brush = pg.mkBrush(color + (40,))
-                size = PREDICTED_PX
-            elif row is not None and not row.visible:
-                pen = pg.mkPen(color, width=2, style=Qt.PenStyle.DashLine)
+            symbol = "o"
+            if state == "predicted":  # the model's guess: a smaller diamond, dotted outline
+                pen = pg.mkPen((25, 25, 25), width=1.5, style=Qt.PenStyle.DotLine)
+                brush = pg.mkBrush(color + (170,))
+                size, symbol = PREDICTED_PX, "d"
+            elif row is not None and not row.visible:  # occluded: hollow, dashed
+                pen = pg.mkPen(color, width=2.5, style=Qt.PenStyle.DashLine)
                 brush = pg.mkBrush(0, 0, 0, 0)
                 size = HANDLE_PX
             else:
                 pen = pg.mkPen((20, 20, 20), width=1.5)
-                brush = pg.mkBrush(color + (230,))
+                brush = pg.mkBrush(color + (235,))
                 size = HANDLE_PX
             if selected:
                 pen = pg.mkPen(SELECT_COLOR, width=3,
                                style=pen.style() if pen.style() != Qt.PenStyle.SolidLine else Qt.PenStyle.SolidLine)
                 size = SELECTED_PX
+            if h._symbol_name != symbol:
+                h._symbol_name = symbol
+                h.setSymbol(symbol)
             h.setPen(pen)
             h.setBrush(brush)
             h.setHoverBrush(brush)
@@ -489,10 +500,11 @@ class PoseEditor(QObject):
             h.setPos(pos)
             h.setToolTip(f"{skel.joints[j]} ({state}{'' if row is None or row.visible else ', occluded'})")
             h.show()
-        for (a, b), line in zip(skel.edges, self.edges):
+        for (a, b), line, shadow in zip(skel.edges, self.edges, self.edge_shadows):
             ha, hb = self.handles[a], self.handles[b]
             if not (ha.isVisible() and hb.isVisible()):
                 line.hide()
+                shadow.hide()
                 continue
             ra, rb = self.labels.get(a), self.labels.get(b)
             solid = ra is not None and rb is not None and ra.visible and rb.visible
@@ -506,6 +518,13 @@ class PoseEditor(QObject):
             line.setPen(pen)
             line.setLine(QLineF(ha.pos(), hb.pos()))
             line.show()
+            dark = QPen(QColor(0, 0, 0, 150 if solid else 110))
+            dark.setCosmetic(True)
+            dark.setWidthF(pen.widthF() + 2.5)
+            dark.setCapStyle(Qt.PenCapStyle.RoundCap)
+            shadow.setPen(dark)
+            shadow.setLine(line.line())
+            shadow.show()
         j = self._selected
         if j is not None and self._visible and self.handles[j].isVisible():
             text = skel.joints[j].replace("_", " ")
