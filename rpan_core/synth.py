@@ -115,6 +115,27 @@ def render_background(rng: np.random.Generator, h: int, w: int, ground_y: float)
 
 # ------------------------------------------------------------------ rendering
 
+def _plank_pitch(body: Body, pose, yaw: float) -> float:
+    """Body pitch at which hands and toes touch the floor together (push-up), by bisection."""
+    from rpan_core.synth_body import LWRI, RWRI
+
+    def gap(pitch: float) -> float:  # toes minus hands (y down): < 0 while the hands hang lower
+        pose.pitch = pitch
+        P, _, ex = pose_points(body, pose, yaw)
+        return max(ex["toe_l"][1], ex["toe_r"][1]) - max(P[LWRI, 1], P[RWRI, 1])
+
+    lo, hi = -90.0, -20.0
+    if gap(lo) >= 0:
+        return lo
+    for _ in range(14):
+        mid = (lo + hi) / 2
+        if gap(mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
 def _check_action(action: str) -> str:
     if action not in ACTION_FUNCS:
         raise ConfigError(f"unknown synthetic action {action!r}; choose one of: {', '.join(ACTIONS)}")
@@ -148,6 +169,8 @@ def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: t
     P3, necks, extras, poses = [], [], [], []
     for t in range(n_frames):
         pose = fn((phase0 + rate * t / fps) % 1.0, style)
+        if pose.support == "plank":
+            pose.pitch = _plank_pitch(body, pose, yaw)
         P, neck, ex = pose_points(body, pose, yaw)
         dy = place(P, neck, ex, pose, body)
         off = np.array([0.0, dy, 0.0])

@@ -180,7 +180,7 @@ def pushup(p: float, st: np.ndarray) -> Pose:
     fore = limb(80 + 0.5 * bend, 8, 1)
     up_r, fore_r = limb(80 - 0.6 * bend, 12, -1), limb(80 + 0.5 * bend, 8, -1)
     return Pose(up, fore, up_r, fore_r, limb(0, 3, 1), limb(0, 3, 1), limb(0, 3, -1), limb(0, 3, -1),
-                support="plank", pitch=-75)
+                support="plank", pitch=-75)  # pitch solved per frame
 
 
 def pullup(p: float, st: np.ndarray) -> Pose:
