@@ -158,3 +158,13 @@ def test_make_project_calls_the_store_as_documented(tmp_path, monkeypatch):
     frame, joint, x, y, vis, _ = rows[13 + 6]
     assert (frame, joint) == (1, 6)
     assert (x, y, vis) == (pytest.approx(truth.xy[1, 6, 0]), pytest.approx(truth.xy[1, 6, 1]), truth.visible[1, 6])
+
+
+def test_cli_bare_videos(tmp_path):
+    from rpan_core.cli import main
+    out = tmp_path / "v"
+    assert main(["synth", "--out", str(out), "--videos", "2", "--frames", "4", "--size", "64x80",
+                 "--workers", "1", "--format", "videos"]) == 0
+    z = np.load(out / "labels.npz")
+    assert z["xy"].shape == (2, 4, 13, 2) and list(z["actions"]) == list(synth.ACTIONS[:2])
+    assert main(["synth", "--out", str(out), "--size", "oops", "--format", "videos"]) == 1
