@@ -31,7 +31,7 @@ import numpy as np
 
 from rpan_core.errors import ConfigError, FormatError, ProjectError, VideoError
 from rpan_core.skeleton import PENNACTION
-from rpan_core.synth_body import ACTION_FUNCS, HEAD, RATE, YAW, Body, draw_person, place, pose_points
+from rpan_core.synth_body import ACTION_FUNCS, RATE, YAW, Body, draw_person, place, pose_points
 
 #: The action classes, in class-index order.
 ACTIONS: tuple[str, ...] = tuple(ACTION_FUNCS)
