@@ -686,8 +686,7 @@ class MainWindow(QMainWindow):
         self.conf_plot.set_conf(conf, self.skeleton.joints if self.skeleton else ())
         self.dynamics_plot.set_hidden(analysis.hidden)
         mean_conf = conf.mean(axis=1)
-        thr = np.quantile(mean_conf, LOW_CONF_QUANTILE) if len(mean_conf) else 0
-        self.low_conf_frames = np.flatnonzero(mean_conf <= thr)
+        self.low_conf_frames = low_confidence_frames(mean_conf)
         for w in (self.action_plot, self.conf_plot, self.dynamics_plot):
             w.set_frame(max(0, self.frame))
         self._refresh_states()
@@ -1004,6 +1003,20 @@ class MainWindow(QMainWindow):
         if self.video is not None:
             self.video.close()
         super().closeEvent(event)
+
+
+def low_confidence_frames(mean_conf: np.ndarray, fraction: float = LOW_CONF_QUANTILE) -> np.ndarray:
+    """Sorted frames among the least confident ``fraction`` (by rank), strictly below the median.
+
+    The median cut keeps a video whose frames are nearly all equally sure from
+    listing arbitrary frames as "low confidence".
+    """
+    c = np.asarray(mean_conf, dtype=np.float64)
+    if c.size == 0:
+        return np.zeros(0, np.int64)
+    k = max(1, int(np.ceil(fraction * c.size)))
+    lowest = np.argsort(c, kind="stable")[:k]
+    return np.sort(lowest[c[lowest] < np.median(c)])
 
 
 def _demo_result(result: Any) -> tuple[Any, str | None]:
