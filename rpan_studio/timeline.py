@@ -30,6 +30,7 @@ STATE_COLORS = np.array([
     [70, 220, 100],    # manual / imported
 ], dtype=np.uint8)
 MAX_COLUMNS = 4096
+LEGEND_CLASSES = 4
 CLASS_COLORS = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
                 (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 
@@ -151,7 +152,8 @@ class ActionPlot(LinkedPlot):
         pi = self.getPlotItem()
         pi.setYRange(0, 1.02, padding=0)
         pi.showGrid(y=True, alpha=0.2)
-        self.legend = pi.addLegend(offset=(4, 4), labelTextSize="8pt", colCount=3)
+        self.legend = pi.addLegend(offset=(4, 4), labelTextSize="8pt", colCount=2,
+                                   brush=pg.mkBrush(0, 0, 0, 150))
         self.curves: list[pg.PlotDataItem] = []
         self.classes: list[str] = []
         self.predicted: int | None = None
@@ -170,6 +172,10 @@ class ActionPlot(LinkedPlot):
             return
         p = np.asarray(probs, dtype=np.float32)
         t = np.arange(p.shape[0])
+        # The legend names only the classes that matter here (the predicted one and the
+        # runners-up by mean probability): 15 PennAction names would hide the curves.
+        ranked = list(np.argsort(-p.mean(axis=0), kind="stable"))
+        named = set(ranked[:LEGEND_CLASSES]) | ({predicted} if predicted is not None else set())
         order = [c for c in range(p.shape[1]) if c != predicted] + ([predicted] if predicted is not None else [])
         for c in order:
             hi = c == predicted
@@ -177,7 +183,8 @@ class ActionPlot(LinkedPlot):
             if not hi and predicted is not None:
                 pen.setStyle(Qt.PenStyle.SolidLine)
             name = self.classes[c] if c < len(self.classes) else str(c)
-            curve = pg.PlotDataItem(t, p[:, c], pen=pen, name=("\u25b6 " + name) if hi else name)
+            label = (("\u25b6 " + name) if hi else name) if c in named else None
+            curve = pg.PlotDataItem(t, p[:, c], pen=pen, name=label)
             curve.setDownsampling(auto=True, method="peak")
             curve.setZValue(10 if hi else 1)
             self.getPlotItem().addItem(curve)
