@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.tasks: dict[str, TaskWorker] = {}
         self.errors: list[str] = []  # every message shown to the user (tests read it)
         self.quiet = False  # tests: record errors instead of opening modal boxes
+        self.quiet_answer = True
         self.undo_stack = QUndoStack(self)
 
         self.loader = FrameLoader(self)
@@ -377,6 +378,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message.splitlines()[0] if message else "", 10000)
         if not self.quiet:
             QMessageBox.warning(self, APP, message)
+
+    def _ask(self, question: str) -> bool:
+        """A yes/no question; in ``quiet`` mode (tests) the answer is ``quiet_answer``."""
+        if self.quiet:
+            self.errors.append("asked: " + question)
+            return self.quiet_answer
+        return QMessageBox.question(self, APP, question) == QMessageBox.StandardButton.Yes
 
     def _guard(self, fn) -> Any:
         try:
@@ -943,13 +951,9 @@ class MainWindow(QMainWindow):
     def _training_finished(self, run_dir: str, checkpoint: str) -> None:
         if not checkpoint:
             return
-        if self.quiet:
-            self.checkpoint = checkpoint
-            return
-        ans = QMessageBox.question(self, APP, f"Training finished ({Path(run_dir).name}).\n"
-                                   "Re-analyze the open video with the new checkpoint?")
         self.checkpoint = checkpoint
-        if ans == QMessageBox.StandardButton.Yes and self.video_id is not None:
+        if self.video_id is not None and self._ask(f"Training finished ({Path(run_dir).name}).\n"
+                                                   "Re-analyze the open video with the new checkpoint?"):
             self._guard(self.analyze)
 
     def open_compare(self) -> QDialog:

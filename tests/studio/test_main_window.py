@@ -244,3 +244,57 @@ def test_cli_parser_accepts_project_and_checkpoint():
 
     args = build_parser("studio").parse_args(["studio", "some/folder", "--checkpoint", "ck.pt", "--no-analyze"])
     assert args.project == "some/folder" and args.checkpoint == "ck.pt" and args.no_analyze
+
+
+def test_accept_range_is_one_undo_step(studio):
+    w = studio
+    w.accept_range(10, 14)
+    st = w.project.frame_states(w.video_id)
+    assert list(np.flatnonzero(st)) == [10, 11, 12, 13, 14] and set(st[10:15]) == {2}
+    lab = w.project.frame_labels(w.video_id, 12)
+    np.testing.assert_allclose([lab[4].x, lab[4].y], w.test_analysis.xy[12, 4], atol=1e-4)
+    w.undo_stack.undo()
+    assert not w.project.frame_states(w.video_id).any()
+
+
+def test_training_finished_offers_reanalysis_with_new_checkpoint(qtbot, studio):
+    w = studio
+    dlg = w.open_training()
+    n = len(w.test_calls)
+    dlg.runFinished.emit(str(w.test_tmp / "runs" / "r1"), str(w.test_tmp / "runs" / "r1" / "best.pt"))
+    assert w.checkpoint.endswith("best.pt")
+    assert any(e.startswith("asked: Training finished") for e in w.errors)
+    qtbot.waitUntil(lambda: len(w.test_calls) == n + 1, timeout=5000)
+    assert w.test_calls[-1][1].endswith("best.pt")
+    w.wait_tasks()
+    dlg.close()
+
+
+def test_demo_opens_in_a_worker(qtbot, tmp_path, monkeypatch):
+    """With no argument the studio opens the demo: built in a worker (busy bar), then shown."""
+    import sys
+    import types
+
+    make_app()
+    project, _ = make_memory_project(tmp_path, 12)
+    gate = threading.Event()
+
+    def ensure_demo_project():
+        gate.wait(5)  # still "building" while the window must stay responsive
+        return project, str(tmp_path / "demo.pt")
+
+    monkeypatch.setitem(sys.modules, "rpan_core.demo", types.SimpleNamespace(ensure_demo_project=ensure_demo_project))
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    analysis = make_analysis(12)
+    w = MainWindow(analyze_fn=lambda *a, **k: analysis, settings=settings)
+    w.quiet = True
+    qtbot.addWidget(w)
+    w.show()
+    worker = w.open_demo()
+    qtbot.waitUntil(lambda: worker.isRunning(), timeout=2000)
+    assert w.progress.isVisible() and w.progress.maximum() == 0  # busy indicator
+    gate.set()
+    qtbot.waitUntil(lambda: w.project is project and w.analysis is not None and w.view.frame_index == 0,
+                    timeout=10000)
+    assert w.checkpoint.endswith("demo.pt")
+    w.close()
