@@ -22,6 +22,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="checkpoint (.pt) to analyze with (default: the project's newest run)")
     parser.add_argument("--no-analyze", action="store_true",
                         help="do not analyze a video automatically when it is opened")
+    parser.add_argument("--screenshot", default=None, metavar="PNG",
+                        help="open, wait until the first video is shown and analyzed, save the window "
+                             "as PNG and quit (for documentation and headless checks)")
+    parser.add_argument("--frame", type=int, default=None, help="with --screenshot: the frame to show")
 
 
 def make_app(argv: Sequence[str] | None = None):
@@ -48,7 +52,41 @@ def cli_main(args: argparse.Namespace) -> int:
         window.open_project(args.project)  # RPANError -> the cli prints it
     else:
         window.open_demo()
+    if args.screenshot:
+        return _screenshot(app, window, args.screenshot, args.frame)
     return int(app.exec())
+
+
+def _screenshot(app, window, path: str, frame: int | None, timeout_s: float = 300.0) -> int:
+    """Wait (event loop running) until no task is busy and the wanted frame is on screen; save; quit."""
+    import time
+
+    from PyQt6.QtCore import QTimer
+
+    window.quiet = True
+    window.quiet_answer = False
+    state = {"rc": 1, "sought": False}
+    start = time.monotonic()
+
+    def poll() -> None:
+        busy = any(t.isRunning() for t in window.tasks.values())
+        shown = window.view.frame_index is not None and window.view.frame_index == window.frame
+        if not busy and shown and frame is not None and not state["sought"]:
+            state["sought"] = True
+            window.seek(frame)
+            return
+        if (not busy and shown) or time.monotonic() - start > timeout_s:
+            state["rc"] = 0 if window.grab().save(path) and not busy else 1
+            for e in window.errors:
+                print(f"rpan-studio: {e}", file=sys.stderr)
+            window.close()
+            app.quit()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(200)
+    app.exec()
+    return state["rc"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

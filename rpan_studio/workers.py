@@ -168,7 +168,9 @@ class TaskWorker(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def _progress(self, done: int, total: int | None = None, *_: Any) -> None:
+    def _progress(self, done: float, total: float | None = None, *_: Any) -> None:
+        if total is None and isinstance(done, float) and 0.0 <= done <= 1.0:
+            done, total = done * 1000.0, 1000  # a fraction
         self.progress.emit(int(done), int(total if total is not None else 0))
         if self._cancel.is_set():
             raise Cancelled()
