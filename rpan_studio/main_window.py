@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
 
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame_ready)
-        self.loader.frameFailed.connect(lambda i, msg: self._error(msg))
+        self.loader.frameFailed.connect(self._frame_failed)
 
         self._build_central()
         self.editor = PoseEditor(self.view.view_box, self.undo_stack, self)
@@ -378,6 +378,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message.splitlines()[0] if message else "", 10000)
         if not self.quiet:
             QMessageBox.warning(self, APP, message)
+
+    def _frame_failed(self, index: int, message: str) -> None:
+        # Not modal: while scrubbing, a damaged stretch would otherwise raise a dialog per frame.
+        if index == self.frame:
+            self.errors.append(message)
+            self.view.set_caption(f"frame {index}: cannot be decoded")
+            self.statusBar().showMessage(message, 10000)
 
     def _ask(self, question: str) -> bool:
         """A yes/no question; in ``quiet`` mode (tests) the answer is ``quiet_answer``."""

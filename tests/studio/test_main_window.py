@@ -298,3 +298,30 @@ def test_demo_opens_in_a_worker(qtbot, tmp_path, monkeypatch):
                     timeout=10000)
     assert w.checkpoint.endswith("demo.pt")
     w.close()
+
+
+def test_keyboard_steps_and_jumps(qtbot, studio):
+    w = studio
+    w.activateWindow()
+    qtbot.waitUntil(lambda: w.isActiveWindow(), timeout=3000)
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Right)
+    wait_shown(qtbot, w, 1)
+    qtbot.keyClick(w.view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    wait_shown(qtbot, w, 11)
+    qtbot.keyClick(w.view, Qt.Key.Key_L)  # next low-confidence frame
+    wait_shown(qtbot, w, LOW_CONF_FRAMES[1])
+    qtbot.keyClick(w.view, Qt.Key.Key_Left)
+    wait_shown(qtbot, w, LOW_CONF_FRAMES[1] - 1)
+
+
+def test_undecodable_frame_is_reported_without_a_dialog(qtbot, studio):
+    w = studio
+    bad = w.video.path / "00007.png"
+    bad.write_bytes(b"not a png")
+    w.video.cache.clear()
+    w.seek(7)
+    qtbot.waitUntil(lambda: any("7" in e for e in w.errors), timeout=5000)
+    assert w.view.frame_index != 7
+    w.seek(8)
+    wait_shown(qtbot, w, 8)
