@@ -84,7 +84,7 @@ class VideoView(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground((25, 25, 28))
-        self.caption = pg.LabelItem("", size="11pt", justify="left")
+        self.caption = pg.LabelItem("", size="11pt", color=(235, 235, 235), justify="left")
         self.addItem(self.caption, row=0, col=0)
         self.view_box = pg.ViewBox(invertY=True, lockAspect=True, enableMenu=False)
         self.view_box.setDefaultPadding(0.01)
