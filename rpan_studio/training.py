@@ -599,6 +599,8 @@ class TrainingDialog(QDialog):
     def _finish(self, status: str, message: str) -> None:
         if self.status != "running":
             return
+        if self.follower is not None:
+            self.follower.stop()
         self._kill_timer.stop()
         self._tick.stop()
         self._update_times()
