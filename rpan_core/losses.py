@@ -1,0 +1,33 @@
+"""RPAN training loss (Eq. 11-13): per-step action cross-entropy + squared pose-attention error.
+
+Masks let partially labelled data train what it can: frames without pose labels
+train the action loss only, clips without an action label train the pose loss
+only. Weight decay lives in the optimizer, not here.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def rpan_loss(logits: torch.Tensor, attention_with_dummy: torch.Tensor, labels: torch.Tensor,
+              targets: torch.Tensor, pose_mask: torch.Tensor, action_mask: torch.Tensor,
+              lambda_action: float = 1.0, lambda_pose: float = 1.0) -> dict[str, torch.Tensor]:
+    """Return dict(total, action, pose).
+
+    logits B x T x C; attention_with_dummy and targets B x T x J x (K+1);
+    labels B (long, any value where action_mask is False); pose_mask B x T (bool,
+    frame has pose labels); action_mask B (bool, clip has an action label).
+    action = sum_t CE over labelled clips, averaged over those clips (Eq. 11);
+    pose = sum_{J,t,k} (M - alpha)^2 over labelled frames, averaged over clips (Eq. 12).
+    """
+    b, t, c = logits.shape
+    amask = torch.as_tensor(action_mask, device=logits.device).bool()
+    pmask = torch.as_tensor(pose_mask, device=logits.device).bool()
+    safe_labels = torch.where(amask, labels.to(logits.device).long(), torch.zeros_like(amask, dtype=torch.long))
+    ce = F.cross_entropy(logits.reshape(b * t, c), safe_labels.repeat_interleave(t), reduction="none").view(b, t)
+    action = (ce.sum(1) * amask).sum() / amask.sum().clamp_min(1)
+    sq = (targets.to(attention_with_dummy) - attention_with_dummy).pow(2).sum((-1, -2))  # B x T
+    pose = (sq * pmask).sum() / b
+    total = lambda_action * action + lambda_pose * pose
+    return {"total": total, "action": action, "pose": pose}
