@@ -1,0 +1,184 @@
+"""RPAN head: pose attention (Table 1 modes, with the dummy location K+1), part pooling, LSTM, classifier.
+
+Vectorized over joints: per-joint parameters are stored once per *group* and
+gathered by an index tensor (human-part: group = part, separate-joint: group =
+joint, share-all: one group), so there is no Python loop over J or P.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from rpan_core.errors import ConfigError
+from rpan_core.skeleton import get_skeleton
+
+MODES = ("human-part", "separate-joint", "share-all", "none")
+
+
+@dataclass
+class RPANConfig:
+    skeleton: str = "pennaction"
+    num_classes: int = 15
+    backbone: str = "small_cnn"
+    backbone_stride: int = 32
+    backbone_weights: str | None = None
+    freeze_backbone: str = "none"
+    attention: str = "human-part"
+    attention_dim: int = 32
+    hidden: int = 128
+    pool: str = "concat"
+    input_size: tuple[int, int] = (128, 160)
+    in_channels: int = 3
+    dropout: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["input_size"] = list(self.input_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RPANConfig":
+        d = dict(d)
+        d["input_size"] = tuple(d.get("input_size", (128, 160)))
+        return cls(**d)
+
+
+class RPANOutput(NamedTuple):
+    logits: torch.Tensor
+    attention: torch.Tensor
+    dummy: torch.Tensor
+    hidden: torch.Tensor
+
+
+class SmallCNN(nn.Module):
+    """Four stride-2 conv stages + a fifth: stride 32, trains from scratch on a CPU in minutes."""
+
+    def __init__(self, in_channels: int = 3, width: int = 32) -> None:
+        super().__init__()
+        chans = [in_channels, width // 2, width, width, width * 2, width * 2]
+        layers: list[nn.Module] = []
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [nn.Conv2d(a, b, 3, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*layers)
+        self.out_channels = chans[-1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+def build_backbone(cfg: RPANConfig) -> nn.Module:
+    if cfg.backbone == "small_cnn":
+        return SmallCNN(cfg.in_channels)
+    raise ConfigError(f"backbone {cfg.backbone!r} is not implemented in this version; use 'small_cnn'")
+
+
+class RPAN(nn.Module):
+    def __init__(self, cfg: RPANConfig) -> None:
+        super().__init__()
+        if cfg.attention not in MODES:
+            raise ConfigError(f"attention {cfg.attention!r} unknown; choose one of {MODES}")
+        if cfg.pool not in ("concat", "max", "mean"):
+            raise ConfigError(f"pool {cfg.pool!r} unknown; choose concat, max or mean")
+        self.cfg = cfg
+        sk = get_skeleton(cfg.skeleton)
+        self.J, self.P = sk.num_joints, sk.num_parts
+        self.backbone = build_backbone(cfg)
+        dc, d, h = self.backbone.out_channels, cfg.attention_dim, cfg.hidden
+        part = torch.tensor(sk.joint_part, dtype=torch.long)
+        self.register_buffer("joint_part", part, persistent=False)
+        groups = {"human-part": part, "separate-joint": torch.arange(self.J),
+                  "share-all": torch.zeros(self.J, dtype=torch.long), "none": torch.zeros(self.J, dtype=torch.long)}
+        g = groups[cfg.attention]
+        self.register_buffer("group", g, persistent=False)
+        ng = int(g.max()) + 1
+        # Eq. 2: alpha~ = v^J . tanh(A_h h + A_c c_k + b); v per joint, the rest per group.
+        self.v = nn.Parameter(torch.randn(self.J if cfg.attention == "human-part" else ng, d) * 0.1)
+        self.A_h = nn.Parameter(torch.randn(ng, d, h) * (h ** -0.5))
+        self.A_c = nn.Parameter(torch.randn(ng, d, dc) * (dc ** -0.5))
+        self.b = nn.Parameter(torch.zeros(ng, d))
+        feat = dc * self.P if cfg.pool == "concat" else dc
+        if cfg.attention == "none":
+            feat = dc
+        self.lstm = nn.LSTMCell(feat, h)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.classifier = nn.Linear(h, cfg.num_classes)
+        mean = torch.tensor([0.485, 0.456, 0.406] + [0.5] * max(0, cfg.in_channels - 3))[: cfg.in_channels]
+        std = torch.tensor([0.229, 0.224, 0.225] + [0.5] * max(0, cfg.in_channels - 3))[: cfg.in_channels]
+        self.register_buffer("mean", mean.view(-1, 1, 1), persistent=False)
+        self.register_buffer("std", std.view(-1, 1, 1), persistent=False)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        h, w = self.cfg.input_size
+        s = 32
+        return (-(-h // s), -(-w // s))
+
+    def preprocess(self, frames) -> torch.Tensor:
+        x = torch.as_tensor(frames)
+        b, t = x.shape[:2]
+        x = x.reshape(b * t, *x.shape[2:]).permute(0, 3, 1, 2).float() / 255.0
+        x = F.interpolate(x, size=tuple(self.cfg.input_size), mode="bilinear", align_corners=False)
+        x = (x - self.mean.cpu()) / self.std.cpu()
+        return x.view(b, t, *x.shape[1:])
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        b, t = x.shape[:2]
+        f = self.backbone(x.flatten(0, 1))
+        return f.view(b, t, *f.shape[1:])
+
+    def init_state(self, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.classifier.weight.new_zeros(b, self.cfg.hidden)
+        return (z, z.clone())
+
+    def _step_cube(self, cube: torch.Tensor, state):
+        h, c = state
+        b, dc, k1, k2 = cube.shape
+        ck = cube.flatten(2).transpose(1, 2)  # B x K x dc
+        if self.cfg.attention == "none":
+            att = cube.new_full((b, self.J, k1 * k2), 1.0 / (k1 * k2))
+            dummy = cube.new_zeros(b, self.J)
+            x = ck.mean(1)
+        else:
+            g = self.group
+            hp = torch.einsum("gdh,bh->bgd", self.A_h, h)                      # B x G x d
+            cp = torch.einsum("gdc,bkc->bgkd", self.A_c, ck)                   # B x G x K x d
+            z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # B x G x K x d
+            zd = torch.tanh(hp + self.b[None])                                 # dummy: zero feature
+            vj = self.v if self.cfg.attention == "human-part" else self.v[g]   # J x d
+            s = torch.einsum("jd,bjkd->bjk", vj, z[:, g])
+            sd = torch.einsum("jd,bjd->bj", vj, zd[:, g])
+            a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)
+            att, dummy = a[..., :-1], a[..., -1]
+            fj = torch.einsum("bjk,bkc->bjc", att, ck)                         # Eq. 4: B x J x dc
+            onehot = F.one_hot(self.joint_part, self.P).to(fj)                # J x P
+            if self.cfg.pool == "max":
+                masked = fj[:, :, None] + (onehot[None, :, :, None] - 1) * 1e9
+                fp = masked.max(1).values
+                x = fp.max(1).values
+            else:
+                fp = torch.einsum("bjc,jp->bpc", fj, onehot) / onehot.sum(0)[None, :, None]
+                x = fp.flatten(1) if self.cfg.pool == "concat" else fp.mean(1)
+        h, c = self.lstm(self.drop(x), (h, c))
+        logits = self.classifier(self.drop(h))
+        return logits, att.view(b, self.J, k1, k2), dummy, h, (h, c)
+
+    def forward_features(self, cube: torch.Tensor, state=None) -> RPANOutput:
+        b, t = cube.shape[:2]
+        state = state or self.init_state(b)
+        outs = []
+        for i in range(t):
+            lo, at, du, hh, state = self._step_cube(cube[:, i], state)
+            outs.append((lo, at, du, hh))
+        return RPANOutput(*(torch.stack(z, 1) for z in zip(*outs)))
+
+    def forward(self, x: torch.Tensor) -> RPANOutput:
+        return self.forward_features(self.features(x))
+
+    def step(self, frame: torch.Tensor, state):
+        cube = self.backbone(frame)
+        lo, at, du, hh, state = self._step_cube(cube, state)
+        return RPANOutput(lo, at, du, hh), state
