@@ -1,0 +1,392 @@
+"""Run a checkpoint over a whole video and cache the result (``rpan analyze``).
+
+Why interleaved chains: RPAN's LSTM was trained on clips whose frames are
+``stride`` apart (T frames spread over a video), so a hidden state fed every frame
+would see motion ``stride`` times slower than in training and its attention would
+drift. Instead, with stride ``s``, chain ``r`` runs the recurrence over frames
+``r, r+s, r+2s, ...``; all ``s`` chains advance together as one batch, and the ``s``
+frames one time step needs are consecutive in the file, so the video is decoded
+strictly sequentially. Every frame thus gets attention from a state that saw
+frames at the training stride.
+
+Why memory-mapped: outputs are written chunk by chunk into ``.npy`` files opened
+with ``np.lib.format.open_memmap``; RAM stays bounded by one block of frames however
+long the video. A finished analysis is renamed into place atomically under a key
+made of the video's content hash and the checkpoint file's hash, so a second call
+(or the studio reopening a video) loads it instantly and a cancelled or crashed
+analysis never leaves a half-written entry behind.
+
+The video-level prediction follows the paper's test protocol: ``T`` (8) equally
+spaced frames, the last step's class probabilities.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from rpan_core.errors import ConfigError, RPANError
+
+#: Bump when the on-disk layout or the computation changes (old entries are then ignored).
+ANALYSIS_VERSION = 1
+_ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs")
+
+
+class AnalysisCancelled(RPANError):
+    """The analysis was cancelled before it finished (nothing was cached)."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("RPAN_CACHE_DIR", Path.home() / ".cache" / "rpan-studio")) / "analyses"
+
+
+def file_hash(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (checkpoints are a few MB to a few hundred)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class Analysis:
+    """One video under one checkpoint. Arrays are memory-mapped (read-only) from ``path``."""
+
+    path: Path
+    attention: np.ndarray  # T x J x K1 x K2 float16
+    dummy: np.ndarray  # T x J float16 (the no-joint cell's mass)
+    xy: np.ndarray  # T x J x 2 float32, refined decode, original pixels
+    conf: np.ndarray  # T x J float32
+    xy_argmax: np.ndarray  # T x J x 2 float32
+    conf_argmax: np.ndarray  # T x J float32
+    hidden: np.ndarray  # T x H float16
+    probs: np.ndarray  # T x C float32 (per frame, from its chain)
+    video_pred: int
+    video_probs: np.ndarray  # C
+    classes: list[str]
+    skeleton: str
+    frame_size: tuple[int, int]  # (H, W) of the original frames
+    grid: tuple[int, int]
+    stride: int
+    video_hash: str
+    checkpoint_hash: str
+    from_cache: bool = False
+    seconds: float = 0.0
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.xy.shape[0])
+
+    @property
+    def video_class(self) -> str:
+        return self.classes[self.video_pred]
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Analysis":
+        p = Path(path)
+        meta_p = p / "meta.json"
+        if not meta_p.exists():
+            raise RPANError(f"{p} is not an analysis folder (no meta.json); run `rpan analyze` again")
+        meta = json.loads(meta_p.read_text())
+        arrs = {k: np.load(p / f"{k}.npy", mmap_mode="r") for k in _ARRAYS}
+        return cls(path=p, video_pred=int(meta["video_pred"]), video_probs=np.asarray(meta["video_probs"], np.float32),
+                   classes=list(meta["classes"]), skeleton=meta["skeleton"], frame_size=tuple(meta["frame_size"]),
+                   grid=tuple(meta["grid"]), stride=int(meta["stride"]), video_hash=meta["video_hash"],
+                   checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)), **arrs)
+
+
+def _cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    if hasattr(cancel, "is_set"):
+        return bool(cancel.is_set())
+    return bool(cancel())
+
+
+def analysis_stride(info_train_config: dict | None, frame_count: int, T: int = 8) -> int:
+    """The frame stride the checkpoint was trained at (saved by the trainer), else frame_count / T."""
+    s = (info_train_config or {}).get("stride")
+    if s:
+        return max(1, int(s))
+    return max(1, min(32, int(round(frame_count / T))))
+
+
+def _resolve_cache_dir(project: Any) -> Path:
+    if project is None:
+        return default_cache_dir()
+    if isinstance(project, (str, os.PathLike)):
+        from rpan_core.project import Project
+
+        project = Project.open(project)
+    return Path(project.analyses_dir)
+
+
+def _step_features(model: Any, cube: Any, state: Any) -> tuple[Any, Any]:
+    """One recurrent step of ``model`` on a ``B x dc x K1 x K2`` cube."""
+    fn = getattr(model, "step_features", None)
+    if fn is not None:
+        return fn(cube, state)
+    from rpan_core.model import RPANOutput
+
+    logits, att, dummy, hidden, state = model._step_cube(cube, state)
+    return RPANOutput(logits, att, dummy, hidden), state
+
+
+def _video_level(model: Any, video: Any, T: int, dev: Any) -> np.ndarray:
+    """Paper protocol: ``T`` equally spaced frames, softmax of the last step."""
+    import torch
+
+    from rpan_core.data import clip_indices
+
+    idx = clip_indices(video.frame_count, T)
+    frames = np.stack([video.frame(int(i)) for i in idx])
+    with torch.no_grad():
+        out = model(model.preprocess(frames[None]).to(dev))
+        return torch.softmax(out.logits[0, -1].float(), -1).cpu().numpy()
+
+
+def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, *, project: Any = None,
+                  device: str | None = None, batch: int = 64, progress: Callable[..., Any] | None = None,
+                  cancel: Any = None, cache_dir: str | os.PathLike | None = None, stride: int | None = None,
+                  refresh: bool = False) -> Analysis:
+    """Analyze every frame of ``video_path`` with ``checkpoint`` (cached; see the module docstring).
+
+    ``progress(done, total)`` is called per block of frames; ``cancel`` is a
+    ``threading.Event`` (or a callable returning True) polled per block, and a
+    cancelled call raises :class:`AnalysisCancelled`. ``batch`` is the number of
+    frames sent through the backbone at once (GPU throughput).
+    """
+    import torch
+
+    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.data import resize_frame
+    from rpan_core.device import pick_device
+    from rpan_core.targets import decode_argmax, decode_refined
+    from rpan_core.video import open_video
+
+    t0 = time.time()
+    ck_path = Path(checkpoint)
+    if not ck_path.exists():
+        from rpan_core.errors import CheckpointError
+
+        raise CheckpointError(f"checkpoint {ck_path} does not exist; pass a .pt file written by `rpan train`")
+    root = Path(cache_dir) if cache_dir is not None else _resolve_cache_dir(project)
+    with open_video(video_path) as video:
+        vhash = video.content_hash
+        ck_hash = file_hash(ck_path)
+        key = f"{vhash[:20]}-{ck_hash[:20]}-v{ANALYSIS_VERSION}" + (f"-s{stride}" if stride else "")
+        final = root / key
+        if not refresh and (final / "meta.json").exists():
+            try:
+                a = Analysis.load(final)
+                a.from_cache = True
+                if progress is not None:
+                    progress(a.num_frames, a.num_frames)
+                return a
+            except (OSError, ValueError, KeyError):
+                shutil.rmtree(final, ignore_errors=True)
+        dev = pick_device(device)
+        model, info = load_checkpoint(ck_path, device=str(dev))
+        model.to(dev).eval()
+        cfg = model.cfg if hasattr(model, "cfg") else info.config
+        in_size = tuple(cfg.input_size)
+        K1, K2 = model.grid
+        J = model.num_joints if hasattr(model, "num_joints") else len(getattr(info.skeleton, "joints", [])) or None
+        tc = dict(info.train_config or {})
+        T_clip = int(tc.get("clip_len") or 8)
+        n = video.frame_count
+        H, W = video.height, video.width
+        s = stride or analysis_stride(tc, n, T_clip)
+        s = max(1, min(s, n))
+        steps = -(-n // s)
+        # time steps per block: enough frames to fill ``batch`` backbone inputs
+        m = max(1, batch // s)
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = root / f".{key}.tmp{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            out: dict[str, np.ndarray] = {}
+            state = model.init_state(s)
+            state = _to_device(state, dev)
+            frames_iter = video.frames()
+            done = 0
+            blk = np.empty((m * s, *in_size, 3), np.uint8)
+            use_amp = dev.type == "cuda"
+            for t_start in range(0, steps, m):
+                if _cancelled(cancel):
+                    raise AnalysisCancelled(f"analysis of {video_path} cancelled")
+                t_stop = min(steps, t_start + m)
+                f0, f1 = t_start * s, min(n, t_stop * s)
+                nf = f1 - f0
+                for k in range(nf):
+                    blk[k] = resize_frame(next(frames_iter), in_size)
+                real = nf
+                if nf < (t_stop - t_start) * s:  # the last step's missing chains repeat the last frame
+                    blk[nf:(t_stop - t_start) * s] = blk[nf - 1]
+                    nf = (t_stop - t_start) * s
+                with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
+                    x = model.preprocess(blk[None, :nf]).to(dev)
+                    cubes = model.features(x)[0]  # nf x dc x K1 x K2
+                    res = []
+                    for t in range(t_stop - t_start):
+                        so, state = _step_features(model, cubes[t * s:(t + 1) * s], state)
+                        res.append(so)
+                att = torch.stack([r.attention.reshape(s, -1, K1, K2) for r in res]).float()  # m x s x J x K1 x K2
+                dummy = torch.stack([r.dummy.reshape(s, -1) for r in res]).float()
+                hid = torch.stack([r.hidden.reshape(s, -1) for r in res]).float()
+                prob = torch.softmax(torch.stack([r.logits.reshape(s, -1) for r in res]).float(), -1)
+                J = att.shape[2]
+                flat = lambda a: a.reshape(-1, *a.shape[2:])[:real].cpu()  # noqa: E731 (frame order = t*s + r)
+                att, dummy, hid, prob = flat(att), flat(dummy), flat(hid), flat(prob)
+                xy_r, c_r = decode_refined(att, (H, W))
+                xy_a, c_a = decode_argmax(att, (H, W))
+                chunk = {"attention": att.numpy().astype(np.float16), "dummy": dummy.numpy().astype(np.float16),
+                         "xy": xy_r.numpy().astype(np.float32), "conf": c_r.numpy().astype(np.float32),
+                         "xy_argmax": xy_a.numpy().astype(np.float32), "conf_argmax": c_a.numpy().astype(np.float32),
+                         "hidden": hid.numpy().astype(np.float16), "probs": prob.numpy().astype(np.float32)}
+                if not out:
+                    for k, v in chunk.items():
+                        out[k] = np.lib.format.open_memmap(tmp / f"{k}.npy", mode="w+", dtype=v.dtype,
+                                                           shape=(n, *v.shape[1:]))
+                for k, v in chunk.items():
+                    out[k][f0:f0 + real] = v
+                done = f0 + real
+                if progress is not None:
+                    progress(done, n)
+            for v in out.values():
+                v.flush()
+            del out
+            if _cancelled(cancel):
+                raise AnalysisCancelled(f"analysis of {video_path} cancelled")
+            vprobs = _video_level(model, video, T_clip, dev)
+            meta = {"version": ANALYSIS_VERSION, "video": str(video_path), "video_hash": vhash,
+                    "checkpoint": str(ck_path), "checkpoint_hash": ck_hash, "classes": list(info.classes),
+                    "skeleton": getattr(info.skeleton, "name", info.skeleton), "frame_size": [H, W],
+                    "grid": [K1, K2], "stride": s, "clip_len": T_clip, "num_frames": n,
+                    "video_pred": int(np.argmax(vprobs)), "video_probs": [float(p) for p in vprobs],
+                    "seconds": time.time() - t0, "device": str(dev)}
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+            try:
+                os.replace(tmp, final)
+            except OSError:  # another process finished the same analysis first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    a = Analysis.load(final)
+    return a
+
+
+def _to_device(state: Any, dev: Any) -> Any:
+    if hasattr(state, "to"):
+        return state.to(dev)
+    if isinstance(state, (tuple, list)):
+        return type(state)(_to_device(s, dev) for s in state)
+    return state
+
+
+def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np.ndarray,
+             bbox: np.ndarray | None = None, alpha: float = 0.2) -> dict[str, Any]:
+    """PCK@alpha of an analysis against ground-truth joints on ``frames`` (arg-max and refined)."""
+    from rpan_core.targets import pck
+    from rpan_core.train import label_bbox
+
+    frames = np.asarray(frames, np.int64)
+    gt, vis = np.asarray(xy, np.float32), np.asarray(visible, bool)
+    bb = label_bbox(gt, vis) if bbox is None else np.asarray(bbox, np.float32)
+    res: dict[str, Any] = {"frames": int(len(frames))}
+    for name, pred in (("argmax", analysis.xy_argmax), ("refined", analysis.xy)):
+        per, mean = pck(np.asarray(pred[frames]), gt, vis, bb, alpha=alpha)
+        res[name] = {"mean": float(mean), "per_joint": [None if not np.isfinite(v) else float(v)
+                                                        for v in np.asarray(per)]}
+    return res
+
+
+# ----------------------------------------------------------------------------- command line
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("video", help="a video file or a folder of frames")
+    parser.add_argument("--checkpoint", required=True, help="a .pt checkpoint written by `rpan train`")
+    parser.add_argument("--project", help="project folder: cache under its analyses/ and report PCK@0.2 "
+                                          "against its labels for this video")
+    parser.add_argument("--device", help="cuda, cpu (default: CUDA when available)")
+    parser.add_argument("--batch", type=int, default=64, help="frames per backbone batch (default 64)")
+    parser.add_argument("--stride", type=int, help="recurrent stride (default: the checkpoint's training stride)")
+    parser.add_argument("--refresh", action="store_true", help="recompute even if cached")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _project_labels(project: Any, video_hash: str, video_path: str) -> tuple | None:
+    for r in project.videos():
+        if getattr(r, "content_hash", None) == video_hash or \
+                os.path.abspath(str(getattr(r, "path", ""))) == os.path.abspath(video_path):
+            la = project.video_labels(r.id)
+            fr = np.asarray(la.frames, np.int64)
+            if len(fr) == 0:
+                return None
+            lab = np.asarray(la.labeled, bool)
+            keep = lab.any(axis=1)
+            return fr[keep], np.asarray(la.xy)[keep], np.asarray(la.visible, bool)[keep] & lab[keep], r
+    return None
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    project = None
+    if args.project:
+        from rpan_core.project import Project
+
+        project = Project.open(args.project)
+    if args.batch < 1:
+        raise ConfigError(f"--batch must be at least 1 (got {args.batch})")
+    bar = tqdm(total=None, desc="analyze", unit="frame")
+
+    def prog(done: float, total: float | None = None) -> None:
+        if total and bar.total != total:
+            bar.total = int(total)
+        bar.n = int(done)
+        bar.refresh()
+
+    try:
+        a = analyze_video(args.video, args.checkpoint, project=project, device=args.device, batch=args.batch,
+                          progress=prog, stride=args.stride, refresh=args.refresh)
+    finally:
+        bar.close()
+    summary: dict[str, Any] = {"video": args.video, "frames": a.num_frames, "cached": a.from_cache,
+                               "analysis": str(a.path), "stride": a.stride, "video_pred": a.video_class,
+                               "video_prob": float(a.video_probs[a.video_pred]), "seconds": a.seconds}
+    if project is not None:
+        lab = _project_labels(project, a.video_hash, args.video)
+        if lab is not None:
+            fr, xy, vis, rec = lab
+            summary["pck@0.2"] = pose_pck(a, fr, xy, vis)
+            if getattr(rec, "action", None):
+                summary["true_action"] = rec.action
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"{'cached' if a.from_cache else 'analyzed'}: {a.num_frames} frames, stride {a.stride} -> {a.path}")
+        print(f"video prediction: {a.video_class} ({summary['video_prob']:.1%})"
+              + (f"  (true: {summary['true_action']})" if "true_action" in summary else ""))
+        if "pck@0.2" in summary:
+            p = summary["pck@0.2"]
+            print(f"PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
+                  f"refined {p['refined']['mean']:.3f}")
+    return 0
+
+
+__all__ = ["Analysis", "AnalysisCancelled", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
+           "analysis_stride", "configure_parser", "cli_main"]
