@@ -358,6 +358,10 @@ class TrainingDialog(QDialog):
         self.start_button = QPushButton("Start training")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("continue the cancelled or failed run from its last checkpoint")
+        self.resume_button.setEnabled(False)
+        self.resume_button.clicked.connect(self.resume)
         self.cancel_button = QPushButton("Cancel run")
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
@@ -367,6 +371,7 @@ class TrainingDialog(QDialog):
         self.progress.setFormat("%p%  (step %v of %m)")
         bar.addWidget(self.start_button)
         bar.addWidget(self.cancel_button)
+        bar.addWidget(self.resume_button)
         bar.addWidget(self.progress, 1)
         outer.addLayout(bar)
 
@@ -487,6 +492,32 @@ class TrainingDialog(QDialog):
             return False
         self._reset_run(opts.run_dir)
         self._init = opts.init
+        self.follower = EventFollower(opts.run_dir / "events.jsonl", parent=self)
+        self._launch(argv)
+        return True
+
+    def can_resume(self) -> bool:
+        """A stopped run (cancelled or failed) whose folder holds a config.json can be continued."""
+        return (not self.is_running() and self.status in ("cancelled", "failed") and self.run_dir is not None
+                and (self.run_dir / "config.json").is_file())
+
+    def resume(self) -> bool:
+        """Continue the last run where it stopped (`rpan train --resume RUN`); its curves continue too."""
+        if not self.can_resume():
+            return False
+        assert self.run_dir is not None
+        argv = list(self.trainer) + ["--resume", str(self.run_dir)]
+        self.end_event = None
+        self.stderr_text = ""
+        self.stdout_text = ""
+        self._cancel_requested = False
+        if self.follower is None or self.follower.path != self.run_dir / "events.jsonl":
+            self.follower = EventFollower(self.run_dir / "events.jsonl", parent=self)
+        self._launch(argv)  # the follower keeps its offset: only the resumed run's new lines are read
+        return True
+
+    def _launch(self, argv: list[str]) -> None:
+        assert self.follower is not None
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
@@ -497,7 +528,10 @@ class TrainingDialog(QDialog):
         proc.finished.connect(self._process_finished)
         proc.errorOccurred.connect(self._process_error)
         self.process = proc
-        self.follower = EventFollower(opts.run_dir / "events.jsonl", parent=self)
+        try:
+            self.follower.events.disconnect(self._on_events)
+        except TypeError:
+            pass
         self.follower.events.connect(self._on_events)
         self.follower.start()
         self.log_view.appendPlainText("$ " + " ".join(argv))
@@ -505,9 +539,9 @@ class TrainingDialog(QDialog):
         self._clock.start()
         self._tick.start()
         self.start_button.setEnabled(False)
+        self.resume_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         proc.start(argv[0], argv[1:])
-        return True
 
     def _reset_run(self, run_dir: Path) -> None:
         self.run_dir = run_dir
@@ -618,6 +652,7 @@ class TrainingDialog(QDialog):
             self.log_view.appendPlainText(f"Training finished. {message}".strip())
             self.progress.setValue(self.progress.maximum())
         self._set_status(status, message)
+        self.resume_button.setEnabled(self.can_resume())
         run_dir = str(self.run_dir) if self.run_dir else ""
         self.runEnded.emit(run_dir, status, message)
         if status == "finished":

@@ -32,17 +32,24 @@ FAKE_TRAINER = textwrap.dedent(
     """Fake `rpan train`: same options subset, same events.jsonl format."""
     import argparse, json, os, signal, sys, time
     p = argparse.ArgumentParser()
-    p.add_argument("--project"); p.add_argument("--run-dir", required=True)
+    p.add_argument("--project"); p.add_argument("--run-dir"); p.add_argument("--resume")
     p.add_argument("--epochs", type=int, default=2); p.add_argument("--lr", type=float)
     p.add_argument("--init"); p.add_argument("--freeze-backbone", action="store_true")
     p.add_argument("--device")
     a = p.parse_args()
+    done_steps = 0
+    if a.resume:
+        saved = json.load(open(os.path.join(a.resume, "config.json")))
+        a.run_dir, a.epochs, a.lr = a.resume, saved["epochs"], saved["lr"]
+        done_steps = sum(1 for x in open(os.path.join(a.resume, "events.jsonl")) if '"step"' in x)
     mode = os.environ.get("FAKE_MODE", "ok")
     steps_per_epoch = int(os.environ.get("FAKE_STEPS", "4"))
     delay = float(os.environ.get("FAKE_DELAY", "0.01"))
     os.makedirs(a.run_dir, exist_ok=True)
     with open(os.path.join(a.run_dir, "argv.json"), "w") as f:
         json.dump(sys.argv[1:], f)
+    with open(os.path.join(a.run_dir, "config.json"), "w") as f:
+        json.dump({"epochs": a.epochs, "lr": a.lr}, f)
     ev = open(os.path.join(a.run_dir, "events.jsonl"), "a")
     def emit(**kw):
         ev.write(json.dumps(kw) + "\n"); ev.flush()
@@ -53,6 +60,9 @@ FAKE_TRAINER = textwrap.dedent(
     t0 = time.time(); step = 0
     for epoch in range(a.epochs):
         for _ in range(steps_per_epoch):
+            if step < done_steps:
+                step += 1
+                continue
             if stop:
                 open(os.path.join(a.run_dir, "last.pt"), "wb").write(b"x")
                 emit(type="end", status="cancelled", message="stopped by SIGTERM at step %d" % step,
@@ -229,6 +239,17 @@ def test_curve_updates_mid_run_then_cancel(qtbot, project: FakeProject, fake: li
     assert (run_dir / "last.pt").exists()
     assert finished == []
     assert not dlg.compare_button.isEnabled()
+    # resume continues the same run folder and the same curves, to the end
+    n_before = curve_len()
+    assert dlg.can_resume() and dlg.resume_button.isEnabled()
+    monkeypatch.setenv("FAKE_STEPS", "3")  # (the fake reads its epochs from config.json; shorter epochs now)
+    monkeypatch.setenv("FAKE_DELAY", "0")
+    with qtbot.waitSignal(dlg.runFinished, timeout=20000) as sig:
+        assert dlg.resume()
+    assert sig.args[0] == str(run_dir)
+    xs = list(dlg.curves["loss"].getData()[0])
+    assert xs == sorted(xs) and len(xs) == 30 and curve_len() > n_before  # steps n_before+1..30 appended
+    assert json.loads((run_dir / "argv.json").read_text()) == ["--resume", str(run_dir)]
 
 
 def test_failing_run_shows_error_text(qtbot, project: FakeProject, fake: list[str], monkeypatch) -> None:
