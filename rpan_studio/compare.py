@@ -40,8 +40,9 @@ EvaluateFn = Callable[..., dict]
 _LIVE_WORKERS: set = set()  # running EvalWorkers, kept alive until they finish
 
 # Metrics shown first, in this order, when present (other numeric entries follow).
-_PREFERRED = ("accuracy", "mean_class_accuracy", "pck", "pck_mean", "pck_argmax", "pck_refined",
-              "pck_argmax.mean", "pck_refined.mean", "n_videos", "n_frames")
+# (the names rpan_core.evaluate.evaluate returns)
+_PREFERRED = ("accuracy", "pck.refined.mean", "pck.argmax.mean", "videos", "videos_with_action", "pck_frames")
+_SKIP = {"pck_alpha"}
 
 
 def flatten_metrics(result: dict[str, Any], joints: Sequence[str] = (), prefix: str = "") -> dict[str, float]:
@@ -53,28 +54,30 @@ def flatten_metrics(result: dict[str, Any], joints: Sequence[str] = (), prefix: 
     out: dict[str, float] = {}
     for key, value in result.items():
         name = f"{prefix}{key}"
-        if isinstance(value, bool):
+        if isinstance(value, bool) or name in _SKIP:
             continue
         if isinstance(value, (int, float)):
             out[name] = float(value)
         elif isinstance(value, dict):
             out.update(flatten_metrics(value, joints, name + "."))
         elif isinstance(value, (list, tuple)) and joints and len(value) == len(joints) \
-                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            for jn, v in zip(joints, value):
-                out[f"{name}.{jn}"] = float(v)
+                and all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value):
+            for jn, v in zip(joints, value):  # None: no labeled visible instance of that joint
+                if v is not None:
+                    out[f"{name}.{jn}"] = float(v)
     return out
 
 
-def _order(name: str) -> tuple[int, str]:
+def _order(name: str) -> tuple[int, int, str]:
+    """Headline metrics first, then per-class accuracy, then per-joint PCK, then anything else."""
     low = name.lower()
     if low in _PREFERRED:
-        return (_PREFERRED.index(low), name)
-    if "accuracy" in low and "per_class" not in low:
-        return (len(_PREFERRED), name)
-    if "pck" in low and low.count(".") <= 1:
-        return (len(_PREFERRED) + 1, name)
-    return (len(_PREFERRED) + 2, name)
+        return (0, _PREFERRED.index(low), name)
+    if "accuracy" in low:
+        return (1, 0, name)
+    if "pck" in low:
+        return (2, 0, name)
+    return (3, 0, name)
 
 
 def comparison_rows(a: dict[str, Any], b: dict[str, Any],

@@ -17,15 +17,21 @@ from .pose_editor_support import make_project  # noqa: E402
 
 def test_flatten_and_rows() -> None:
     joints = ("a", "b")
-    res = {"accuracy": 0.5, "split": "test", "pck": {"mean": 0.25, "per_joint": [0.1, 0.4]},
-           "confusion": [[1, 0], [0, 1]], "ok": True, "n_videos": 4}
-    assert flatten_metrics(res, joints) == {"accuracy": 0.5, "pck.mean": 0.25, "pck.per_joint.a": 0.1,
-                                            "pck.per_joint.b": 0.4, "n_videos": 4.0}
-    rows = comparison_rows(res, {"accuracy": 0.75, "pck": {"mean": 0.5}}, joints)
+    # the shape rpan_core.evaluate.evaluate returns
+    res = {"accuracy": 0.5, "split": "test", "videos": 4, "per_class_accuracy": {"jump": 1.0, "wave": None},
+           "pck": {"argmax": {"mean": 0.25, "per_joint": [0.1, None]}, "refined": {"mean": 0.3, "per_joint": [0.2, 0.4]}},
+           "confusion": [[1, 0], [0, 1]], "ok": True, "pck_alpha": 0.2, "classes": ["jump", "wave"]}
+    assert flatten_metrics(res, joints) == {
+        "accuracy": 0.5, "videos": 4.0, "per_class_accuracy.jump": 1.0, "pck.argmax.mean": 0.25,
+        "pck.argmax.per_joint.a": 0.1, "pck.refined.mean": 0.3, "pck.refined.per_joint.a": 0.2,
+        "pck.refined.per_joint.b": 0.4}
+    other = {"accuracy": 0.75, "pck": {"argmax": {"mean": 0.5}, "refined": None}, "videos": 4}
+    rows = comparison_rows(res, other, joints)
+    assert [r[0] for r in rows[:4]] == ["accuracy", "pck.refined.mean", "pck.argmax.mean", "videos"]
     assert rows[0] == ("accuracy", 0.5, 0.75, 0.25)
     by = {r[0]: r for r in rows}
-    assert by["pck.mean"] == ("pck.mean", 0.25, 0.5, 0.25)
-    assert by["pck.per_joint.a"] == ("pck.per_joint.a", 0.1, None, None)
+    assert by["pck.argmax.mean"] == ("pck.argmax.mean", 0.25, 0.5, 0.25)
+    assert by["pck.refined.per_joint.b"] == ("pck.refined.per_joint.b", 0.4, None, None)
 
 
 def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
@@ -38,7 +44,7 @@ def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
     def fake_evaluate(checkpoint, proj, split):
         threads.append((threading.current_thread() is threading.main_thread(), split, proj.skeleton))
         v = float(open(checkpoint).read())
-        return {"accuracy": v, "pck_argmax": {"mean": v / 2, "per_joint": [v] * PENNACTION.num_joints}}
+        return {"accuracy": v, "pck": {"argmax": {"mean": v / 2, "per_joint": [v] * PENNACTION.num_joints}}}
 
     dlg = CompareDialog(project, [str(a), str(b)], evaluate_fn=fake_evaluate)
     qtbot.addWidget(dlg)
@@ -51,7 +57,7 @@ def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
     assert dlg.table.item(0, 1).text() == "0.5000" and dlg.table.item(0, 2).text() == "0.7500"
     assert dlg.table.item(0, 3).text() == "+0.25"
     names = [dlg.table.item(r, 0).text() for r in range(dlg.table.rowCount())]
-    assert "pck_argmax.per_joint.left_wrist" in names
+    assert "pck.argmax.per_joint.left_wrist" in names
 
     def broken(checkpoint, proj, split):
         raise CheckpointError(f"{checkpoint} is not an RPAN checkpoint; pick a .pt written by rpan train")
