@@ -440,7 +440,7 @@ class Trainer:
             check_trainable(train_items, self.project.folder)
             splits = {getattr(r, "split", None) for r in snap.videos()}
             val_split = tc.val_split or ("val" if "val" in splits else "test")
-            val_items = collect_items(snap, classes, val_split, J) if val_split != "train" else []
+            val_items = collect_items(snap, classes, val_split, J)
         finally:
             close = getattr(snap, "close", None)
             if close:
