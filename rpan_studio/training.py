@@ -268,6 +268,7 @@ class TrainingDialog(QDialog):
         self.default_init = str(default_init) if default_init else None
         self.trainer = list(trainer) if trainer else list(DEFAULT_TRAINER)
         self.kill_grace_ms = 10_000
+        self.extra_args: list[str] = []  # more `rpan train` options (advanced; tests pick a tiny model)
         self.process: QProcess | None = None
         self.follower: EventFollower | None = None
         self.run_dir: Path | None = None
@@ -473,6 +474,7 @@ class TrainingDialog(QDialog):
             lr=self.lr_spin.value(),
             freeze_backbone=self.freeze_check.isChecked(),
             device=self.device_combo.currentText(),
+            extra_args=list(self.extra_args),
         )
 
     # ------------------------------------------------------------------ running
