@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,41 @@ def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: not dlg.worker.isRunning(), timeout=10000)
     assert not dlg.compare(str(a), str(tmp_path / "missing.pt"))
     assert "missing.pt" in dlg.status_label.text()
+
+
+def test_compare_real_checkpoints_with_rpan_evaluate(qtbot, tmp_path) -> None:
+    """Two tiny real checkpoints through rpan_core.evaluate: the table matches evaluate() called directly."""
+    from rpan_core.evaluate import evaluate
+    from rpan_core.project import Project
+    from rpan_core.synth import render_video, write_mp4
+    from rpan_core.train import TrainConfig, run_training
+
+    actions = ("jumping_jacks", "squat")
+    folder = tmp_path / "project"
+    project = Project.create(folder, skeleton="pennaction", classes=list(actions))
+    (folder / "videos").mkdir()
+    for k, split in enumerate(("train", "test")):
+        for a in actions:
+            sv = render_video(k * 5 + actions.index(a), a, n_frames=8, size=(48, 64))
+            vid = project.add_video(str(write_mp4(folder / "videos" / f"{a}_{k}.mp4", sv.frames)), action=a,
+                                    split=split)
+            project.set_labels(vid, [(t, j, float(sv.xy[t, j, 0]), float(sv.xy[t, j, 1]), bool(sv.visible[t, j]),
+                                      "manual") for t in range(8) for j in range(13)])
+    ckpts = []
+    for seed, steps in ((0, 1), (1, 4)):
+        cfg = TrainConfig(project=str(folder), run_dir=str(Path(project.runs_dir) / f"run{seed}"), backbone="small_cnn",
+                          backbone_weights=None, input_size=(48, 64), hidden=16, batch=2, clip_len=4, epochs=2,
+                          max_steps=steps, seed=seed, device="cpu", tensorboard=False)
+        run = Path(run_training(cfg, progress=False))
+        ckpts.append(str(run / "last.pt"))
+    want_a = flatten_metrics(evaluate(ckpts[0], project, split="test"), PENNACTION.joints)
+    want_b = flatten_metrics(evaluate(ckpts[1], project, split="test"), PENNACTION.joints)
+    dlg = CompareDialog(project)
+    qtbot.addWidget(dlg)
+    assert set(ckpts) <= {dlg.combo_a.itemText(i) for i in range(dlg.combo_a.count())}  # found in runs/
+    with qtbot.waitSignal(dlg.compared, timeout=120_000) as sig:
+        assert dlg.compare(ckpts[0], ckpts[1], "test")
+    got = {name: (a, b) for name, a, b, _ in sig.args[0]}
+    assert got["accuracy"] == (want_a["accuracy"], want_b["accuracy"])
+    assert got["pck.refined.mean"] == (want_a["pck.refined.mean"], want_b["pck.refined.mean"])
+    assert {k for k in got} == set(want_a) | set(want_b)
