@@ -303,6 +303,8 @@ class Trainer:
             saved = TrainConfig.from_dict(json.loads(cfg_p.read_text())["train"])
             if tc.device:
                 saved.device = tc.device
+            if tc.max_steps:  # the only recipe field a resume may change: where to stop
+                saved.max_steps = tc.max_steps
             saved.run_dir = str(self.resume_dir)
             tc = saved
         self.tc = tc.resolved()
@@ -311,6 +313,8 @@ class Trainer:
         self.stop_reason: str | None = None
         self.log: EventLog | None = None
         self.run_dir: Path | None = None
+        #: called as ``on_step(trainer, step)`` after every optimizer step (tests, embedding)
+        self.on_step: Any = None
 
     # -- signals
     def _on_sigterm(self, signum, frame) -> None:  # noqa: ANN001
@@ -600,6 +604,8 @@ class Trainer:
                         for k in ("loss", "action_loss", "pose_loss", "lr", "clips_per_s"):
                             tb.add_scalar(f"train/{k}", ev[k], self.step)
                     bar.update(1)
+                    if self.on_step is not None:
+                        self.on_step(self, self.step)
                     bar.set_postfix(loss=f"{losses['total']:.3f}", lr=f"{ev['lr']:.3g}")
                     stop = self._agree_stop()
                     if self.step >= total_steps:
