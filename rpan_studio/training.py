@@ -219,6 +219,11 @@ class EventFollower(QObject):
             self.events.emit(evs)
 
 
+def _whole(v: Any) -> Any:
+    """12.0 -> 12 for display; anything else unchanged."""
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def _clean_console(text: str, max_lines: int = 40) -> str:
     """Terminal output -> readable text: keep what a carriage return left visible, drop blank lines."""
     lines = []
@@ -374,28 +379,31 @@ class TrainingDialog(QDialog):
         bar.addWidget(self.cancel_button)
         bar.addWidget(self.resume_button)
         bar.addWidget(self.progress, 1)
+        self.elapsed_label = QLabel("Elapsed --")
+        self.eta_label = QLabel("ETA --")
+        bar.addWidget(self.elapsed_label)
+        bar.addWidget(self.eta_label)
         outer.addLayout(bar)
 
         info = QHBoxLayout()
         self.status_label = QLabel("Ready.")
         self.step_label = QLabel("")
-        self.elapsed_label = QLabel("Elapsed --")
-        self.eta_label = QLabel("ETA --")
-        for w in (self.status_label, self.step_label, self.elapsed_label, self.eta_label):
-            info.addWidget(w)
-        info.insertStretch(1, 1)
+        self.step_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        info.addWidget(self.status_label, 1)
+        info.addWidget(self.step_label, 1)
         outer.addLayout(info)
 
         plots = QHBoxLayout()
         self.loss_plot = pg.PlotWidget(title="Training loss")
         self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.addLegend(offset=(-10, 10))
+        self.loss_plot.addLegend(offset=(-10, 5), brush=(0, 0, 0, 170), colCount=3)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.metric_plot = pg.PlotWidget(title="Validation")
         self.metric_plot.setLabel("bottom", "epoch")
-        self.metric_plot.addLegend(offset=(-10, -10))
+        self.metric_plot.addLegend(offset=(10, 5), brush=(0, 0, 0, 170), colCount=3)
         self.metric_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.metric_plot.setYRange(0.0, 1.0)
+        self.metric_plot.setYRange(0.0, 1.2, padding=0)  # headroom above 1.0 for the legend row
+        self.metric_plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
         self.curves: dict[str, pg.PlotDataItem] = {}
         for k in self.LOSS_KEYS:
             self.curves[k] = self.loss_plot.plot([], [], name=k, pen=pg.mkPen(self.COLORS[k], width=2))
@@ -703,7 +711,7 @@ class TrainingDialog(QDialog):
                         self.step_x[k].append(step)
                         self.steps[k].append(float(v))
                         dirty_loss = True
-                bits = [f"step {self.last_step}/{self.total_steps or '?'}", f"epoch {ev.get('epoch', '?')}"]
+                bits = [f"step {self.last_step}/{self.total_steps or '?'}", f"epoch {_whole(ev.get('epoch', '?'))}"]
                 if isinstance(ev.get("loss"), (int, float)):
                     bits.append(f"loss {ev['loss']:.4f}")
                 if isinstance(ev.get("lr"), (int, float)):
@@ -720,7 +728,7 @@ class TrainingDialog(QDialog):
                         self.epoch_y[k].append(float(v))
                         dirty_metric = True
                 summary = ", ".join(f"{k} {ev[k]:.3f}" for k in self.METRIC_KEYS if isinstance(ev.get(k), (int, float)))
-                self.log_view.appendPlainText(f"epoch {ev.get('epoch')}: {summary}")
+                self.log_view.appendPlainText(f"epoch {_whole(ev.get('epoch'))}: {summary}")
             elif kind == "end":
                 self.end_event = ev
             elif ev.get("message"):
