@@ -450,6 +450,7 @@ class Trainer:
             if close:
                 close()
         del skel
+        self.model = model
         cfg = model.cfg
         input_size = tuple(cfg.input_size)
         grid = tuple(model.grid)
@@ -679,6 +680,11 @@ class Trainer:
         import torch
         import torch.distributed as dist
 
+        # BatchNorm running statistics drift per rank after the last forward (DDP re-broadcasts them from
+        # rank 0 only at the next forward): make every rank hold rank 0's, the ones in the checkpoint
+        with torch.no_grad():
+            for buf in model.buffers():
+                dist.broadcast(buf.data, src=0)
         vec = torch.cat([p.detach().float().reshape(-1) for p in model.parameters()]).to(self._device)
         ref = vec.clone()
         dist.broadcast(ref, src=0)
