@@ -1,0 +1,77 @@
+"""The demo project: built once, deterministic, checkpoint registered; `rpan demo` end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+
+from tests.core.engine_support import ensure_store
+
+ensure_store()
+
+
+@pytest.fixture()
+def demo_env(tmp_path, monkeypatch):
+    from rpan_core.checkpoint import save_checkpoint
+    from rpan_core.model import RPAN, RPANConfig
+    from rpan_core.synth import ACTIONS
+
+    torch.manual_seed(0)
+    ck = tmp_path / "demo_checkpoint.pt"
+    save_checkpoint(ck, RPAN(RPANConfig(num_classes=len(ACTIONS), input_size=(64, 96), hidden=16)),
+                    classes=list(ACTIONS), train_config={"clip_len": 8}, metrics={})
+    monkeypatch.setenv("RPAN_DEMO_CHECKPOINT", str(ck))
+    monkeypatch.setenv("RPAN_DEMO_DIR", str(tmp_path / "demo"))
+    return tmp_path
+
+
+def test_demo_project_is_built_once_and_registers_the_checkpoint(demo_env):
+    from rpan_core.demo import DEMO_VIDEOS, ensure_demo_project
+    from rpan_core.project import Project
+
+    p = ensure_demo_project()
+    assert p == demo_env / "demo" and p.checkpoint.exists()
+    assert p.checkpoint.read_bytes() == (demo_env / "demo_checkpoint.pt").read_bytes()
+    project = Project.open(p)
+    vids = project.videos()
+    assert len(vids) == DEMO_VIDEOS and all(v.action for v in vids)
+    assert any(v.split == "test" for v in vids) and len(project.labeled_frames(vids[0].id) if hasattr(
+        project, "labeled_frames") else project.video_labels(vids[0].id).frames) > 0
+    stamp = os.stat(p / "demo.json").st_mtime_ns
+    again = ensure_demo_project()
+    assert again == p and os.stat(p / "demo.json").st_mtime_ns == stamp  # not rebuilt
+    # an interrupted build (no marker) is rebuilt
+    (p / "demo.json").unlink()
+    assert ensure_demo_project().checkpoint.exists() and json.loads((p / "demo.json").read_text())["videos"] == 12
+
+
+def test_missing_demo_checkpoint_is_a_clear_error(demo_env, monkeypatch):
+    from rpan_core.demo import ensure_demo_project
+    from rpan_core.errors import CheckpointError
+
+    monkeypatch.setenv("RPAN_DEMO_CHECKPOINT", str(demo_env / "nope.pt"))
+    with pytest.raises(CheckpointError, match="make_demo_assets"):
+        ensure_demo_project()
+
+
+def test_rpan_demo_runs_headless(demo_env, capsys):
+    from rpan_core.cli import main
+
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "analyzed" in out and "accuracy" in out and "PCK@0.2" in out
+
+
+def test_shipped_demo_checkpoint_loads():
+    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.demo import REPO_ROOT
+    from rpan_core.synth import ACTIONS
+
+    path = REPO_ROOT / "assets" / "demo_checkpoint.pt"
+    if not path.exists():
+        pytest.skip("assets/demo_checkpoint.pt not generated yet (python scripts/make_demo_assets.py)")
+    model, info = load_checkpoint(path)
+    assert list(info.classes) == list(ACTIONS) and path.stat().st_size < 20e6
