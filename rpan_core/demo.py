@@ -124,8 +124,9 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
 
 # ----------------------------------------------------------------------------- the demo model's recipe
 
-def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 108, n_frames: int = 40, epochs: int = 40,
+def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 360, n_frames: int = 40, epochs: int = 50,
                      attention: str = "human-part", seed: int = 7, lr: float = 0.02, batch: int = 8,
+                     dropout: float = 0.3,
                      hidden: int = 128, input_size: tuple[int, int] = (128, 160), size: tuple[int, int] = (240, 320),
                      progress: bool = True) -> dict[str, Any]:
     """Train the demo model on synthetic clips in ``workdir``; returns held-out metrics and paths."""
@@ -144,7 +145,8 @@ def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 108, n_frame
     t0 = time.time()
     run = run_training(TrainConfig(project=str(proj), run_dir=str(work / f"run-{attention}"), preset="paper",
                                    model_preset="demo", backbone="small_cnn", backbone_weights=None,
-                                   input_size=input_size, attention=attention, hidden=hidden, epochs=epochs,
+                                   input_size=input_size, attention=attention, hidden=hidden, dropout=dropout,
+                                   epochs=epochs,
                                    lr=lr, lr_step_epoch=int(epochs * 0.75), batch=batch, seed=seed,
                                    val_split="test"), progress=progress)
     seconds = time.time() - t0

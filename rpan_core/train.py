@@ -65,6 +65,7 @@ class TrainConfig:
     input_size: tuple[int, int] | None = None
     attention: str | None = None
     hidden: int | None = None
+    dropout: float | None = None
     epochs: int | None = None
     lr: float | None = None
     lr_step_epoch: int | None = None
@@ -278,6 +279,8 @@ def build_model(tc: TrainConfig, project: Any, log: Any = print) -> tuple[Any, l
         over["attention"] = tc.attention
     if tc.hidden:
         over["hidden"] = int(tc.hidden)
+    if tc.dropout is not None:
+        over["dropout"] = float(tc.dropout)
     if tc.freeze_backbone:
         over["freeze_backbone"] = "all"
     try:
@@ -784,6 +787,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", help="HxW frames fed to the backbone, e.g. 224x288")
     parser.add_argument("--attention", choices=("human-part", "separate-joint", "share-all", "none"))
     parser.add_argument("--hidden", type=int, help="LSTM hidden size")
+    parser.add_argument("--dropout", type=float, help="dropout before the LSTM and the classifier")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--lr-step-epoch", type=int, help="epoch at which lr drops by 10x")
@@ -822,7 +826,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         project=args.project or "", run_dir=args.run_dir,
         preset=args.preset or ("finetune" if args.init else "paper"), model_preset=args.model_preset,
         backbone=args.backbone, backbone_weights=None if bw in ("none", "None") else bw,
-        input_size=_size(args.input_size), attention=args.attention, hidden=args.hidden, epochs=args.epochs,
+        input_size=_size(args.input_size), attention=args.attention, hidden=args.hidden, dropout=args.dropout,
+        epochs=args.epochs,
         lr=args.lr, lr_step_epoch=args.lr_step_epoch, weight_decay=args.weight_decay, momentum=args.momentum,
         batch=args.batch, clip_len=args.clip_len, lambda_action=args.lambda_action, lambda_pose=args.lambda_pose,
         init=args.init, freeze_backbone=args.freeze_backbone, device=args.device, amp=not args.no_amp,

@@ -5,7 +5,7 @@ few hundred KB) and the "demo model" section of ``docs/results.md``: held-out
 accuracy by the paper's protocol and PCK@0.2 (arg-max and refined) on synthetic
 test clips the model never saw. Budget: <= 15 minutes on 2 CPU cores.
 
-    python scripts/make_demo_assets.py [--epochs 40] [--videos 108] [--workdir DIR]
+    python scripts/make_demo_assets.py [--epochs 50] [--videos 360] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from rpan_core.demo import REPO_ROOT, demo_checkpoint_path, train_demo_model, wr
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", default=str(Path.home() / ".cache" / "rpan-studio" / "demo-train"))
-    ap.add_argument("--videos", type=int, default=108)
+    ap.add_argument("--videos", type=int, default=360)
     ap.add_argument("--frames", type=int, default=40)
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--out", default=str(demo_checkpoint_path()))
     args = ap.parse_args(argv)
     torch.set_num_threads(2)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Trained by `python scripts/make_demo_assets.py` on {res['train_videos']} synthetic clips "
         f"({args.frames} frames, 240x320, 9 actions, `rpan_core.synth` seed 7), small_cnn backbone at 128x160 "
-        f"(4 x 5 attention grid), human-part attention, hidden 128, {args.epochs} epochs, SGD momentum 0.9, "
+        f"(4 x 5 attention grid), human-part attention, hidden 128, dropout 0.3, {args.epochs} epochs, SGD momentum 0.9, "
         f"lr 0.02 -> 0.002, weight decay 5e-4, both loss weights 1; {res['train_seconds'] / 60:.1f} min on "
         f"{torch.get_num_threads()} CPU threads ({platform.processor() or platform.machine()}).",
         "",
