@@ -340,17 +340,21 @@ class Trainer:
         except ValueError:  # not the main thread
             pass
         try:
-            self._setup_dirs()
             try:
+                self._setup_dirs()
                 self._train()
             except BaseException as exc:  # noqa: BLE001 (every stop ends with an end event)
                 status, msg = "failed", str(exc)
                 if isinstance(exc, KeyboardInterrupt):
                     status, msg = "cancelled", "interrupted (Ctrl-C)"
                 elif _is_oom(exc):
-                    msg = (f"out of memory with batch {tc.batch} x {tc.clip_len} frames on {self._device}; "
-                           "lower --batch or --clip-len, use a smaller --input-size, or --freeze-backbone")
-                    exc = TrainingError(msg)
+                    msg = (f"out of memory with batch {tc.batch} x {tc.clip_len} frames on "
+                           f"{getattr(self, '_device', '?')}; lower --batch or --clip-len, use a smaller "
+                           "--input-size, or --freeze-backbone")
+                    if self.log is not None:
+                        self.log.write("end", status=status, message=msg, step=getattr(self, "step", 0),
+                                       best_checkpoint=self._best_path_or_none())
+                    raise TrainingError(msg) from exc
                 elif not isinstance(exc, RPANError):
                     msg = f"{type(exc).__name__}: {exc}"
                     if self.run_dir is not None and self.main:
@@ -359,10 +363,7 @@ class Trainer:
                 if self.log is not None:
                     self.log.write("end", status=status, message=msg, best_checkpoint=self._best_path_or_none(),
                                    step=getattr(self, "step", 0))
-                if isinstance(exc, BaseException) and not isinstance(exc, RPANError) and status == "failed" \
-                        and not isinstance(exc, (TrainingError,)):
-                    raise
-                raise exc
+                raise
             return self.run_dir
         finally:
             if old is not None:
@@ -381,6 +382,15 @@ class Trainer:
         from rpan_core.project import Project
 
         tc = self.tc
+        # a known run folder gets its events log first, so even a project that fails to open ends the log
+        if self.resume_dir is not None:
+            self.run_dir = self.resume_dir
+        elif tc.run_dir:
+            self.run_dir = Path(tc.run_dir)
+            if self.main:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.main and self.run_dir is not None:
+            self.log = EventLog(self.run_dir / "events.jsonl")
         if not tc.project:
             raise ConfigError("--project is required: the project folder to train on")
         try:
@@ -389,19 +399,11 @@ class Trainer:
             raise
         except Exception as exc:  # noqa: BLE001
             raise TrainingError(f"cannot open the project {tc.project}: {exc}") from exc
-        if self.resume_dir is not None:
-            self.run_dir = self.resume_dir
-        elif tc.run_dir:
-            self.run_dir = Path(tc.run_dir)
-            if self.main:
-                self.run_dir.mkdir(parents=True, exist_ok=True)
-        else:
-            if self.main:
+        if self.run_dir is None:
+            if self.main:  # other ranks learn the folder from rank 0 once the process group is up
                 self.run_dir = new_run_dir(self.project.runs_dir)
-            if self.world > 1:
-                self.run_dir = None  # set after the process group is up (rank 0 broadcasts)
         tc.run_dir = str(self.run_dir) if self.run_dir else None
-        if self.main and self.run_dir is not None:
+        if self.main and self.run_dir is not None and self.log is None:
             self.log = EventLog(self.run_dir / "events.jsonl")
 
     # ------------------------------------------------------------------ the loop
