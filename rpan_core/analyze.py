@@ -202,7 +202,6 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         cfg = model.cfg if hasattr(model, "cfg") else info.config
         in_size = tuple(cfg.input_size)
         K1, K2 = model.grid
-        J = model.num_joints if hasattr(model, "num_joints") else len(getattr(info.skeleton, "joints", [])) or None
         tc = dict(info.train_config or {})
         T_clip = int(tc.get("clip_len") or 8)
         n = video.frame_count
@@ -247,7 +246,6 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 dummy = torch.stack([r.dummy.reshape(s, -1) for r in res]).float()
                 hid = torch.stack([r.hidden.reshape(s, -1) for r in res]).float()
                 prob = torch.softmax(torch.stack([r.logits.reshape(s, -1) for r in res]).float(), -1)
-                J = att.shape[2]
                 flat = lambda a: a.reshape(-1, *a.shape[2:])[:real].cpu()  # noqa: E731 (frame order = t*s + r)
                 att, dummy, hid, prob = flat(att), flat(dummy), flat(hid), flat(prob)
                 xy_r, c_r = decode_refined(att, (H, W))

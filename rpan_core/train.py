@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from rpan_core.errors import CheckpointError, ConfigError, RPANError, TrainingError
+from rpan_core.errors import ConfigError, RPANError, TrainingError
 from rpan_core.runlog import EventLog, new_run_dir, read_events, write_json_atomic
 
 #: Training recipes. ``paper`` is Sec. 4.1 of the paper; ``finetune`` suits a few
@@ -410,7 +410,8 @@ class Trainer:
     def _train(self) -> None:
         import torch
 
-        from rpan_core.data import ClipDataset, FeatureCache, check_trainable, collect_items, mean_stride, preload
+        from rpan_core.data import (ClipDataset, FeatureCache, check_trainable, collate, collect_items, mean_stride,
+                                    preload)
         from rpan_core.device import pick_device
 
         tc = self.tc
@@ -440,7 +441,6 @@ class Trainer:
         snap = self.project.snapshot()
         try:
             model, classes, notes = build_model(tc, self.project, log=self._say)
-            skel = model.cfg.skeleton if hasattr(model, "cfg") else None
             from rpan_core.skeleton import get_skeleton
 
             skeleton = get_skeleton(getattr(self.project.skeleton, "name", self.project.skeleton))
@@ -454,7 +454,6 @@ class Trainer:
             close = getattr(snap, "close", None)
             if close:
                 close()
-        del skel
         self.model = model
         cfg = model.cfg
         input_size = tuple(cfg.input_size)
@@ -579,16 +578,12 @@ class Trainer:
                 order = list(iter(sampler))
                 batches = [order[i:i + tc.batch] for i in range(0, len(order), tc.batch)]
                 first = start_batch if epoch == start_epoch else 0
-                if not (tc.freeze_backbone):
-                    net.train()
-                else:
-                    model.train()
-                    getattr(model, "backbone", model).eval() if hasattr(model, "backbone") else None
+                net.train()
+                if tc.freeze_backbone and hasattr(model, "backbone"):
+                    model.backbone.eval()  # frozen: BatchNorm keeps its statistics (cached cubes stay valid)
                 correct = seen = 0
                 for b in range(first, len(batches)):
                     t0 = time.time()
-                    from rpan_core.data import collate
-
                     batch = collate([train_ds[i] for i in batches[b]])
                     losses, logits = self._step(net, model, batch, opt, scaler, use_amp, dev)
                     sched.step()
@@ -625,8 +620,6 @@ class Trainer:
                         break
                 if self.stop_reason:
                     break
-                if b + 1 < len(batches) and done:  # max_steps hit mid-epoch: evaluate anyway
-                    pass
                 metrics = self._validate(model, val_ds, dev, classes)
                 metrics["train_accuracy"] = correct / seen if seen else None
                 metrics["epoch"] = epoch + 1
@@ -855,4 +848,4 @@ def cli_main(args: argparse.Namespace) -> int:
 
 
 __all__ = ["TrainConfig", "PRESETS", "Trainer", "run_training", "build_model", "label_bbox", "attention_with_dummy",
-           "configure_parser", "cli_main", "CheckpointError"]
+           "configure_parser", "cli_main"]
