@@ -230,7 +230,13 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 f0, f1 = t_start * s, min(n, t_stop * s)
                 nf = f1 - f0
                 for k in range(nf):
-                    blk[k] = resize_frame(next(frames_iter), in_size)
+                    fr = next(frames_iter, None)
+                    if fr is None:
+                        from rpan_core.errors import VideoError
+
+                        raise VideoError(f"{video_path}: only {f0 + k} of its {n} frames could be decoded; "
+                                         "re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) and analyze again")
+                    blk[k] = resize_frame(fr, in_size)
                 real = nf
                 if nf < (t_stop - t_start) * s:  # the last step's missing chains repeat the last frame
                     blk[nf:(t_stop - t_start) * s] = blk[nf - 1]
