@@ -17,7 +17,7 @@ def write_frames(folder: Path, n: int = N_FRAMES, width: int = WIDTH, height: in
 
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(n):
-        img = np.full((height, width, 3), 20 + 10 * i, np.uint8)
+        img = np.full((height, width, 3), (20 + 10 * i) % 250, np.uint8)
         cv2.imwrite(str(folder / f"{i:05d}.png"), img)
     return folder
 

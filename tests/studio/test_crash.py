@@ -55,8 +55,9 @@ CHILD = textwrap.dedent(
         for joint in range(J):
             kind = k % 9
             if kind == 8 and joint + 1 < J:
-                # accept the prediction for this frame's remaining joints
-                cmds.accept_prediction(stack, project, vid, [frame], pred[None], np.ones((1, J)))
+                # accept the prediction for this frame's remaining joints (NaN = leave the others alone)
+                rest = pred.copy(); rest[:joint] = np.nan
+                cmds.accept_prediction(stack, project, vid, [frame], rest[None], np.ones((1, J)))
                 for jj in range(joint, J):
                     out(k=k, op="set", frame=frame, joint=jj, x=pred[jj, 0], y=pred[jj, 1], visible=True,
                         source="accepted")
