@@ -160,6 +160,10 @@ class PoseEditor(QObject):
         """Show ``frame`` of ``video_id`` (project None clears the editor)."""
         if project is not self.project or video_id != self.video_id or frame != self.frame:
             self._nudge_key = None
+            # A drag begun on another frame (playback, a seek) must never land on this one.
+            for h in self.handles:
+                if h.moving:
+                    h.cancel_drag()
         self.project = project
         self.video_id = None if video_id is None else int(video_id)
         self.frame = int(frame)
@@ -212,7 +216,7 @@ class PoseEditor(QObject):
         """Where the joint is drawn: its label, else the prediction, else None."""
         row = self.labels.get(joint)
         if row is not None:
-            return (row.x, row.y)
+            return (row.x, row.y) if math.isfinite(row.x) and math.isfinite(row.y) else None
         return self._predicted_xy(joint)
 
     def select(self, joint: int | None) -> None:

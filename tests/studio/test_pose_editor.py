@@ -67,13 +67,15 @@ class Harness:
         QApplication.sendEvent(vp, ev)
         self.qtbot.wait(15)  # pyqtgraph drops move events closer than its rate limit
 
-    def drag(self, p0: QPoint, p1: QPoint, steps: int = 5, cancel: bool = False) -> None:
+    def drag(self, p0: QPoint, p1: QPoint, steps: int = 5, cancel: bool = False, midway=None) -> None:
         left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
         self._send(QEvent.Type.MouseMove, p0, none, none)  # hover first, like a real pointer
         self._send(QEvent.Type.MouseButtonPress, p0, left, left)
         for k in range(1, steps + 1):
             p = QPoint(p0.x() + (p1.x() - p0.x()) * k // steps, p0.y() + (p1.y() - p0.y()) * k // steps)
             self._send(QEvent.Type.MouseMove, p, none, left)
+            if midway is not None and k == steps // 2:
+                midway()
         if cancel:
             right = Qt.MouseButton.RightButton
             self._send(QEvent.Type.MouseButtonPress, p1, right, left | right)
@@ -160,6 +162,17 @@ def test_drag_cancelled_with_right_click_writes_nothing(h) -> None:
     assert rows(h.project, h.vid, 2)[4] == (*pose[4], True, "manual")
     hp = h.editor.handles[4].pos()
     assert (hp.x(), hp.y()) == tuple(pose[4])
+
+
+def test_frame_change_mid_drag_writes_nothing(h) -> None:
+    pose = _pose()
+    h.project.set_label(h.vid, 2, 4, *pose[4], source="manual")
+    h.editor.set_context(h.project, h.vid, 2)
+    p0 = h.to_px(*pose[4])
+    h.drag(p0, QPoint(p0.x() + 50, p0.y()), midway=lambda: h.editor.set_context(h.project, h.vid, 3))
+    assert h.stack.count() == 0
+    assert rows(h.project, h.vid, 3) == {}
+    assert rows(h.project, h.vid, 2)[4] == (*pose[4], True, "manual")
 
 
 def test_dragging_a_prediction_creates_a_corrected_label(h) -> None:
