@@ -467,8 +467,10 @@ class Trainer:
                 if name.startswith("backbone"):
                     p.requires_grad_(False)
             model.eval()
-            cache = FeatureCache(Path(self.project.folder) / "features" / backbone_key(model, cfg), model, dev,
-                                 input_size)
+            folder = Path(self.project.folder) / "features" / backbone_key(model, cfg)
+            if self.world > 1:  # ranks fill their own files: no two processes create the same memmap
+                folder = folder / f"rank{self.rank}"
+            cache = FeatureCache(folder, model, dev, input_size)
         elif tc.preload:
             preload(train_items + val_items, input_size)
         kw = dict(T=tc.clip_len, input_size=input_size, grid=grid, skeleton=skeleton, seed=tc.seed,
