@@ -311,6 +311,10 @@ class Trainer:
             saved.run_dir = str(self.resume_dir)
             tc = saved
         self.tc = tc.resolved()
+        if self.tc.project:  # absolute, so `--resume` works from any working directory
+            self.tc.project = os.path.abspath(self.tc.project)
+        if self.tc.init:
+            self.tc.init = os.path.abspath(self.tc.init)
         self.rank, self.world, self.local_rank = _dist_env()
         self.main = self.rank == 0
         self.stop_reason: str | None = None
