@@ -286,6 +286,7 @@ class FeatureCache:
         self.batch = batch
         self._open: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.computed = 0  # frames run through the backbone by this process (the benchmark reads it)
+        self.fill_below = 600  # action clips up to this many frames are cached whole on first touch
 
     def _arrays(self, it: VideoItem, shape: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray] | None:
         key = it.content_hash or f"video{it.video_id}"
@@ -307,7 +308,15 @@ class FeatureCache:
         import torch
 
         arrs = self._arrays(it, None)
-        need = np.unique(idx) if arrs is None else np.unique(idx[~np.asarray(arrs[1][idx], bool)])
+        if arrs is None:
+            # first touch: every frame this video can ever be sampled at, in one sequential batched pass
+            # (all frames of a short action clip; the labeled frames of a pose-only one)
+            if it.action >= 0 and it.frame_count <= self.fill_below:
+                need = np.arange(it.frame_count)
+            else:
+                need = np.unique(np.concatenate([idx, it.label_frames if it.action < 0 else idx]))
+        else:
+            need = np.unique(idx[~np.asarray(arrs[1][idx], bool)])
         if len(need):
             feats = []
             ds = ClipDataset([it], T=1, input_size=self.input_size, grid=(1, 1), skeleton=None, train=False)
