@@ -137,13 +137,15 @@ def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 360, n_frame
 
     work = Path(workdir)
     proj = work / "project"
+    if (work / f"run-{attention}-{epochs}ep").exists():
+        shutil.rmtree(work / f"run-{attention}-{epochs}ep")  # a fresh run, never appended to an old log
     if not (proj / ".synth_done").exists():
         if proj.exists():
             shutil.rmtree(proj)
         make_project(proj, n_videos, seed=seed, n_frames=n_frames, size=size, progress=progress)
         (proj / ".synth_done").write_text("ok")
     t0 = time.time()
-    run = run_training(TrainConfig(project=str(proj), run_dir=str(work / f"run-{attention}"), preset="paper",
+    run = run_training(TrainConfig(project=str(proj), run_dir=str(work / f"run-{attention}-{epochs}ep"), preset="paper",
                                    model_preset="demo", backbone="small_cnn", backbone_weights=None,
                                    input_size=input_size, attention=attention, hidden=hidden, dropout=dropout,
                                    epochs=epochs,
