@@ -130,8 +130,6 @@ def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 360, n_frame
                      hidden: int = 128, input_size: tuple[int, int] = (128, 160), size: tuple[int, int] = (240, 320),
                      progress: bool = True) -> dict[str, Any]:
     """Train the demo model on synthetic clips in ``workdir``; returns held-out metrics and paths."""
-    from rpan_core.evaluate import evaluate
-    from rpan_core.project import Project
     from rpan_core.synth import make_project
     from rpan_core.train import TrainConfig, run_training
 
@@ -152,9 +150,29 @@ def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 360, n_frame
                                    lr=lr, lr_step_epoch=int(epochs * 0.75), batch=batch, seed=seed,
                                    val_split="test"), progress=progress)
     seconds = time.time() - t0
+    return demo_metrics(run, work, seconds=seconds, n_videos=n_videos, epochs=epochs, attention=attention)
+
+
+def demo_metrics(run: str | os.PathLike, workdir: str | os.PathLike, *, seconds: float | None = None,
+                 n_videos: int | None = None, epochs: int | None = None, attention: str = "human-part") -> dict:
+    """Held-out metrics of a demo-recipe run (its ``last.pt``) on ``workdir/project``'s test split."""
+    from rpan_core.evaluate import evaluate
+    from rpan_core.project import Project
+
+    work, run = Path(workdir), Path(run)
+    proj = Project.open(work / "project")
+    if seconds is None or epochs is None:
+        from rpan_core.runlog import read_events
+
+        ev = read_events(run / "events.jsonl")
+        ends = [e for e in ev if e.get("type") == "end"]
+        steps = [e for e in ev if e.get("type") == "step"]
+        seconds = steps[-1]["elapsed_s"] if steps else 0.0
+        epochs = epochs or (ends[-1].get("metrics", {}).get("epoch") if ends else None)
+    n_videos = n_videos or len(proj.videos())
     # the last epoch's weights: best.pt is chosen on these same test clips, which would flatter the numbers
-    ck = Path(run) / "last.pt"
-    res = evaluate(ck, Project.open(proj), "test", png=work / f"confusion-{attention}.png")
+    ck = run / "last.pt"
+    res = evaluate(ck, proj, "test", png=work / f"confusion-{attention}.png")
     return {"checkpoint": str(ck), "run": str(run), "train_seconds": seconds, "accuracy": res["accuracy"],
             "pck_argmax": (res["pck"] or {}).get("argmax", {}).get("mean"),
             "pck_refined": (res["pck"] or {}).get("refined", {}).get("mean"), "test_videos": res["videos"],
@@ -209,5 +227,5 @@ def cli_main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["ensure_demo_project", "demo_checkpoint_path", "demo_dir", "DemoPath", "train_demo_model",
+__all__ = ["ensure_demo_project", "demo_checkpoint_path", "demo_dir", "DemoPath", "train_demo_model", "demo_metrics",
            "write_results_section", "configure_parser", "cli_main"]
