@@ -217,7 +217,8 @@ def cli_main(args: argparse.Namespace) -> int:
     print(f"demo project: {folder} ({len(videos)} synthetic videos), checkpoint {folder.checkpoint}")
     rec = videos[0]
     a = analyze_video(rec.path, folder.checkpoint, project=project, device=args.device)
-    print(f"analyzed {Path(rec.path).name}: {a.num_frames} frames, predicted {a.video_class} "
+    print(f"{'cached analysis of' if a.from_cache else 'analyzed'} {Path(rec.path).name}: {a.num_frames} frames, "
+          f"predicted {a.video_class} "
           f"({a.video_probs[a.video_pred]:.0%}; true: {rec.action}) -> {a.path}")
     res = evaluate(folder.checkpoint, project, "test", device=args.device)
     pk = res.get("pck") or {}
