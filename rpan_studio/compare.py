@@ -136,9 +136,10 @@ class EvalWorker(QThread):
     failed = pyqtSignal(str)
 
     def __init__(self, project_folder: str | os.PathLike, checkpoints: Sequence[str], split: str,
-                 evaluate_fn: EvaluateFn | None = None, parent=None) -> None:
+                 evaluate_fn: EvaluateFn | None = None, parent=None, project_class: Any = None) -> None:
         super().__init__(parent)
         self.project_folder = str(project_folder)
+        self.project_class = project_class
         self.checkpoints = list(checkpoints)
         self.split = split
         self.evaluate_fn = evaluate_fn or _default_evaluate
@@ -148,9 +149,11 @@ class EvalWorker(QThread):
     def run(self) -> None:
         project = None
         try:
-            from rpan_core.project import Project
+            if self.project_class is None:
+                from rpan_core.project import Project
 
-            project = Project.open(self.project_folder)  # this thread's own connection
+                self.project_class = Project
+            project = self.project_class.open(self.project_folder)  # this thread's own connection
             results = []
             for i, ckpt in enumerate(self.checkpoints):
                 self.progress.emit(i, ckpt)
@@ -251,7 +254,8 @@ class CompareDialog(QDialog):
         self.status_label.setStyleSheet("")
         self.status_label.setText("Evaluating A…")
         # No Qt parent: the thread must outlive this dialog if it is closed and deleted mid-evaluation.
-        self.worker = EvalWorker(self.project.folder, [checkpoint_a, checkpoint_b], split, self.evaluate_fn)
+        self.worker = EvalWorker(self.project.folder, [checkpoint_a, checkpoint_b], split, self.evaluate_fn,
+                                 project_class=type(self.project))
         _LIVE_WORKERS.add(self.worker)
         self.worker.finished.connect(lambda w=self.worker: _LIVE_WORKERS.discard(w))
         self.worker.progress.connect(lambda i, _c: self.status_label.setText(f"Evaluating {'AB'[i]}…"))

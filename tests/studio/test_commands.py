@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("rpan_core.project")  # the data layer lands separately; remove once it is in
 
 import numpy as np
 import pytest

@@ -21,27 +21,26 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("rpan_core.project")  # the data layer lands separately; remove once it is in
-
-from .pose_editor_support import CLASSES, make_project, rows  # noqa: E402
+from .pose_editor_support import CLASSES, make_project, project_class, rows  # noqa: E402
 
 N_FRAMES = 40
 
 CHILD = textwrap.dedent(
     r'''
     import json, sys
+    sys.path.insert(0, sys.argv[5])  # the repo: its tests' store stand-in, used only while rpan_core.project is missing
+    from tests.studio.pose_editor_support import project_class
     import numpy as np
     import pyqtgraph as pg
     from PyQt6.QtGui import QUndoStack
     from PyQt6.QtWidgets import QApplication
-    from rpan_core.project import Project
     from rpan_studio import commands as cmds
     from rpan_studio.pose_editor import PoseEditor
 
     folder, vid, n_frames = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     classes = json.loads(sys.argv[4])
     app = QApplication([])
-    project = Project.open(folder)
+    project = project_class().open(folder)
     view = pg.GraphicsView(); vb = pg.ViewBox(invertY=True); view.setCentralItem(vb); view.show()
     stack = QUndoStack()
     editor = PoseEditor(vb, stack)
@@ -99,7 +98,8 @@ def test_sigkill_mid_burst_loses_no_printed_edit(tmp_path: Path) -> None:
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    proc = subprocess.Popen([sys.executable, str(script), str(folder), str(vid), str(N_FRAMES), json.dumps(CLASSES)],
+    proc = subprocess.Popen([sys.executable, str(script), str(folder), str(vid), str(N_FRAMES), json.dumps(CLASSES),
+                             str(Path(__file__).resolve().parents[2])],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
                             cwd=str(Path(__file__).resolve().parents[2]))
     printed = []
@@ -121,9 +121,7 @@ def test_sigkill_mid_burst_loses_no_printed_edit(tmp_path: Path) -> None:
     ops = {p["op"] for p in printed}
     assert {"set", "absent", "action"} <= ops
 
-    from rpan_core.project import Project
-
-    reopened = Project.open(folder)
+    reopened = project_class().open(folder)
     try:
         cache: dict[int, dict] = {}
         for p in printed:

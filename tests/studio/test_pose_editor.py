@@ -7,9 +7,6 @@ release), so the one-undo-step-per-drag rule is tested on the real event path.
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("rpan_core.project")  # the data layer lands separately; remove once it is in
 
 import numpy as np
 import pyqtgraph as pg
