@@ -620,6 +620,8 @@ class Trainer:
                     if stop or done or (tc.checkpoint_every and self.step % tc.checkpoint_every == 0):
                         if b + 1 < len(batches):
                             save(epoch, b + 1, last_metrics, False)
+                        elif stop:  # stopped on an epoch's last batch: resume at the next epoch
+                            save(epoch + 1, 0, last_metrics, False)
                         if stop:
                             break
                     if done:
