@@ -80,3 +80,110 @@ def effort(pred_xy: np.ndarray | None, pred_visible: np.ndarray | None, true_xy:
         return Effort(base, len(true_visible), base)
     moved = int(joints_to_move(pred_xy, pred_visible, true_xy, true_visible, bbox_xyxy, fraction).sum())
     return Effort(moved, len(true_visible), base)
+
+
+# ----------------------------------------------------------------------------- the simulation
+
+DEMO_CHECKPOINT = "assets/demo_checkpoint.pt"
+
+
+def _demo_model():
+    import torch
+
+    from rpan_core.model import RPAN, RPANConfig
+
+    path = __import__("pathlib").Path(__file__).resolve().parents[2] / DEMO_CHECKPOINT
+    d = torch.load(path, map_location="cpu", weights_only=False)
+    model = RPAN(RPANConfig.from_dict(d["config"]))
+    model.load_state_dict(d["state"])
+    return model.eval(), list(d["classes"])
+
+
+def _predict(model, cube, frame_size):
+    """Predicted (xy F x J x 2, visible F x J) over a whole video's cached cube."""
+    import torch
+
+    from rpan_core.targets import decode_refined
+
+    with torch.no_grad():
+        out = model.forward_features(cube)
+        xy, _ = decode_refined(out.attention[0], frame_size)
+    return xy.numpy(), (out.dummy[0] < 0.5).numpy()
+
+
+def _finetune(model, clips, frame_size, epochs: int, steps: int = 8, seed: int = 0) -> float:
+    """One fine-tune round on cached cubes (frozen backbone): action + pose loss, Adam."""
+    import time
+
+    import torch
+
+    from rpan_core.losses import rpan_loss
+    from rpan_core.targets import joint_targets
+    from rpan_core.train import attention_with_dummy
+
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    params = [p for n, p in model.named_parameters() if not n.startswith("backbone")]
+    opt = torch.optim.Adam(params, lr=1e-3)
+    model.train()
+    for _ in range(epochs):
+        for k in rng.permutation(len(clips)):
+            cube, xy, vis, label = clips[k]
+            s = int(rng.integers(0, max(1, cube.shape[1] - steps + 1)))
+            sl = slice(s, s + steps)
+            out = model.forward_features(cube[:, sl])
+            tgt = joint_targets(torch.from_numpy(xy[sl]).float()[None], torch.from_numpy(vis[sl])[None],
+                                frame_size, model.grid)
+            T = out.logits.shape[1]
+            loss = rpan_loss(out.logits, attention_with_dummy(out), torch.tensor([label]), tgt,
+                             torch.ones(1, T, dtype=torch.bool), torch.ones(1, dtype=torch.bool))["total"]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    return time.perf_counter() - t0
+
+
+def run(quick: bool = False) -> dict:
+    """Joints to move per frame at stages (a)-(d); fraction saved; fine-tune seconds per round."""
+    import torch
+
+    from rpan_core import synth
+
+    torch.manual_seed(0)
+    model, classes = _demo_model()
+    size = synth.DEFAULT_SIZE
+    n_frames = 16 if quick else 32
+    n_eval, n_round = (3, 4) if quick else (9, 12)  # round: videos x n_frames corrected frames
+    epochs = 2 if quick else 4
+
+    def video(seed, action):
+        sv = synth.render_video(seed, action, n_frames=n_frames, size=size)
+        with torch.no_grad():
+            cube = model.features(model.preprocess(sv.frames[None]))
+        return cube, sv
+
+    acts = [a for a in synth.ACTIONS if a in classes] or list(synth.ACTIONS)
+    evals = [video(9000 + i, acts[i % len(acts)]) for i in range(n_eval)]
+    pool = [video(5000 + i, acts[i % len(acts)]) for i in range(2 * n_round)]
+    clips = [(c, sv.xy, sv.visible, classes.index(sv.action) if sv.action in classes else 0) for c, sv in pool]
+
+    def stage(pred: bool) -> Effort:
+        tot = Effort(0, 0, 0)
+        for cube, sv in evals:
+            p = _predict(model, cube, size) if pred else (None, None)
+            e = effort(p[0], p[1], sv.xy, sv.visible, sv.bbox)
+            tot = Effort(tot.moved + e.moved, tot.frames + e.frames, tot.baseline + e.baseline)
+        return tot
+
+    res: dict = {"eval_frames": n_eval * n_frames, "frames_per_round": n_round * n_frames}
+    a, b = stage(False), stage(True)
+    t1 = _finetune(model, clips[:n_round], size, epochs)
+    c = stage(True)
+    t2 = _finetune(model, clips, size, epochs, seed=1)
+    d = stage(True)
+    for name, e in (("a_from_nothing", a), ("b_demo_model", b), ("c_round1", c), ("d_round2", d)):
+        res[f"{name}_joints_per_frame"] = e.per_frame
+        res[f"{name}_work_saved"] = e.saved
+    res["round1_finetune_s"], res["round2_finetune_s"] = t1, t2
+    return res
