@@ -1,0 +1,854 @@
+"""The project store: one folder, one SQLite database, every edit a transaction.
+
+Why SQLite: labels are a person's work, typed in over hours while a training
+process, the command line and the studio's worker threads read the same data. An
+embedded database with transactions gives us crash safety, a consistent read view
+for training and indexed queries for the timeline without a server.
+
+Layout of a project folder::
+
+    project.db      the database (WAL mode: project.db-wal / -shm live beside it)
+    analyses/       cached Analysis arrays (rpan_core.analyze)
+    runs/           training runs (rpan_core.train)
+    flow/           cached optical flow (rpan_core.flow)
+
+Durability. ``journal_mode=WAL`` lets readers (training's snapshot, the
+timeline) run while the studio writes, and a crashed process never corrupts the
+file. ``synchronous=FULL``: each commit fsyncs the WAL, so a label the studio
+reported as saved survives a power cut, not only a crash of the program
+(``NORMAL`` would lose the last commits on power loss). Edits arrive at human
+speed and batch edits are one transaction, so the fsync per commit is cheap;
+``rpan bench`` (``store``) measures it. ``busy_timeout`` lets the studio, an
+``rpan import`` and a training process share the file without "database is
+locked" failures.
+
+Transactions. Every public write is exactly one transaction (``BEGIN IMMEDIATE``
+... ``COMMIT``), batches included (``set_labels`` of a whole accepted range, a
+whole dataset import through :meth:`Project.transaction`); a failure rolls the
+whole call back so the project is left as it was.
+
+Threads. One ``Project`` holds one connection, opened with
+``check_same_thread=False`` and guarded by a re-entrant lock, so any thread
+(the studio's UI thread and its workers) may call it; calls are serialized. A
+worker that reads a lot in parallel with the UI should open its own
+``Project.open(folder)`` or take a :meth:`Project.snapshot`.
+
+Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` is the list
+of functions taking version ``i`` to ``i + 1``, applied in one transaction when an
+older project is opened (a new project is built by running them all from 0). A
+project from a newer RPAN Studio is refused with a :class:`ProjectError` saying so.
+
+Label ``source`` is stored as a small integer (see :class:`LabelSource`), ordered
+so that ``MAX(source)`` over a frame's joints gives its timeline state in one
+indexed ``GROUP BY`` query: :meth:`Project.frame_states` of a 100,000-frame video
+is one pass over the ``(video, frame, joint)`` primary key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rpan_core.errors import ProjectError, RPANError
+from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
+
+__all__ = [
+    "DB_NAME", "SCHEMA_VERSION", "MIGRATIONS", "LabelSource", "FrameState", "Label", "LabelArrays",
+    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot",
+]
+
+DB_NAME = "project.db"
+#: ``PRAGMA application_id``: marks the file as an RPAN project ("RPAN").
+APPLICATION_ID = 0x5250414E
+BUSY_TIMEOUT_MS = 15000
+
+
+class LabelSource(str, enum.Enum):
+    """Who put a label there. Compares equal to its lowercase string."""
+
+    MANUAL = "manual"        # placed by a person from nothing
+    CORRECTED = "corrected"  # a prediction a person moved
+    ACCEPTED = "accepted"    # a prediction a person accepted unchanged
+    IMPORTED = "imported"    # read from a dataset's annotation files
+
+    @property
+    def code(self) -> int:
+        """The integer stored in the database (and in :attr:`LabelArrays.source`)."""
+        return _SOURCE_CODE[self]
+
+    @classmethod
+    def parse(cls, value: Any) -> "LabelSource":
+        """A LabelSource from itself, its name/value string (any case) or its stored code."""
+        if isinstance(value, LabelSource):
+            return value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            try:
+                return _CODE_SOURCE[int(value)]
+            except KeyError:
+                pass
+        elif isinstance(value, str):
+            try:
+                return cls(value.strip().lower())
+            except ValueError:
+                pass
+        raise ProjectError(f"unknown label source {value!r}; use one of: {', '.join(s.value for s in cls)}")
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# Stored codes: ordered so that MAX over a frame gives its most human-confirmed state.
+_SOURCE_CODE = {LabelSource.ACCEPTED: 1, LabelSource.CORRECTED: 2, LabelSource.MANUAL: 3, LabelSource.IMPORTED: 4}
+_CODE_SOURCE = {v: k for k, v in _SOURCE_CODE.items()}
+
+
+class FrameState(enum.IntEnum):
+    """Timeline state of a frame (the most human-confirmed label among its joints)."""
+
+    NONE = 0
+    PREDICTED = 1  # set by the studio from an Analysis; the store holds no predictions
+    ACCEPTED = 2
+    CORRECTED = 3
+    MANUAL = 4     # imported labels count as manual
+
+
+# stored source code -> FrameState (index 0 = no label)
+_STATE_OF_CODE = np.array([FrameState.NONE, FrameState.ACCEPTED, FrameState.CORRECTED, FrameState.MANUAL,
+                           FrameState.MANUAL], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Label:
+    """One joint on one frame. ``x``/``y`` are NaN for a joint stored without a position."""
+
+    x: float
+    y: float
+    visible: bool
+    source: LabelSource
+    timestamp: float = 0.0
+
+
+@dataclass
+class LabelArrays:
+    """All labels of a video as arrays over its labeled frames (sorted).
+
+    ``frames`` F int64, ``xy`` F x J x 2 float32 (NaN where no label), ``visible`` F x J
+    bool, ``labeled`` F x J bool, ``source`` F x J uint8 stored codes
+    (0 none, 1 accepted, 2 corrected, 3 manual, 4 imported; ``LabelSource.code``).
+    """
+
+    frames: np.ndarray
+    xy: np.ndarray
+    visible: np.ndarray
+    labeled: np.ndarray
+    source: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """A video of the project. ``path`` is absolute (resolved through ``rel_path`` when the
+    project folder moved together with its videos)."""
+
+    id: int
+    path: str
+    rel_path: str | None
+    content_hash: str
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    action: str | None
+    split: str
+
+    @property
+    def exists(self) -> bool:
+        return os.path.exists(self.path)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A training run registered in the project (its folder and the config it ran with)."""
+
+    id: int
+    path: str
+    config: dict
+    created: float
+
+
+# ------------------------------------------------------------------ schema and migrations
+
+def _migrate_0_to_1(db: sqlite3.Connection) -> None:
+    """The first layout: settings, classes, videos (no split) and labels."""
+    db.execute("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("CREATE TABLE classes(idx INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)")
+    db.execute("""CREATE TABLE videos(
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        rel_path TEXT,
+        content_hash TEXT NOT NULL,
+        frame_count INTEGER NOT NULL,
+        fps REAL NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        action TEXT,
+        added REAL NOT NULL)""")
+    db.execute("CREATE INDEX videos_hash ON videos(content_hash)")
+    # The primary key is the index every label query uses: (video, frame) ranges.
+    db.execute("""CREATE TABLE labels(
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        frame INTEGER NOT NULL CHECK(frame >= 0),
+        joint INTEGER NOT NULL CHECK(joint >= 0),
+        x REAL,
+        y REAL,
+        visible INTEGER NOT NULL CHECK(visible IN (0, 1)),
+        source INTEGER NOT NULL CHECK(source BETWEEN 1 AND 4),
+        ts REAL NOT NULL,
+        PRIMARY KEY(video, frame, joint)) WITHOUT ROWID""")
+
+
+def _migrate_1_to_2(db: sqlite3.Connection) -> None:
+    """Train/val/test split per video, the runs registry, a readable table of source codes."""
+    db.execute("ALTER TABLE videos ADD COLUMN split TEXT NOT NULL DEFAULT 'train'")
+    db.execute("""CREATE TABLE runs(
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        rel_path TEXT,
+        config TEXT NOT NULL,
+        created REAL NOT NULL)""")
+    db.execute("CREATE TABLE label_sources(code INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    db.executemany("INSERT INTO label_sources VALUES (?, ?)", [(c, s.value) for s, c in _SOURCE_CODE.items()])
+
+
+#: ``MIGRATIONS[i]`` takes a database at ``user_version == i`` to ``i + 1``.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _connect(path: Path, *, timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=timeout_ms / 1000)
+        db.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
+        db.execute("PRAGMA foreign_keys=ON")
+    except sqlite3.Error as exc:
+        raise ProjectError(f"{path}: cannot open the project database ({exc}); check the path and permissions") from exc
+    return db
+
+
+def _migrate(db: sqlite3.Connection, path: Path, *, creating: bool = False) -> None:
+    """Bring the database to SCHEMA_VERSION in one transaction (no-op when current)."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ProjectError(f"{path} was written by a newer RPAN Studio (schema v{version}; this version reads up "
+                           f"to v{SCHEMA_VERSION}); update RPAN Studio to open it")
+    if version == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated meanwhile
+        for step in MIGRATIONS[version:]:
+            step(db)
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if creating:
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute("COMMIT")
+    except BaseException as exc:
+        db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise ProjectError(f"{path}: upgrading the project from schema v{version} to v{SCHEMA_VERSION} failed "
+                               f"({exc}); the project was left unchanged. Restore a backup or report this") from exc
+        raise
+
+
+def _finite(v: Any) -> float:
+    if v is None:
+        return math.nan
+    f = float(v)
+    return f if math.isfinite(f) else math.nan
+
+
+# ------------------------------------------------------------------ shared read API
+
+class _Reader:
+    """Queries shared by :class:`Project` and :class:`ProjectSnapshot` (one connection, one lock)."""
+
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+    folder: Path
+    skeleton: Skeleton
+
+    def _q(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            self._check_open()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.folder}: reading the project failed ({exc})") from exc
+
+    def _check_open(self) -> None:
+        if self._db is None:
+            raise ProjectError(f"{self.folder}: the project was closed; open it again with Project.open")
+
+    # settings
+    @property
+    def classes(self) -> list[str]:
+        """The action classes, in index order."""
+        return [r[0] for r in self._q("SELECT name FROM classes ORDER BY idx")]
+
+    @property
+    def analyses_dir(self) -> Path:
+        return self.folder / "analyses"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.folder / "runs"
+
+    @property
+    def flow_dir(self) -> Path:
+        return self.folder / "flow"
+
+    @property
+    def db_path(self) -> Path:
+        return self.folder / DB_NAME
+
+    # videos
+    _VIDEO_COLS = "id, path, rel_path, content_hash, frame_count, fps, width, height, action, split"
+
+    def _record(self, row: tuple) -> VideoRecord:
+        vid, path, rel, h, n, fps, w, hgt, action, split = row
+        resolved = path
+        if rel is not None:
+            cand = os.path.normpath(os.path.join(self.folder, rel))
+            if os.path.exists(cand) or not os.path.exists(path):
+                resolved = cand
+        return VideoRecord(int(vid), str(resolved), rel, h, int(n), float(fps), int(w), int(hgt), action, split)
+
+    def videos(self) -> list[VideoRecord]:
+        """All videos, in the order they were added."""
+        return [self._record(r) for r in self._q(f"SELECT {self._VIDEO_COLS} FROM videos ORDER BY id")]
+
+    def video(self, video_id: int) -> VideoRecord:
+        rows = self._q(f"SELECT {self._VIDEO_COLS} FROM videos WHERE id=?", (int(video_id),))
+        if not rows:
+            raise ProjectError(f"{self.folder}: no video with id {video_id}; list them with videos()")
+        return self._record(rows[0])
+
+    def missing_videos(self) -> list[VideoRecord]:
+        """Videos whose file or frame folder is not where the project expects it (relink them)."""
+        return [v for v in self.videos() if not os.path.exists(v.path)]
+
+    # labels
+    def frame_labels(self, video_id: int, frame: int) -> dict[int, Label]:
+        """The labels of one frame, by joint index."""
+        rows = self._q("SELECT joint, x, y, visible, source, ts FROM labels WHERE video=? AND frame=?",
+                       (int(video_id), int(frame)))
+        return {int(j): Label(math.nan if x is None else x, math.nan if y is None else y, bool(v), _CODE_SOURCE[s], ts)
+                for j, x, y, v, s, ts in rows}
+
+    def labeled_frames(self, video_id: int) -> list[int]:
+        """Sorted indices of the frames that carry at least one label."""
+        return [r[0] for r in self._q("SELECT DISTINCT frame FROM labels WHERE video=? ORDER BY frame",
+                                      (int(video_id),))]
+
+    def video_labels(self, video_id: int) -> LabelArrays:
+        """Every label of a video as arrays over its labeled frames (see :class:`LabelArrays`)."""
+        J = self.skeleton.num_joints
+        rows = self._q("SELECT frame, joint, x, y, visible, source FROM labels WHERE video=? ORDER BY frame, joint",
+                       (int(video_id),))
+        if not rows:
+            return LabelArrays(np.zeros(0, np.int64), np.zeros((0, J, 2), np.float32), np.zeros((0, J), bool),
+                               np.zeros((0, J), bool), np.zeros((0, J), np.uint8))
+        a = np.array(rows, dtype=np.float64)  # None (no position) becomes NaN
+        frame, joint = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
+        keep = joint < J
+        frame, joint, a = frame[keep], joint[keep], a[keep]
+        frames, fi = np.unique(frame, return_inverse=True)
+        F = len(frames)
+        xy = np.full((F, J, 2), np.nan, np.float32)
+        xy[fi, joint] = a[:, 2:4]
+        visible = np.zeros((F, J), bool)
+        visible[fi, joint] = a[:, 4] > 0
+        labeled = np.zeros((F, J), bool)
+        labeled[fi, joint] = True
+        source = np.zeros((F, J), np.uint8)
+        source[fi, joint] = a[:, 5].astype(np.uint8)
+        return LabelArrays(frames, xy, visible, labeled, source)
+
+    def frame_states(self, video_id: int) -> np.ndarray:
+        """uint8 :class:`FrameState` per frame of the video (length ``frame_count``), one indexed query."""
+        n = self.video(video_id).frame_count
+        rows = self._q("SELECT frame, MAX(source) FROM labels WHERE video=? GROUP BY frame", (int(video_id),))
+        out = np.zeros(n, np.uint8)
+        if rows:
+            a = np.array(rows, dtype=np.int64)
+            ok = a[:, 0] < n
+            out[a[ok, 0]] = _STATE_OF_CODE[a[ok, 1]]
+        return out
+
+    def label_count(self, video_id: int | None = None) -> int:
+        """Number of stored joint labels (of one video, or of the whole project)."""
+        if video_id is None:
+            return int(self._q("SELECT COUNT(*) FROM labels")[0][0])
+        return int(self._q("SELECT COUNT(*) FROM labels WHERE video=?", (int(video_id),))[0][0])
+
+    # runs
+    def runs(self) -> list[RunRecord]:
+        """Registered training runs, oldest first."""
+        out = []
+        for rid, path, rel, cfg, created in self._q("SELECT id, path, rel_path, config, created FROM runs ORDER BY id"):
+            resolved = path
+            if rel is not None:
+                cand = os.path.normpath(os.path.join(self.folder, rel))
+                if os.path.exists(cand) or not os.path.exists(path):
+                    resolved = cand
+            out.append(RunRecord(int(rid), resolved, json.loads(cfg), float(created)))
+        return out
+
+
+# ------------------------------------------------------------------ the project
+
+class Project(_Reader):
+    """An RPAN project folder. Create with :meth:`create`, open with :meth:`open`.
+
+    Safe to call from any thread (one connection behind a lock, see the module
+    docstring). Use as a context manager or call :meth:`close` when done.
+    """
+
+    def __init__(self, folder: Path, db: sqlite3.Connection) -> None:
+        self.folder = Path(folder)
+        self._db = db
+        self._lock = threading.RLock()
+        self._depth = 0  # nesting of transaction()
+        name = self._meta("skeleton")
+        try:
+            self.skeleton = get_skeleton(name)
+        except SkeletonError as exc:
+            raise ProjectError(f"{self.folder}: the project's skeleton {name!r} is unknown to this version "
+                               "of RPAN Studio; update it") from exc
+
+    # ---------------------------------------------------------- opening
+    @classmethod
+    def create(cls, folder: str | os.PathLike, skeleton: str | Skeleton = "pennaction",
+               classes: Iterable[str] = ()) -> "Project":
+        """Create a new project in ``folder`` (made if missing; other files in it are left alone)."""
+        folder = Path(folder)
+        try:
+            skel = get_skeleton(skeleton)
+        except SkeletonError as exc:
+            raise ProjectError(str(exc)) from exc
+        names = _check_classes(classes)
+        if (folder / DB_NAME).exists():
+            raise ProjectError(f"{folder} already holds a project; open it with Project.open, "
+                               "or pick another folder")
+        if folder.exists() and not folder.is_dir():
+            raise ProjectError(f"{folder} is a file; a project is a folder: pick a folder path")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for sub in ("analyses", "runs", "flow"):
+                (folder / sub).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"cannot create the project folder {folder} ({exc}); check the path and "
+                               "permissions") from exc
+        db = _connect(folder / DB_NAME)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            _migrate(db, folder / DB_NAME, creating=True)
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT INTO meta VALUES (?, ?)",
+                           [("skeleton", skel.name), ("created", repr(time.time())), ("format", "rpan-project")])
+            db.executemany("INSERT INTO classes VALUES (?, ?)", list(enumerate(names)))
+            db.execute("COMMIT")
+        except BaseException:
+            db.close()
+            raise
+        return cls(folder, db)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike) -> "Project":
+        """Open an existing project (its folder, or the ``project.db`` inside it); upgrades an older schema."""
+        folder = Path(folder)
+        if folder.is_file() and folder.name == DB_NAME:
+            folder = folder.parent
+        path = folder / DB_NAME
+        if not folder.exists():
+            raise ProjectError(f"{folder} does not exist; check the path, or create a project there")
+        if not path.is_file():
+            raise ProjectError(f"{folder} is not an RPAN project (no {DB_NAME}); create one with the studio's "
+                               "File > New project, `rpan synth --out DIR`, or Project.create")
+        with open(path, "rb") as fh:
+            head = fh.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise ProjectError(f"{path} is not an SQLite database, so not an RPAN project; restore it from a "
+                               "backup or create a new project")
+        db = _connect(path)
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if app_id not in (0, APPLICATION_ID) or (version == 0 and not _has_table(db, "meta")):
+                raise ProjectError(f"{path} is an SQLite file but not an RPAN project; create a project "
+                                   "in another folder")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            _migrate(db, path)
+            if app_id == 0:
+                db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            project = cls(folder, db)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise ProjectError(f"{path} cannot be read as a project ({exc}); restore it from a backup") from exc
+        except BaseException:
+            db.close()
+            raise
+        for sub in ("analyses", "runs", "flow"):
+            with contextlib.suppress(OSError):
+                (folder / sub).mkdir(exist_ok=True)
+        return project
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+
+    def __enter__(self) -> "Project":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.folder)!r}, skeleton={self.skeleton.name!r})"
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._q("PRAGMA user_version")[0][0])
+
+    # ---------------------------------------------------------- transactions
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Project"]:
+        """Group several writes into one transaction (nestable; the outermost commits).
+
+        Used by the importers so a whole dataset goes in, or nothing does::
+
+            with project.transaction():
+                vid = project.add_video(...)
+                project.set_labels(vid, rows)
+        """
+        with self._lock:
+            self._check_open()
+            outer = self._depth == 0
+            if outer:
+                try:
+                    self._db.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise ProjectError(f"{self.folder}: the project is busy or read-only ({exc}); "
+                                       "close other programs writing to it and retry") from exc
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                if outer:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if outer:
+                try:
+                    self._db.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                    raise ProjectError(f"{self.folder}: saving failed ({exc}); nothing was changed. Check the "
+                                       "disk space and permissions") from exc
+
+    def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise ProjectError(f"{self.folder}: the change breaks a rule of the project ({exc})") from exc
+        except sqlite3.Error as exc:
+            raise ProjectError(f"{self.folder}: writing failed ({exc}); check disk space and permissions") from exc
+
+    def _meta(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    # ---------------------------------------------------------- classes
+    def set_classes(self, classes: Iterable[str]) -> None:
+        """Replace the action classes (their order is the model's class index).
+
+        A class still used as some video's action cannot be dropped: set those
+        videos' action first.
+        """
+        names = _check_classes(classes)
+        with self.transaction():
+            used = {r[0] for r in self._q("SELECT DISTINCT action FROM videos WHERE action IS NOT NULL")}
+            dropped = sorted(used - set(names))
+            if dropped:
+                raise ProjectError(f"classes {', '.join(dropped)} are still the action of some videos; "
+                                   "change those videos' action first or keep the classes")
+            self._write("DELETE FROM classes")
+            self._db.executemany("INSERT INTO classes VALUES (?, ?)", list(enumerate(names)))
+
+    def add_classes(self, names: Iterable[str]) -> None:
+        """Append classes that are not there yet (keeps existing indices)."""
+        cur = self.classes
+        extra = [n for n in dict.fromkeys(names) if n not in cur]
+        if extra:
+            self.set_classes(cur + extra)
+
+    # ---------------------------------------------------------- videos
+    def add_video(self, path: str | os.PathLike, action: str | None = None, split: str = "train") -> int:
+        """Add a video file or frame folder; returns its id.
+
+        Metadata (frame count, fps, size, content hash) comes from
+        :func:`rpan_core.video.open_video`. A video whose content is already in the
+        project is not added twice: its id is returned (and when its old file is
+        missing, the record is relinked to ``path``).
+        """
+        from rpan_core.video import open_video
+
+        try:
+            with open_video(path, cache_mb=1) as v:
+                meta = dict(content_hash=v.content_hash, frame_count=int(v.frame_count), fps=float(v.fps),
+                            width=int(v.width), height=int(v.height))
+        except RPANError as exc:
+            raise ProjectError(f"cannot add {path}: {exc}") from exc
+        return self._add_video_record(path, meta, action=action, split=split)
+
+    def _add_video_record(self, path: str | os.PathLike, meta: dict, *, action: str | None = None,
+                          split: str = "train") -> int:
+        """Insert a video from already-read metadata (also used by the benchmark)."""
+        self._check_action(action)
+        split = _check_split(split)
+        abspath = os.path.abspath(path)
+        with self.transaction():
+            same = self._q("SELECT id, path, rel_path FROM videos WHERE content_hash=? ORDER BY id",
+                           (meta["content_hash"],))
+            for vid, _old, _rel in same:
+                if os.path.realpath(self.video(vid).path) == os.path.realpath(abspath):
+                    return int(vid)
+            for vid, _old, _rel in same:
+                if not os.path.exists(self.video(vid).path):
+                    self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?",
+                                (abspath, self._rel(abspath), vid))
+                    return int(vid)
+            if same:
+                return int(same[0][0])
+            cur = self._write("INSERT INTO videos(path, rel_path, content_hash, frame_count, fps, width, height, "
+                              "action, split, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              (abspath, self._rel(abspath), meta["content_hash"], int(meta["frame_count"]),
+                               float(meta["fps"]), int(meta["width"]), int(meta["height"]), action, split,
+                               time.time()))
+            return int(cur.lastrowid)
+
+    def _rel(self, abspath: str) -> str | None:
+        try:
+            return os.path.relpath(abspath, self.folder)
+        except ValueError:  # another drive (Windows)
+            return None
+
+    def _check_action(self, action: str | None) -> None:
+        if action is not None and action not in self.classes:
+            raise ProjectError(f"action {action!r} is not one of the project's classes "
+                               f"({', '.join(self.classes) or 'none yet'}); add it with set_classes first")
+
+    def set_action(self, video_id: int, action: str | None) -> None:
+        """Set (or clear with None) a video's action label."""
+        self._check_action(action)
+        with self.transaction():
+            self.video(video_id)
+            self._write("UPDATE videos SET action=? WHERE id=?", (action, int(video_id)))
+
+    def set_split(self, video_id: int, split: str) -> None:
+        """Put a video in the ``train``, ``val`` or ``test`` split (or any other split name)."""
+        split = _check_split(split)
+        with self.transaction():
+            self.video(video_id)
+            self._write("UPDATE videos SET split=? WHERE id=?", (split, int(video_id)))
+
+    def relink(self, video_id: int, new_path: str | os.PathLike) -> VideoRecord:
+        """Point a moved video at its new place. The content hash must match the stored one."""
+        from rpan_core.video import open_video
+
+        rec = self.video(video_id)
+        try:
+            with open_video(new_path, cache_mb=1) as v:
+                h = v.content_hash
+        except RPANError as exc:
+            raise ProjectError(f"cannot relink video {video_id} to {new_path}: {exc}") from exc
+        if h != rec.content_hash:
+            raise ProjectError(f"{new_path} is a different video than {Path(rec.path).name} (video {video_id}): "
+                               f"its content hash {h[:12]} differs from the stored {rec.content_hash[:12]}. "
+                               "Pick the same file (or add the new one as a new video)")
+        abspath = os.path.abspath(new_path)
+        with self.transaction():
+            self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?", (abspath, self._rel(abspath), rec.id))
+        return self.video(video_id)
+
+    def remove_video(self, video_id: int) -> None:
+        """Remove a video and all its labels from the project (the file itself is left alone)."""
+        with self.transaction():
+            self.video(video_id)
+            self._write("DELETE FROM labels WHERE video=?", (int(video_id),))
+            self._write("DELETE FROM videos WHERE id=?", (int(video_id),))
+
+    # ---------------------------------------------------------- labels
+    def _label_row(self, video_id: int, n_frames: int, frame: Any, joint: Any, x: Any, y: Any, visible: Any,
+                   source: Any, ts: float) -> tuple:
+        try:
+            f, j = int(frame), int(joint)
+            if f != frame or j != joint:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise ProjectError(f"frame and joint must be integers, got frame={frame!r} joint={joint!r}") from None
+        J = self.skeleton.num_joints
+        if not 0 <= j < J:
+            raise ProjectError(f"joint {j} does not exist: the {self.skeleton.name} skeleton has joints 0..{J - 1}")
+        if f < 0 or (n_frames > 0 and f >= n_frames):
+            raise ProjectError(f"frame {f} is outside video {video_id} (frames 0..{n_frames - 1})")
+        try:
+            fx, fy = _finite(x), _finite(y)
+        except (TypeError, ValueError):
+            raise ProjectError(f"label position must be numbers, got x={x!r} y={y!r}") from None
+        vis = bool(visible)
+        if vis and (math.isnan(fx) or math.isnan(fy)):
+            raise ProjectError(f"a visible joint needs a finite position (frame {f}, joint {j}: x={x!r} y={y!r}); "
+                               "mark it not visible or give coordinates")
+        return (int(video_id), f, j, None if math.isnan(fx) else fx, None if math.isnan(fy) else fy, int(vis),
+                LabelSource.parse(source).code, ts)
+
+    def set_label(self, video_id: int, frame: int, joint: int, x: float, y: float, visible: bool = True,
+                  source: LabelSource | str = LabelSource.MANUAL) -> None:
+        """Write one joint's label (replacing any), as its own transaction."""
+        self.set_labels(video_id, [(frame, joint, x, y, visible, source)])
+
+    def set_labels(self, video_id: int, rows: Iterable[tuple]) -> int:
+        """Write many ``(frame, joint, x, y, visible, source)`` labels in one transaction; returns the count.
+
+        Every row is checked first; one bad row refuses the whole batch.
+        """
+        now = time.time()
+        with self.transaction():
+            n = self.video(video_id).frame_count
+            data = [self._label_row(video_id, n, *r, ts=now) if len(r) == 6 else _bad_row(r) for r in rows]
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO labels(video, frame, joint, x, y, visible, source, ts) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.folder}: writing labels failed ({exc})") from exc
+        return len(data)
+
+    def delete_label(self, video_id: int, frame: int, joint: int) -> bool:
+        """Remove one joint's label; True when there was one."""
+        with self.transaction():
+            cur = self._write("DELETE FROM labels WHERE video=? AND frame=? AND joint=?",
+                              (int(video_id), int(frame), int(joint)))
+            return cur.rowcount > 0
+
+    def delete_frame_labels(self, video_id: int, frame: int) -> int:
+        """Remove every label of one frame; returns how many went."""
+        with self.transaction():
+            cur = self._write("DELETE FROM labels WHERE video=? AND frame=?", (int(video_id), int(frame)))
+            return cur.rowcount
+
+    # ---------------------------------------------------------- runs
+    def add_run(self, path: str | os.PathLike, config: dict) -> int:
+        """Register a training run folder with its config (JSON-able); returns its id."""
+        abspath = os.path.abspath(path)
+        try:
+            text = json.dumps(config, default=str)
+        except (TypeError, ValueError) as exc:
+            raise ProjectError(f"the run config cannot be stored as JSON ({exc})") from exc
+        with self.transaction():
+            cur = self._write("INSERT INTO runs(path, rel_path, config, created) VALUES (?, ?, ?, ?)",
+                              (abspath, self._rel(abspath), text, time.time()))
+            return int(cur.lastrowid)
+
+    # ---------------------------------------------------------- snapshot / checks
+    def snapshot(self) -> "ProjectSnapshot":
+        """A consistent read-only view for training while the studio keeps writing (close it when done)."""
+        self._check_open()
+        return ProjectSnapshot(self.folder, self.skeleton)
+
+    def integrity_check(self) -> str:
+        """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` for a sound file)."""
+        return "\n".join(r[0] for r in self._q("PRAGMA integrity_check"))
+
+
+class ProjectSnapshot(_Reader):
+    """A read-only view of a project frozen at the moment it was taken.
+
+    It holds its own connection inside one read transaction (WAL keeps the pages
+    of that moment), so writes made after it was taken are not seen. Close it when
+    done: an open snapshot keeps the WAL from being checkpointed.
+    """
+
+    def __init__(self, folder: Path, skeleton: Skeleton) -> None:
+        self.folder = Path(folder)
+        self.skeleton = skeleton
+        self._lock = threading.RLock()
+        self._db = _connect(self.folder / DB_NAME)
+        self._db.execute("PRAGMA query_only=ON")
+        self._db.execute("BEGIN")
+        self._db.execute("SELECT COUNT(*) FROM videos").fetchone()  # the read transaction starts here
+        self._classes = [r[0] for r in self._db.execute("SELECT name FROM classes ORDER BY idx")]
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self._classes)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("COMMIT")
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+
+    def __enter__(self) -> "ProjectSnapshot":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------ helpers
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def _check_classes(classes: Iterable[str]) -> list[str]:
+    if isinstance(classes, str):
+        raise ProjectError("classes must be a list of names, not one string; e.g. classes=['jump', 'squat']")
+    names = [str(c).strip() for c in classes]
+    if any(not n for n in names):
+        raise ProjectError("class names must not be empty")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ProjectError(f"class names must be unique; repeated: {', '.join(dup)}")
+    return names
+
+
+def _check_split(split: str) -> str:
+    if not isinstance(split, str) or not split.strip():
+        raise ProjectError(f"split must be a name such as 'train', 'val' or 'test', got {split!r}")
+    return split.strip()
+
+
+def _bad_row(row: Any) -> tuple:
+    raise ProjectError(f"a label row is (frame, joint, x, y, visible, source), got {row!r}")
