@@ -615,9 +615,10 @@ class Project(_Reader):
         """Add a video file or frame folder; returns its id.
 
         Metadata (frame count, fps, size, content hash) comes from
-        :func:`rpan_core.video.open_video`. A video whose content is already in the
-        project is not added twice: its id is returned (and when its old file is
-        missing, the record is relinked to ``path``).
+        :func:`rpan_core.video.open_video`. When a video with the same content is in
+        the project but its file is missing (moved), that record is relinked to
+        ``path`` and its id returned, labels kept; otherwise a new record is added
+        (the same file may be added twice, e.g. to label it twice).
         """
         from rpan_core.video import open_video
 
@@ -639,15 +640,10 @@ class Project(_Reader):
             same = self._q("SELECT id, path, rel_path FROM videos WHERE content_hash=? ORDER BY id",
                            (meta["content_hash"],))
             for vid, _old, _rel in same:
-                if os.path.realpath(self.video(vid).path) == os.path.realpath(abspath):
-                    return int(vid)
-            for vid, _old, _rel in same:
                 if not os.path.exists(self.video(vid).path):
                     self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?",
                                 (abspath, self._rel(abspath), vid))
                     return int(vid)
-            if same:
-                return int(same[0][0])
             cur = self._write("INSERT INTO videos(path, rel_path, content_hash, frame_count, fps, width, height, "
                               "action, split, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               (abspath, self._rel(abspath), meta["content_hash"], int(meta["frame_count"]),

@@ -53,7 +53,8 @@ def test_video_record_metadata(proj, tmp_path):
     assert r.split == "train" and r.rel_path == "clip" and Path(r.path) == tmp_path / "p" / "clip"
     from rpan_core.video import content_hash
     assert r.content_hash == content_hash(tmp_path / "p" / "clip")
-    assert p.add_video(tmp_path / "p" / "clip") == vid  # same content: not added twice
+    assert p.add_video(tmp_path / "p" / "clip") == vid + 1  # the same file again is a new record
+    p.remove_video(vid + 1)
     p.set_split(vid, "test")
     p.set_action(vid, None)
     assert p.video(vid).split == "test" and p.video(vid).action is None
