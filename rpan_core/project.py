@@ -39,9 +39,11 @@ older project is opened (a new project is built by running them all from 0). A
 project from a newer RPAN Studio is refused with a :class:`ProjectError` saying so.
 
 Label ``source`` is stored as a small integer (see :class:`LabelSource`), ordered
-so that ``MAX(source)`` over a frame's joints gives its timeline state in one
-indexed ``GROUP BY`` query: :meth:`Project.frame_states` of a 100,000-frame video
-is one pass over the ``(video, frame, joint)`` primary key.
+so that ``MAX(source)`` over a frame's joints is its timeline state. Triggers keep
+that maximum per frame in ``frame_summary`` inside each label transaction, so
+:meth:`Project.frame_states` of a 100,000-frame video reads one row per labeled
+frame (not 13), and repeated calls are served from a cache that is patched on
+this connection's writes and dropped when another connection commits.
 """
 
 from __future__ import annotations
@@ -231,8 +233,31 @@ def _migrate_1_to_2(db: sqlite3.Connection) -> None:
     db.executemany("INSERT INTO label_sources VALUES (?, ?)", [(c, s.value) for s, c in _SOURCE_CODE.items()])
 
 
+def _migrate_2_to_3(db: sqlite3.Connection) -> None:
+    """Per-frame timeline state kept by triggers, so the timeline reads one row per frame.
+
+    ``frame_summary.state`` is ``MAX(labels.source)`` over the frame's joints (the
+    stored code, see :class:`LabelSource`); triggers on ``labels`` keep it exact
+    inside the same transaction as the label write.
+    """
+    db.execute("""CREATE TABLE frame_summary(
+        video INTEGER NOT NULL,
+        frame INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        PRIMARY KEY(video, frame)) WITHOUT ROWID""")
+    db.execute("INSERT INTO frame_summary SELECT video, frame, MAX(source) FROM labels GROUP BY video, frame")
+    recompute = """
+        DELETE FROM frame_summary WHERE video={r}.video AND frame={r}.frame;
+        INSERT INTO frame_summary SELECT video, frame, MAX(source) FROM labels
+            WHERE video={r}.video AND frame={r}.frame GROUP BY video, frame;"""
+    db.execute(f"CREATE TRIGGER labels_ins AFTER INSERT ON labels BEGIN {recompute.format(r='NEW')} END")
+    db.execute(f"CREATE TRIGGER labels_del AFTER DELETE ON labels BEGIN {recompute.format(r='OLD')} END")
+    db.execute("CREATE TRIGGER labels_upd AFTER UPDATE ON labels BEGIN "
+               f"{recompute.format(r='OLD')} {recompute.format(r='NEW')} END")
+
+
 #: ``MIGRATIONS[i]`` takes a database at ``user_version == i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -386,15 +411,31 @@ class _Reader:
         return LabelArrays(frames, xy, visible, labeled, source)
 
     def frame_states(self, video_id: int) -> np.ndarray:
-        """uint8 :class:`FrameState` per frame of the video (length ``frame_count``), one indexed query."""
-        n = self.video(video_id).frame_count
-        rows = self._q("SELECT frame, MAX(source) FROM labels WHERE video=? GROUP BY frame", (int(video_id),))
-        out = np.zeros(n, np.uint8)
-        if rows:
-            a = np.array(rows, dtype=np.int64)
-            ok = a[:, 0] < n
-            out[a[ok, 0]] = _STATE_OF_CODE[a[ok, 1]]
-        return out
+        """uint8 :class:`FrameState` per frame of the video (length ``frame_count``).
+
+        One indexed read of the trigger-kept ``frame_summary`` (one row per labeled
+        frame); the result is cached per video and reused until this connection
+        writes those frames (patched in place) or another connection commits
+        (``PRAGMA data_version`` changes), so a timeline redraw is a copy.
+        """
+        vid = int(video_id)
+        with self._lock:
+            version = self._data_version()
+            hit = self._state_cache.get(vid)
+            if vid in getattr(self, "_touched", {}):  # uncommitted writes of ours: read them, don't cache
+                hit = None
+                self._state_cache.pop(vid, None)
+            if hit is not None and hit[0] == version:
+                return hit[1].copy()
+            n = self.video(vid).frame_count
+            rows = self._q("SELECT frame, state FROM frame_summary WHERE video=?", (vid,))
+            out = np.zeros(n, np.uint8)
+            _put_states(out, rows)
+            self._state_cache[vid] = (version, out)
+            return out.copy()
+
+    def _data_version(self) -> int:
+        return int(self._q("PRAGMA data_version")[0][0])
 
     def label_count(self, video_id: int | None = None) -> int:
         """Number of stored joint labels (of one video, or of the whole project)."""
@@ -430,6 +471,8 @@ class Project(_Reader):
         self._db = db
         self._lock = threading.RLock()
         self._depth = 0  # nesting of transaction()
+        self._state_cache: dict[int, tuple[int, np.ndarray]] = {}
+        self._touched: dict[int, set[int] | None] = {}  # frames written in the open transaction (None: many)
         name = self._meta("skeleton")
         try:
             self.skeleton = get_skeleton(name)
@@ -562,6 +605,7 @@ class Project(_Reader):
             except BaseException:
                 self._depth -= 1
                 if outer:
+                    self._touched.clear()
                     self._db.execute("ROLLBACK")
                 raise
             self._depth -= 1
@@ -569,10 +613,39 @@ class Project(_Reader):
                 try:
                     self._db.execute("COMMIT")
                 except sqlite3.Error as exc:
+                    self._touched.clear()
                     with contextlib.suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
                     raise ProjectError(f"{self.folder}: saving failed ({exc}); nothing was changed. Check the "
                                        "disk space and permissions") from exc
+                self._patch_state_cache()
+
+    def _touch(self, video_id: int, frames: Iterable[int] | None) -> None:
+        """Note frames written in this transaction, for the frame-state cache."""
+        cur = self._touched.get(video_id, set())
+        if cur is None or frames is None:
+            self._touched[video_id] = None
+        else:
+            cur.update(frames)
+            self._touched[video_id] = cur if len(cur) <= 4096 else None
+
+    def _patch_state_cache(self) -> None:
+        touched, self._touched = self._touched, {}
+        for vid, frames in touched.items():
+            hit = self._state_cache.get(vid)
+            if hit is None:
+                continue
+            if frames is None:
+                del self._state_cache[vid]
+                continue
+            arr = hit[1]
+            fl = sorted(frames)
+            arr[[f for f in fl if 0 <= f < len(arr)]] = 0
+            for i in range(0, len(fl), 500):
+                chunk = fl[i:i + 500]
+                rows = self._q(f"SELECT frame, state FROM frame_summary WHERE video=? AND frame IN "
+                               f"({','.join('?' * len(chunk))})", (vid, *chunk))
+                _put_states(arr, rows)
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -701,6 +774,7 @@ class Project(_Reader):
             self.video(video_id)
             self._write("DELETE FROM labels WHERE video=?", (int(video_id),))
             self._write("DELETE FROM videos WHERE id=?", (int(video_id),))
+            self._touch(int(video_id), None)
 
     # ---------------------------------------------------------- labels
     def _label_row(self, video_id: int, n_frames: int, frame: Any, joint: Any, x: Any, y: Any, visible: Any,
@@ -741,6 +815,7 @@ class Project(_Reader):
         with self.transaction():
             n = self.video(video_id).frame_count
             data = [self._label_row(video_id, n, *r, ts=now) if len(r) == 6 else _bad_row(r) for r in rows]
+            self._touch(int(video_id), (r[1] for r in data))
             try:
                 self._db.executemany("INSERT OR REPLACE INTO labels(video, frame, joint, x, y, visible, source, ts) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
@@ -751,6 +826,7 @@ class Project(_Reader):
     def delete_label(self, video_id: int, frame: int, joint: int) -> bool:
         """Remove one joint's label; True when there was one."""
         with self.transaction():
+            self._touch(int(video_id), [int(frame)])
             cur = self._write("DELETE FROM labels WHERE video=? AND frame=? AND joint=?",
                               (int(video_id), int(frame), int(joint)))
             return cur.rowcount > 0
@@ -758,6 +834,7 @@ class Project(_Reader):
     def delete_frame_labels(self, video_id: int, frame: int) -> int:
         """Remove every label of one frame; returns how many went."""
         with self.transaction():
+            self._touch(int(video_id), [int(frame)])
             cur = self._write("DELETE FROM labels WHERE video=? AND frame=?", (int(video_id), int(frame)))
             return cur.rowcount
 
@@ -802,6 +879,7 @@ class ProjectSnapshot(_Reader):
         self._db.execute("BEGIN")
         self._db.execute("SELECT COUNT(*) FROM videos").fetchone()  # the read transaction starts here
         self._classes = [r[0] for r in self._db.execute("SELECT name FROM classes ORDER BY idx")]
+        self._state_cache: dict[int, tuple[int, np.ndarray]] = {}
 
     @property
     def classes(self) -> list[str]:
@@ -823,6 +901,13 @@ class ProjectSnapshot(_Reader):
 
 
 # ------------------------------------------------------------------ helpers
+
+def _put_states(out: np.ndarray, rows: list[tuple]) -> None:
+    if rows:
+        a = np.array(rows, dtype=np.int64)
+        ok = (a[:, 0] >= 0) & (a[:, 0] < len(out))
+        out[a[ok, 0]] = _STATE_OF_CODE[a[ok, 1]]
+
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None

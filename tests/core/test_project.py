@@ -231,6 +231,7 @@ def test_migrate_v1_project(tmp_path):
     (v,) = p.videos()
     assert v.split == "train" and v.action == "run" and v.frame_count == 10
     assert p.frame_labels(1, 3)[14].source == LabelSource.MANUAL and p.runs() == []
+    assert p.frame_states(1).tolist() == [0, 0, 0, FrameState.MANUAL] + [0] * 6  # summary built from old labels
     p.add_run(tmp_path / "r", {"a": 1})
     assert p.integrity_check() == "ok"
     p.close()
@@ -285,3 +286,37 @@ def test_closed_project_says_so(proj):
     p.close()
     with pytest.raises(ProjectError, match="closed"):
         p.labeled_frames(vid)
+
+
+def test_frame_states_cache_follows_own_and_foreign_writes(proj):
+    """frame_states equals a direct recomputation from the labels after every kind of write."""
+    p, vid = proj
+    other = Project.open(p.folder)
+    rng = np.random.default_rng(3)
+
+    def direct():
+        out = np.zeros(6, np.uint8)
+        order = {"accepted": 2, "corrected": 3, "manual": 4, "imported": 4}
+        for f in range(6):
+            for lab in p.frame_labels(vid, f).values():
+                out[f] = max(out[f], order[lab.source.value])
+        return out.tolist()
+
+    sources = ["manual", "corrected", "accepted", "imported"]
+    for step in range(60):
+        who = p if step % 3 else other
+        f, j = int(rng.integers(6)), int(rng.integers(13))
+        kind = rng.integers(4)
+        if kind == 0:
+            who.delete_label(vid, f, j)
+        elif kind == 1 and step % 7 == 0:
+            who.delete_frame_labels(vid, f)
+        else:
+            who.set_label(vid, f, j, 1.0, 1.0, True, sources[int(rng.integers(4))])
+        assert p.frame_states(vid).tolist() == direct(), step
+    with p.transaction():
+        p.set_label(vid, 5, 0, 1.0, 1.0, True, "manual")
+        assert p.frame_states(vid)[5] == FrameState.MANUAL  # own uncommitted write is seen
+        p.delete_frame_labels(vid, 5)
+    assert p.frame_states(vid).tolist() == direct()
+    other.close()
