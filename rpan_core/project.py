@@ -146,7 +146,7 @@ class Label:
 class LabelArrays:
     """All labels of a video as arrays over its labeled frames (sorted).
 
-    ``frames`` F int64, ``xy`` F x J x 2 float32 (NaN where no label), ``visible`` F x J
+    ``frames`` F int64, ``xy`` F x J x 2 float64 (NaN where no label; exactly as stored), ``visible`` F x J
     bool, ``labeled`` F x J bool, ``source`` F x J uint8 stored codes
     (0 none, 1 accepted, 2 corrected, 3 manual, 4 imported; ``LabelSource.code``).
     """
@@ -392,7 +392,7 @@ class _Reader:
         rows = self._q("SELECT frame, joint, x, y, visible, source FROM labels WHERE video=? ORDER BY frame, joint",
                        (int(video_id),))
         if not rows:
-            return LabelArrays(np.zeros(0, np.int64), np.zeros((0, J, 2), np.float32), np.zeros((0, J), bool),
+            return LabelArrays(np.zeros(0, np.int64), np.zeros((0, J, 2), np.float64), np.zeros((0, J), bool),
                                np.zeros((0, J), bool), np.zeros((0, J), np.uint8))
         a = np.array(rows, dtype=np.float64)  # None (no position) becomes NaN
         frame, joint = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
@@ -400,7 +400,7 @@ class _Reader:
         frame, joint, a = frame[keep], joint[keep], a[keep]
         frames, fi = np.unique(frame, return_inverse=True)
         F = len(frames)
-        xy = np.full((F, J, 2), np.nan, np.float32)
+        xy = np.full((F, J, 2), np.nan, np.float64)
         xy[fi, joint] = a[:, 2:4]
         visible = np.zeros((F, J), bool)
         visible[fi, joint] = a[:, 4] > 0

@@ -1,0 +1,278 @@
+"""COCO keypoints JSON: export a project's labels, import them back.
+
+COCO is what most pose tools read and write. One image per labeled video frame,
+``file_name`` ``<video stem>/<frame:06d>.jpg`` plus our own fields ``video_id``,
+``video_name``, ``frame_index``, ``action`` and ``split`` so the importer maps each
+image back to its video frame. One annotation per image (category 1, ``person``)
+with ``keypoints`` as ``[x, y, v]`` triplets in 0-based pixels: v = 0 not labeled,
+1 labeled but not visible, 2 visible; ``bbox`` ``[x, y, w, h]`` around the labeled
+joints.
+
+Keypoints: the COCO-17 names first (joints the project's skeleton lacks are
+written as v = 0), then every project joint COCO has no name for (PennAction's
+``head``; JHMDB's ``neck``, ``belly``, ``head``) as extra keypoints, so nothing is
+dropped and project -> COCO -> project gives the same labels. The category's
+``skeleton`` lists 1-based keypoint pairs (COCO's convention).
+
+Import maps keypoints to the project's joints by name. An image names its video
+through ``video_name`` (or the folder part of ``file_name``) and its frame through
+``frame_index`` (or the number in the file name); the video is the project's
+video with that stem, or the frame folder ``<images_root>/<video name>`` which is
+then added. A labeled joint without a position (stored as such in the project)
+is written as ``0, 0, 1`` and read back the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rpan_core.errors import FormatError
+from rpan_core.formats import guard_project_errors
+from rpan_core.skeleton import COCO, get_skeleton
+
+
+def keypoint_names(skeleton: Any) -> list[str]:
+    """COCO-17 names, then the skeleton's joints COCO has no name for."""
+    skel = get_skeleton(skeleton)
+    return list(COCO.joints) + [n for n in skel.joints if n not in COCO.joints]
+
+
+def _edges(skel: Any, names: list[str]) -> list[list[int]]:
+    out = [[a + 1, b + 1] for a, b in COCO.edges]
+    for a, b in skel.edges:
+        pa, pb = names.index(skel.joints[a]) + 1, names.index(skel.joints[b]) + 1
+        if [pa, pb] not in out and [pb, pa] not in out:
+            out.append([pa, pb])
+    return out
+
+
+def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
+    """Write the labeled frames of the project as COCO keypoints JSON; returns the path."""
+    skel = project.skeleton
+    names = keypoint_names(skel)
+    pos = [names.index(n) for n in skel.joints]
+    images, anns = [], []
+    for r in project.videos():
+        if video_ids is not None and r.id not in video_ids:
+            continue
+        stem = Path(r.path).stem
+        la = project.video_labels(r.id)
+        for i, f in enumerate(la.frames.tolist()):
+            image_id = len(images) + 1
+            images.append({"id": image_id, "file_name": f"{stem}/{f:06d}.jpg", "width": r.width, "height": r.height,
+                           "video_id": r.id, "video_name": stem, "frame_index": f, "action": r.action,
+                           "split": r.split})
+            kp = np.zeros((len(names), 3))
+            for j in range(skel.num_joints):
+                if not la.labeled[i, j]:
+                    continue
+                x, y = la.xy[i, j]
+                if not (math.isfinite(x) and math.isfinite(y)):
+                    kp[pos[j]] = (0, 0, 1)
+                else:
+                    kp[pos[j]] = (x, y, 2 if la.visible[i, j] else 1)
+            have = (kp[:, 2] > 0) & ~((kp[:, 0] == 0) & (kp[:, 1] == 0) & (kp[:, 2] == 1))
+            if have.any():
+                lo, hi = kp[have, :2].min(axis=0), kp[have, :2].max(axis=0)
+                bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
+            else:
+                bbox = [0.0, 0.0, 0.0, 0.0]
+            anns.append({"id": image_id, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+                         "keypoints": [float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))],
+                         "num_keypoints": int((kp[:, 2] > 0).sum()), "bbox": bbox, "area": bbox[2] * bbox[3]})
+    doc = {
+        "info": {"description": f"RPAN Studio project {Path(project.folder).name}", "skeleton": skel.name},
+        "images": images,
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": names,
+                        "skeleton": _edges(skel, names)}],
+    }
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, out)
+    return out
+
+
+# ------------------------------------------------------------------ import
+
+def _err(path: Path, where: str, what: str) -> FormatError:
+    return FormatError(f"{path}: {where} {what}; fix the file and import again")
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int_field(path: Path, obj: Any, key: str, where: str) -> int:
+    v = obj.get(key) if isinstance(obj, dict) else None
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise _err(path, f"{where} field '{key}'", "is missing or not a whole number")
+    return v
+
+
+def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
+    """Parse and check a COCO keypoints file against ``skeleton``.
+
+    Returns one dict per annotated image: ``video_name``, ``frame``, ``action``,
+    ``split``, ``labels`` = list of (joint, x, y, visible) in project joint indices.
+    """
+    path = Path(path)
+    skel = get_skeleton(skeleton)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FormatError(f"{path}: not a readable JSON file ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise _err(path, "the top level", "must be an object with images, annotations, categories")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(doc.get(key), list):
+            raise _err(path, f"field '{key}'", "is missing or not a list")
+    cats: dict[int, list[int | None]] = {}
+    for c, cat in enumerate(doc["categories"]):
+        cid = _int_field(path, cat, "id", f"categories[{c}]")
+        kn = cat.get("keypoints")
+        if not isinstance(kn, list) or not all(isinstance(n, str) for n in kn) or not kn:
+            raise _err(path, f"categories[{c}] field 'keypoints'", "must be a list of joint names")
+        mapping = [skel.joints.index(n) if n in skel.joints else None for n in kn]
+        if all(m is None for m in mapping):
+            raise _err(path, f"categories[{c}] field 'keypoints'",
+                       f"names no joint of the project's {skel.name} skeleton ({', '.join(skel.joints)})")
+        cats[cid] = mapping
+    images: dict[int, dict] = {}
+    for i, im in enumerate(doc["images"]):
+        iid = _int_field(path, im, "id", f"images[{i}]")
+        fn = im.get("file_name")
+        if not isinstance(fn, str) or not fn:
+            raise _err(path, f"images[{i}] field 'file_name'", "is missing or empty")
+        for key in ("width", "height"):
+            _int_field(path, im, key, f"images[{i}]")
+        vname = im.get("video_name")
+        if vname is None:
+            parent = Path(fn).parent.name
+            if not parent:
+                raise _err(path, f"images[{i}] field 'file_name'", f"({fn!r}) has no video folder part and the "
+                           "image no 'video_name'; frames must be named '<video>/<frame>.jpg'")
+            vname = parent
+        if not isinstance(vname, str) or not vname:
+            raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty string")
+        frame = im.get("frame_index")
+        if frame is None:
+            m = re.search(r"(\d+)$", Path(fn).stem)
+            if m is None:
+                raise _err(path, f"images[{i}] field 'frame_index'", "is missing and the file name has no frame number")
+            frame = int(m.group(1))
+        if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+            raise _err(path, f"images[{i}] field 'frame_index'", "must be a whole number >= 0")
+        action = im.get("action")
+        if action is not None and (not isinstance(action, str) or not action.strip()):
+            raise _err(path, f"images[{i}] field 'action'", "must be a class name or null")
+        split = im.get("split")
+        if split is not None and (not isinstance(split, str) or not split.strip()):
+            raise _err(path, f"images[{i}] field 'split'", "must be a split name such as train or test")
+        if iid in images:
+            raise _err(path, f"images[{i}] field 'id'", f"{iid} is used twice")
+        images[iid] = {"video_name": vname, "frame": frame, "action": action, "split": split, "labels": {},
+                       "size": (im["width"], im["height"])}
+    for a, ann in enumerate(doc["annotations"]):
+        where = f"annotations[{a}]"
+        iid = _int_field(path, ann, "image_id", where)
+        if iid not in images:
+            raise _err(path, f"{where} field 'image_id'", f"{iid} is not an image of the file")
+        cid = _int_field(path, ann, "category_id", where)
+        if cid not in cats:
+            raise _err(path, f"{where} field 'category_id'", f"{cid} is not a category with keypoints")
+        kp = ann.get("keypoints")
+        mapping = cats[cid]
+        if not isinstance(kp, list) or len(kp) != 3 * len(mapping):
+            n = len(kp) if isinstance(kp, list) else "no list"
+            raise _err(path, f"{where} field 'keypoints'", f"has {n} numbers; the category's {len(mapping)} "
+                       f"keypoints need {3 * len(mapping)} (x, y, v per keypoint)")
+        if not all(_is_num(v) for v in kp):
+            raise _err(path, f"{where} field 'keypoints'", "must hold only finite numbers")
+        bbox = ann.get("bbox")
+        if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox)):
+            raise _err(path, f"{where} field 'bbox'", "must be [x, y, w, h]")
+        labels = images[iid]["labels"]
+        for k, j in enumerate(mapping):
+            x, y, v = kp[3 * k: 3 * k + 3]
+            if v not in (0, 1, 2):
+                raise _err(path, f"{where} field 'keypoints'", f"visibility of keypoint {k + 1} is {v}; use 0, 1 or 2")
+            if j is None or v == 0:
+                continue
+            if j in labels:
+                raise _err(path, f"{where}", f"labels joint {skel.joints[j]!r} of image {iid} twice (one person "
+                           "per frame)")
+            if v == 1 and x == 0 and y == 0:
+                labels[j] = (None, None, False)
+            else:
+                labels[j] = (float(x), float(y), v == 2)
+    return list(images.values())
+
+
+def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str | os.PathLike | None = None) -> list[int]:
+    """Import COCO keypoints into the project; returns the ids of the videos that got labels.
+
+    Each image's video is the project's video of the same name (file stem), or the
+    frame folder ``images_root/<video name>``, added as a new video. Actions and
+    splits given on the images are applied. One transaction for the whole file.
+    """
+    from rpan_core.video import open_video
+
+    path = Path(json_path)
+    entries = read_coco(path, project.skeleton)
+    by_video: dict[str, list[dict]] = defaultdict(list)
+    for e in entries:
+        by_video[e["video_name"]].append(e)
+    known: dict[str, Any] = {}
+    for r in project.videos():
+        known.setdefault(Path(r.path).stem, r)
+    root = Path(images_root) if images_root is not None else path.parent
+    plan = []
+    for vname, es in by_video.items():
+        rec = known.get(vname)
+        if rec is None:
+            folder = root / vname
+            if not folder.is_dir():
+                raise FormatError(f"{path}: images of video {vname!r} match no video of the project and there is no "
+                                  f"frame folder {folder}; add the video first or pass images_root")
+            try:
+                with open_video(folder, cache_mb=1) as v:
+                    n = v.frame_count
+            except Exception as exc:  # noqa: BLE001 - VideoError or a broken image
+                raise FormatError(f"{path}: the frames of video {vname!r} cannot be read ({exc})") from exc
+        else:
+            n = rec.frame_count
+        for e in es:
+            if e["frame"] >= n:
+                raise FormatError(f"{path}: field 'frame_index' {e['frame']} of video {vname!r} is past its "
+                                  f"{n} frames")
+        plan.append((vname, rec, es))
+    ids = []
+    with project.transaction():
+        actions = sorted({e["action"] for e in entries if e["action"]})
+        project.add_classes(actions)
+        for vname, rec, es in plan:
+            with guard_project_errors(path):
+                first = es[0]
+                if rec is None:
+                    vid = project.add_video(root / vname, action=first["action"], split=first["split"] or "train")
+                else:
+                    vid = rec.id
+                    if first["action"] is not None:
+                        project.set_action(vid, first["action"])
+                    if first["split"] is not None:
+                        project.set_split(vid, first["split"])
+                rows = [(e["frame"], j, x, y, vis, "imported") for e in es for j, (x, y, vis) in e["labels"].items()]
+                project.set_labels(vid, rows)
+            ids.append(vid)
+    return ids

@@ -1,0 +1,46 @@
+"""CSV export: one row per labeled joint, for spreadsheets and pandas.
+
+Columns: ``video_id, video, frame, joint, joint_name, x, y, visible, source``
+(``video`` is the file or folder name; ``x``/``y`` 0-based pixels, empty for a
+joint stored without a position; ``visible`` 0/1; ``source`` manual / corrected
+/ accepted / imported). Rows are sorted by video, frame, joint. Read it back
+with ``pandas.read_csv(path)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from rpan_core.project import LabelSource
+
+COLUMNS = ("video_id", "video", "frame", "joint", "joint_name", "x", "y", "visible", "source")
+
+
+def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
+    """Write the project's labels as CSV (atomically: a temp file, then rename); returns the path."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    names = project.skeleton.joints
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(COLUMNS)
+        for r in project.videos():
+            if video_ids is not None and r.id not in video_ids:
+                continue
+            la = project.video_labels(r.id)
+            vname = Path(r.path).name
+            for i, f in enumerate(la.frames.tolist()):
+                for j in range(len(names)):
+                    if not la.labeled[i, j]:
+                        continue
+                    x, y = (float(v) for v in la.xy[i, j])
+                    w.writerow([r.id, vname, f, j, names[j], "" if math.isnan(x) else repr(x),
+                                "" if math.isnan(y) else repr(y), int(la.visible[i, j]),
+                                LabelSource.parse(int(la.source[i, j])).value])
+    os.replace(tmp, out)
+    return out
