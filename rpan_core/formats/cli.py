@@ -4,7 +4,8 @@
 
 A missing project is created with the format's skeleton (pennaction for
 PennAction, jhmdb for JHMDB unless ``--convert``, pennaction for COCO unless
-``--skeleton`` says otherwise). The whole import is one transaction.
+``--skeleton`` says otherwise), and removed again when the import fails. The
+whole import is one transaction.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def cli_main(args: argparse.Namespace) -> int:
                                  "jhmdb": "pennaction" if args.convert else "jhmdb"}[args.format]
         project = Project.create(folder, skeleton=skel)
         created = True
+    ok = False
     try:
         if args.format == "pennaction":
             from rpan_core.formats.pennaction import import_pennaction
@@ -56,6 +58,23 @@ def cli_main(args: argparse.Namespace) -> int:
         n = sum(project.label_count(v) for v in set(ids))
         print(f"imported {len(ids)} videos ({n} joint labels) into {folder}"
               + (f" (new {project.skeleton.name} project)" if created else ""))
+        ok = True
     finally:
         project.close()
+        if created and not ok:
+            _remove_new_project(folder)
     return 0
+
+
+def _remove_new_project(folder: Path) -> None:
+    """Undo Project.create after a failed import into a project this command made (only what it made)."""
+    from rpan_core.project import DB_NAME
+
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+        (folder / name).unlink(missing_ok=True)
+    for sub in ("analyses", "runs", "flow", ""):
+        d = folder / sub if sub else folder
+        try:
+            d.rmdir()  # only when empty
+        except OSError:
+            pass

@@ -56,7 +56,9 @@ def read_joint_positions(path: str | os.PathLike) -> np.ndarray:
 def read_splits(src: Path, split: int) -> dict[str, str]:
     """video name (without .avi) -> 'train' / 'test' from every ``*_test_split<N>.txt`` under ``src``."""
     out: dict[str, str] = {}
-    for f in sorted(src.rglob(f"*_test_split{split}.txt")):
+    pattern = f"*_test_split{split}.txt"  # in the root, splits/, sub_splits/ or any folder one level down
+    files = sorted(set(src.glob(pattern)) | set(src.glob(f"*/{pattern}")))
+    for f in files:
         for i, line in enumerate(f.read_text(errors="replace").splitlines(), start=1):
             parts = line.split()
             if not parts:

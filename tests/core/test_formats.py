@@ -289,3 +289,6 @@ def test_cli_import_export(tmp_path, capsys):
     assert len((tmp_path / "l.csv").read_text().splitlines()) == 92
     assert main(["import", "--format", "jhmdb", str(tmp_path / "penn"), "--project", str(tmp_path / "new")]) == 1
     assert "jhmdb skeleton" in capsys.readouterr().err
+    # a failed import into a project the command created leaves no project behind
+    assert main(["import", "--format", "jhmdb", str(tmp_path / "penn"), "--project", str(tmp_path / "fresh")]) == 1
+    assert not (tmp_path / "fresh").exists()
