@@ -132,17 +132,6 @@ def _resolve_cache_dir(project: Any) -> Path:
     return Path(project.analyses_dir)
 
 
-def _step_features(model: Any, cube: Any, state: Any) -> tuple[Any, Any]:
-    """One recurrent step of ``model`` on a ``B x dc x K1 x K2`` cube."""
-    fn = getattr(model, "step_features", None)
-    if fn is not None:
-        return fn(cube, state)
-    from rpan_core.model import RPANOutput
-
-    logits, att, dummy, hidden, state = model._step_cube(cube, state)
-    return RPANOutput(logits, att, dummy, hidden), state
-
-
 def _video_level(model: Any, video: Any, T: int, dev: Any) -> np.ndarray:
     """Paper protocol: ``T`` equally spaced frames, softmax of the last step."""
     import torch
@@ -246,7 +235,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     cubes = model.features(x)[0]  # nf x dc x K1 x K2
                     res = []
                     for t in range(t_stop - t_start):
-                        so, state = _step_features(model, cubes[t * s:(t + 1) * s], state)
+                        so, state = model.step_features(cubes[t * s:(t + 1) * s], state)
                         res.append(so)
                 att = torch.stack([r.attention.reshape(s, -1, K1, K2) for r in res]).float()  # m x s x J x K1 x K2
                 dummy = torch.stack([r.dummy.reshape(s, -1) for r in res]).float()

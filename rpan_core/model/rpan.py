@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from rpan_core.errors import ConfigError
+from rpan_core.model.backbones import build_backbone
 from rpan_core.skeleton import get_skeleton
 
 MODES = ("human-part", "separate-joint", "share-all", "none")
@@ -54,28 +55,6 @@ class RPANOutput(NamedTuple):
     hidden: torch.Tensor
 
 
-class SmallCNN(nn.Module):
-    """Four stride-2 conv stages + a fifth: stride 32, trains from scratch on a CPU in minutes."""
-
-    def __init__(self, in_channels: int = 3, width: int = 32) -> None:
-        super().__init__()
-        chans = [in_channels, width // 2, width, width, width * 2, width * 2]
-        layers: list[nn.Module] = []
-        for a, b in zip(chans[:-1], chans[1:]):
-            layers += [nn.Conv2d(a, b, 3, 2, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(inplace=True)]
-        self.features = nn.Sequential(*layers)
-        self.out_channels = chans[-1]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-
-def build_backbone(cfg: RPANConfig) -> nn.Module:
-    if cfg.backbone == "small_cnn":
-        return SmallCNN(cfg.in_channels)
-    raise ConfigError(f"backbone {cfg.backbone!r} is not implemented in this version; use 'small_cnn'")
-
-
 class RPAN(nn.Module):
     def __init__(self, cfg: RPANConfig) -> None:
         super().__init__()
@@ -114,7 +93,7 @@ class RPAN(nn.Module):
     @property
     def grid(self) -> tuple[int, int]:
         h, w = self.cfg.input_size
-        s = 32
+        s = self.backbone.stride
         return (-(-h // s), -(-w // s))
 
     def preprocess(self, frames) -> torch.Tensor:
@@ -134,7 +113,9 @@ class RPAN(nn.Module):
         z = self.classifier.weight.new_zeros(b, self.cfg.hidden)
         return (z, z.clone())
 
-    def _step_cube(self, cube: torch.Tensor, state):
+    def step_features(self, cube: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+                      ) -> tuple[RPANOutput, tuple[torch.Tensor, torch.Tensor]]:
+        """One time step on a feature cube ``B x dc x K1 x K2`` with the carried ``(h, c)``."""
         h, c = state
         b, dc, k1, k2 = cube.shape
         ck = cube.flatten(2).transpose(1, 2)  # B x K x dc
@@ -146,39 +127,39 @@ class RPAN(nn.Module):
             g = self.group
             hp = torch.einsum("gdh,bh->bgd", self.A_h, h)                      # B x G x d
             cp = torch.einsum("gdc,bkc->bgkd", self.A_c, ck)                   # B x G x K x d
-            z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # B x G x K x d
-            zd = torch.tanh(hp + self.b[None])                                 # dummy: zero feature
+            z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # Eq. 2 inside, B x G x K x d
+            zd = torch.tanh(hp + self.b[None])                                 # the dummy location: zero feature
             vj = self.v if self.cfg.attention == "human-part" else self.v[g]   # J x d
             s = torch.einsum("jd,bjkd->bjk", vj, z[:, g])
             sd = torch.einsum("jd,bjd->bj", vj, zd[:, g])
-            a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)
+            a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)          # Eq. 3 over K + dummy
             att, dummy = a[..., :-1], a[..., -1]
-            fj = torch.einsum("bjk,bkc->bjc", att, ck)                         # Eq. 4: B x J x dc
-            onehot = F.one_hot(self.joint_part, self.P).to(fj)                # J x P
-            if self.cfg.pool == "max":
-                masked = fj[:, :, None] + (onehot[None, :, :, None] - 1) * 1e9
-                fp = masked.max(1).values
+            onehot = F.one_hot(self.joint_part, self.P).to(att)                # J x P
+            # Eq. 4: F^P = sum_{J in P} sum_k alpha^J(k) C(k)  (B x P x dc)
+            fp = torch.einsum("bjk,jp,bkc->bpc", att, onehot, ck)
+            # Eq. 5: part pooling
+            if self.cfg.pool == "concat":
+                x = fp.flatten(1)
+            elif self.cfg.pool == "max":
                 x = fp.max(1).values
             else:
-                fp = torch.einsum("bjc,jp->bpc", fj, onehot) / onehot.sum(0)[None, :, None]
-                x = fp.flatten(1) if self.cfg.pool == "concat" else fp.mean(1)
-        h, c = self.lstm(self.drop(x), (h, c))
-        logits = self.classifier(self.drop(h))
-        return logits, att.view(b, self.J, k1, k2), dummy, h, (h, c)
+                x = fp.mean(1)
+        h, c = self.lstm(self.drop(x), (h, c))                                 # Eq. 6-9
+        logits = self.classifier(self.drop(h))                                 # Eq. 10 (before softmax)
+        return RPANOutput(logits, att.view(b, self.J, k1, k2), dummy, h), (h, c)
 
     def forward_features(self, cube: torch.Tensor, state=None) -> RPANOutput:
         b, t = cube.shape[:2]
         state = state or self.init_state(b)
         outs = []
         for i in range(t):
-            lo, at, du, hh, state = self._step_cube(cube[:, i], state)
-            outs.append((lo, at, du, hh))
+            out, state = self.step_features(cube[:, i], state)
+            outs.append(out)
         return RPANOutput(*(torch.stack(z, 1) for z in zip(*outs)))
 
     def forward(self, x: torch.Tensor) -> RPANOutput:
         return self.forward_features(self.features(x))
 
     def step(self, frame: torch.Tensor, state):
-        cube = self.backbone(frame)
-        lo, at, du, hh, state = self._step_cube(cube, state)
-        return RPANOutput(lo, at, du, hh), state
+        """Streaming: one preprocessed frame ``B x 3 x h x w`` with the carried state."""
+        return self.step_features(self.backbone(frame), state)
