@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Trained by `python scripts/make_demo_assets.py` on {res['train_videos']} synthetic clips "
         f"({args.frames} frames, 240x320, 9 actions, `rpan_core.synth` seed 7), small_cnn backbone at 128x160 "
-        f"(4 x 5 attention grid), human-part attention, hidden 128, dropout 0.3, {args.epochs} epochs, SGD momentum 0.9, "
+        f"(stride {model.cfg.backbone_stride}: {model.grid[0]} x {model.grid[1]} attention grid), human-part attention, hidden 128, dropout 0.3, {args.epochs} epochs, SGD momentum 0.9, "
         f"lr 0.02 -> 0.002, weight decay 5e-4, both loss weights 1; {res['train_seconds'] / 60:.1f} min on "
         f"{torch.get_num_threads()} CPU threads ({platform.processor() or platform.machine()}).",
         "",
