@@ -74,11 +74,12 @@ class RPAN(nn.Module):
         g = groups[cfg.attention]
         self.register_buffer("group", g, persistent=False)
         ng = int(g.max()) + 1
-        # Eq. 2: alpha~ = v^J . tanh(A_h h + A_c c_k + b); v per joint, the rest per group.
-        self.v = nn.Parameter(torch.randn(self.J if cfg.attention == "human-part" else ng, d) * 0.1)
-        self.A_h = nn.Parameter(torch.randn(ng, d, h) * (h ** -0.5))
-        self.A_c = nn.Parameter(torch.randn(ng, d, dc) * (dc ** -0.5))
-        self.b = nn.Parameter(torch.zeros(ng, d))
+        if cfg.attention != "none":  # "none" has no attention parameters at all (Table 1, "Without")
+            # Eq. 2: alpha~ = v^J . tanh(A_h h + A_c c_k + b); v per joint, the rest per group.
+            self.v = nn.Parameter(torch.randn(self.J if cfg.attention == "human-part" else ng, d) * 0.1)
+            self.A_h = nn.Parameter(torch.randn(ng, d, h) * (h ** -0.5))
+            self.A_c = nn.Parameter(torch.randn(ng, d, dc) * (dc ** -0.5))
+            self.b = nn.Parameter(torch.zeros(ng, d))
         feat = dc * self.P if cfg.pool == "concat" else dc
         if cfg.attention == "none":
             feat = dc
