@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QLineF, Qt
+from PyQt6.QtCore import QLineF
 from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import QGraphicsLineItem
 

@@ -134,7 +134,7 @@ def import_pennaction(project: Any, src: str | os.PathLike, *, videos: list[str]
             raise FormatError(f"{f}: its frames folder {s.frames_path} is missing")
         try:
             with open_video(s.frames_path, cache_mb=1) as v:
-                n, hw = v.frame_count, (v.height, v.width)
+                n = v.frame_count
         except RPANError as exc:
             raise FormatError(f"{f}: its frames cannot be read ({exc})") from exc
         if n != s.nframes:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 import torch.multiprocessing as mp
 
-from tests.core.engine_support import ensure_store, make_tiny_project
+from tests.core.engine_support import make_tiny_project
 
 
 def _free_port() -> int:
@@ -24,9 +24,6 @@ def _worker(rank: int, world: int, port: int, project: str, run: str, out: str) 
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    from tests.core.engine_support import ensure_store as es
-
-    es()
     from rpan_core.train import TrainConfig, Trainer
 
     t = Trainer(TrainConfig(project=project, run_dir=run, epochs=2, backbone="small_cnn", backbone_weights=None,
@@ -37,7 +34,6 @@ def _worker(rank: int, world: int, port: int, project: str, run: str, out: str) 
 
 
 def test_two_gloo_ranks_agree(tmp_path):
-    ensure_store()
     from rpan_core.runlog import read_events
 
     make_tiny_project(tmp_path / "p", per_class=3, n_frames=12, size=(64, 80))

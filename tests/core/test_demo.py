@@ -8,9 +8,7 @@ import os
 import pytest
 import torch
 
-from tests.core.engine_support import ensure_store
 
-ensure_store()
 
 
 @pytest.fixture()

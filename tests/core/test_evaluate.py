@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.engine_support import ensure_store, make_tiny_project
+from tests.core.engine_support import make_tiny_project
 
-ensure_store()
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import shutil
-import tempfile
 from pathlib import Path
 
 import cv2

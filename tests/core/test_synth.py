@@ -116,7 +116,6 @@ def test_render_many_writes_readable_videos(tmp_path):
 
 
 def test_make_project(tmp_path):
-    pytest.importorskip("rpan_core.project")
     project = synth.make_project(tmp_path / "p", 3, seed=0, n_frames=5, size=SIZE, workers=1, progress=False)
     vids = project.videos()
     assert len(vids) == 3 and [v.action for v in vids] == list(synth.ACTIONS[:3])

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tests.core.engine_support import ensure_store, make_tiny_project, rpan_cli
+from tests.core.engine_support import make_tiny_project, rpan_cli
 
-ensure_store()
 
 from rpan_core.errors import TrainingError  # noqa: E402
 from rpan_core.runlog import read_events  # noqa: E402
@@ -111,7 +110,6 @@ def test_skeleton_mismatch_is_refused(tiny, tmp_path):
 def test_no_labeled_data_is_a_clear_error(tmp_path):
     import subprocess
 
-    ensure_store()
     from rpan_core.project import Project
 
     Project.create(tmp_path / "empty", skeleton="pennaction", classes=["a", "b"])

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.core.engine_support import ensure_store, make_tiny_project, rpan_cli
+from tests.core.engine_support import make_tiny_project, rpan_cli
 
-ensure_store()
 
 from rpan_core.runlog import read_events  # noqa: E402
 from rpan_core.train import TrainConfig, Trainer, run_training  # noqa: E402

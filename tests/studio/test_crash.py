@@ -19,8 +19,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from .pose_editor_support import CLASSES, make_project, project_class, rows  # noqa: E402
 
 N_FRAMES = 40

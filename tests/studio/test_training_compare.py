@@ -5,14 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
-
 
 from rpan_core.errors import CheckpointError  # noqa: E402
 from rpan_core.skeleton import PENNACTION  # noqa: E402
 from rpan_studio.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
 
-from .pose_editor_support import has_real_store, make_project  # noqa: E402
+from .pose_editor_support import make_project  # noqa: E402
 
 
 def test_flatten_and_rows() -> None:
@@ -74,8 +72,6 @@ def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
 
 def test_compare_real_checkpoints_with_rpan_evaluate(qtbot, tmp_path) -> None:
     """Two tiny real checkpoints through rpan_core.evaluate: the table matches evaluate() called directly."""
-    if not has_real_store():
-        pytest.skip("training and evaluation need the real rpan_core.project (not in the tree yet)")
     from rpan_core.evaluate import evaluate
     from rpan_core.project import Project
     from rpan_core.synth import render_video, write_mp4

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("rpan_core.project")  # the data layer lands separately; remove once it is in
 
 from rpan_core.synth import render_video, write_mp4  # noqa: E402
 from rpan_studio.training import TrainingDialog  # noqa: E402
