@@ -6,7 +6,7 @@ joint, share-all: one group), so there is no Python loop over J or P.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
 import torch
