@@ -18,6 +18,14 @@ analysis never leaves a half-written entry behind.
 
 The video-level prediction follows the paper's test protocol: ``T`` (8) equally
 spaced frames, the last step's class probabilities.
+
+Two streams (the paper's Table 4): a checkpoint trained with ``rpan train --stream
+flow`` records its stream in its train_config, and is run here on the video's
+stacked TSN optical flow (computed once into the project's flow cache) instead of
+its frames. :func:`analyze_two_stream` analyzes a video under an RGB and a flow
+checkpoint (each cached as above) and fuses their class probabilities
+(``rpan_core.fusion``, spatial:temporal 1:2 by default); the result keeps both
+streams' attention and poses.
 """
 
 from __future__ import annotations
@@ -83,6 +91,7 @@ class Analysis:
     checkpoint_hash: str
     from_cache: bool = False
     seconds: float = 0.0
+    stream: str = "rgb"  # the input the checkpoint needs: "rgb" frames or "flow" stacks
 
     @property
     def num_frames(self) -> int:
@@ -103,7 +112,8 @@ class Analysis:
         return cls(path=p, video_pred=int(meta["video_pred"]), video_probs=np.asarray(meta["video_probs"], np.float32),
                    classes=list(meta["classes"]), skeleton=meta["skeleton"], frame_size=tuple(meta["frame_size"]),
                    grid=tuple(meta["grid"]), stride=int(meta["stride"]), video_hash=meta["video_hash"],
-                   checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)), **arrs)
+                   checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)),
+                   stream=str(meta.get("stream", "rgb")), **arrs)
 
 
 def _cancelled(cancel: Any) -> bool:
@@ -132,17 +142,49 @@ def _resolve_cache_dir(project: Any) -> Path:
     return Path(project.analyses_dir)
 
 
-def _video_level(model: Any, video: Any, T: int, dev: Any) -> np.ndarray:
-    """Paper protocol: ``T`` equally spaced frames, softmax of the last step."""
+def _video_level(model: Any, video: Any, T: int, dev: Any, volume: Any = None) -> np.ndarray:
+    """Paper protocol: ``T`` equally spaced frames, softmax of the last step (flow stacks with ``volume``)."""
     import torch
 
     from rpan_core.data import clip_indices
 
     idx = clip_indices(video.frame_count, T)
-    frames = np.stack([video.frame(int(i)) for i in idx])
+    if volume is not None:
+        x = torch.from_numpy(_flow_input(volume, idx, tuple(model.cfg.input_size)))[None]
+    else:
+        frames = np.stack([video.frame(int(i)) for i in idx])
+        x = model.preprocess(frames[None])
     with torch.no_grad():
-        out = model(model.preprocess(frames[None]).to(dev))
+        out = model(x.to(dev))
         return torch.softmax(out.logits[0, -1].float(), -1).cpu().numpy()
+
+
+def _flow_input(volume: Any, frames: Any, size: tuple[int, int]) -> np.ndarray:
+    """``len(frames) x 10 x H x W`` float32: the flow stream's input for those frames."""
+    from rpan_core.flow import flow_clip, flow_to_input
+
+    return flow_to_input(flow_clip(None, [int(i) for i in frames], volume=volume, size=size))
+
+
+class _CancelEvent:
+    """``is_set()`` over an analysis cancel (an Event or a callable), for rpan_core.flow."""
+
+    def __init__(self, cancel: Any) -> None:
+        self.cancel = cancel
+
+    def is_set(self) -> bool:
+        return _cancelled(self.cancel)
+
+
+def flow_cache_dir(project: Any, analyses_root: Path) -> Path:
+    """Where a flow checkpoint's analysis finds the video's flow: the project's flow_dir, else beside the analyses."""
+    if project is not None and not isinstance(project, (str, os.PathLike)) and hasattr(project, "flow_dir"):
+        return Path(project.flow_dir)
+    if isinstance(project, (str, os.PathLike)):
+        from rpan_core.project import Project
+
+        return Path(Project.open(project).flow_dir)
+    return Path(analyses_root) / "_flow"
 
 
 def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, *, project: Any = None,
@@ -192,6 +234,19 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         in_size = tuple(cfg.input_size)
         K1, K2 = model.grid
         tc = dict(info.train_config or {})
+        from rpan_core.train import checkpoint_stream, flow_params_of
+
+        stream = checkpoint_stream(info)
+        volume = None
+        if stream == "flow":  # the temporal stream runs on the video's stacked optical flow, cached
+            from rpan_core.flow import FlowCancelled, compute_flow
+
+            try:
+                volume = compute_flow(video, flow_cache_dir(project, root), flow_params_of(tc), progress=progress,
+                                      cancel=_CancelEvent(cancel) if cancel is not None else None)
+            except FlowCancelled as exc:
+                raise AnalysisCancelled(f"analysis of {video_path} cancelled while computing its optical flow "
+                                        "(the finished part of the flow stays cached)") from exc
         T_clip = int(tc.get("clip_len") or 8)
         n = video.frame_count
         H, W = video.height, video.width
@@ -208,7 +263,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             out: dict[str, np.ndarray] = {}
             state = model.init_state(s)
             state = _to_device(state, dev)
-            frames_iter = video.frames()
+            frames_iter = video.frames() if volume is None else iter(())
             done = 0
             blk = np.empty((m * s, *in_size, 3), np.uint8)
             use_amp = dev.type == "cuda"
@@ -218,7 +273,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 t_stop = min(steps, t_start + m)
                 f0, f1 = t_start * s, min(n, t_stop * s)
                 nf = f1 - f0
-                for k in range(nf):
+                for k in range(nf if volume is None else 0):
                     fr = next(frames_iter, None)
                     if fr is None:
                         from rpan_core.errors import VideoError
@@ -227,11 +282,18 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                                          "re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) and analyze again")
                     blk[k] = resize_frame(fr, in_size)
                 real = nf
-                if nf < (t_stop - t_start) * s:  # the last step's missing chains repeat the last frame
-                    blk[nf:(t_stop - t_start) * s] = blk[nf - 1]
-                    nf = (t_stop - t_start) * s
+                want = (t_stop - t_start) * s
+                if volume is not None:  # the last step's missing chains repeat the last frame
+                    x = torch.from_numpy(_flow_input(volume, [min(f0 + k, f1 - 1) for k in range(want)], in_size))
+                    nf = want
+                    x = x[None]
+                else:
+                    if nf < want:
+                        blk[nf:want] = blk[nf - 1]
+                        nf = want
+                    x = model.preprocess(blk[None, :nf])
                 with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
-                    x = model.preprocess(blk[None, :nf]).to(dev)
+                    x = x.to(dev)
                     cubes = model.features(x)[0]  # nf x dc x K1 x K2
                     res = []
                     for t in range(t_stop - t_start):
@@ -263,13 +325,13 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             del out
             if _cancelled(cancel):
                 raise AnalysisCancelled(f"analysis of {video_path} cancelled")
-            vprobs = _video_level(model, video, T_clip, dev)
+            vprobs = _video_level(model, video, T_clip, dev, volume)
             meta = {"version": ANALYSIS_VERSION, "video": str(video_path), "video_hash": vhash,
                     "checkpoint": str(ck_path), "checkpoint_hash": ck_hash, "classes": list(info.classes),
                     "skeleton": getattr(info.skeleton, "name", info.skeleton), "frame_size": [H, W],
                     "grid": [K1, K2], "stride": s, "clip_len": T_clip, "num_frames": n,
                     "video_pred": int(np.argmax(vprobs)), "video_probs": [float(p) for p in vprobs],
-                    "seconds": time.time() - t0, "device": str(dev)}
+                    "seconds": time.time() - t0, "device": str(dev), "stream": stream}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
             try:
                 os.replace(tmp, final)
@@ -280,6 +342,105 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             raise
     a = Analysis.load(final)
     return a
+
+
+@dataclass
+class TwoStreamAnalysis:
+    """One video under an RGB and a flow checkpoint, with their class probabilities fused.
+
+    ``probs`` (T x C), ``video_probs`` and ``video_pred`` are the fused ones
+    (``rpan_core.fusion``, weights spatial:temporal); ``streams`` holds each stream's
+    own :class:`Analysis`. Every other field an :class:`Analysis` has (attention, xy,
+    conf, hidden, grid, ...) is the ``shown`` stream's, so code written for one
+    analysis (the studio, evaluation's PCK) works unchanged; ``select("flow")`` gives
+    a view showing the flow stream's attention and poses instead.
+    """
+
+    streams: dict[str, Analysis]
+    weights: tuple[float, float]
+    probs: np.ndarray
+    video_probs: np.ndarray
+    video_pred: int
+    classes: list[str]
+    shown: str = "rgb"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("streams", "shown"):
+            raise AttributeError(name)
+        return getattr(self.streams[self.shown], name)
+
+    @property
+    def stream(self) -> str:
+        return "fused"
+
+    @property
+    def num_frames(self) -> int:
+        return int(np.asarray(self.probs).shape[0])
+
+    @property
+    def video_class(self) -> str:
+        return self.classes[self.video_pred]
+
+    @property
+    def from_cache(self) -> bool:
+        return all(a.from_cache for a in self.streams.values())
+
+    def select(self, stream: str) -> "TwoStreamAnalysis":
+        """The same fused analysis showing ``stream``'s attention and poses."""
+        if stream not in self.streams:
+            raise ConfigError(f"this analysis has no {stream!r} stream; it has {', '.join(self.streams)}")
+        import dataclasses
+
+        return dataclasses.replace(self, shown=stream)
+
+    @classmethod
+    def fuse(cls, rgb: Analysis, flow: Analysis, weights: Any = None, shown: str = "rgb") -> "TwoStreamAnalysis":
+        from rpan_core.fusion import DEFAULT_WEIGHTS, fuse_analyses
+
+        w = tuple(float(v) for v in (weights or DEFAULT_WEIGHTS))
+        if rgb.num_frames != flow.num_frames or tuple(rgb.frame_size) != tuple(flow.frame_size):
+            raise ConfigError(f"the two analyses are of different videos ({rgb.num_frames} vs {flow.num_frames} "
+                              "frames); analyze the same video with both checkpoints")
+        f = fuse_analyses(rgb, flow, w)
+        return cls(streams={"rgb": rgb, "flow": flow}, weights=w, probs=f["probs"], video_probs=f["video_probs"],
+                   video_pred=int(f["video_pred"]), classes=list(f["classes"]), shown=shown)
+
+
+def analyze_two_stream(video_path: str | os.PathLike, rgb_checkpoint: str | os.PathLike,
+                       flow_checkpoint: str | os.PathLike, weights: Any = None, *, project: Any = None,
+                       device: str | None = None, batch: int = 64, progress: Callable[..., Any] | None = None,
+                       cancel: Any = None, cache_dir: str | os.PathLike | None = None, stride: int | None = None,
+                       refresh: bool = False) -> TwoStreamAnalysis:
+    """Analyze a video under an RGB and a flow checkpoint (each cached) and fuse them (default 1:2).
+
+    ``weights`` is (spatial, temporal) or a string like ``"1:2"``. The RGB
+    checkpoint must be an RGB-stream one and the flow checkpoint a flow-stream one.
+    """
+    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.fusion import parse_weights
+    from rpan_core.train import checkpoint_stream
+
+    if isinstance(weights, str):
+        weights = parse_weights(weights)
+    for path, want in ((rgb_checkpoint, "rgb"), (flow_checkpoint, "flow")):
+        if not Path(path).exists():
+            from rpan_core.errors import CheckpointError
+
+            raise CheckpointError(f"checkpoint {path} does not exist; pass a .pt file written by `rpan train`")
+        _, info = load_checkpoint(path, device="cpu")
+        got = checkpoint_stream(info)
+        if got != want:
+            raise ConfigError(f"{path} is a {got}-stream checkpoint but was given as the {want} stream; pass the "
+                              "RGB checkpoint as --checkpoint and the flow one as --flow-checkpoint")
+    out = []
+    for k, ck in enumerate((rgb_checkpoint, flow_checkpoint)):
+        def prog(done: float, total: float | None = None, k=k) -> None:
+            if progress is not None and total:
+                progress(int(1000 * k + 1000 * float(done) / float(total)), 2000)
+
+        out.append(analyze_video(video_path, ck, project=project, device=device, batch=batch, progress=prog,
+                                 cancel=cancel, cache_dir=cache_dir, stride=stride, refresh=refresh))
+    return TwoStreamAnalysis.fuse(out[0], out[1], weights)
 
 
 def _to_device(state: Any, dev: Any) -> Any:
@@ -311,7 +472,12 @@ def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("video", help="a video file or a folder of frames")
-    parser.add_argument("--checkpoint", required=True, help="a .pt checkpoint written by `rpan train`")
+    parser.add_argument("--checkpoint", required=True,
+                        help="a .pt checkpoint written by `rpan train` (an RGB- or a flow-stream one)")
+    parser.add_argument("--flow-checkpoint", help="also analyze with this flow-stream checkpoint and fuse the two "
+                                                  "streams' probabilities (--checkpoint is then the RGB stream)")
+    parser.add_argument("--fuse", default="1:2", metavar="S:T",
+                        help="fusion weights spatial:temporal with --flow-checkpoint (default 1:2, the paper's)")
     parser.add_argument("--project", help="project folder: cache under its analyses/ and report PCK@0.2 "
                                           "against its labels for this video")
     parser.add_argument("--device", help="cuda, cpu (default: CUDA when available)")
@@ -354,13 +520,25 @@ def cli_main(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        a = analyze_video(args.video, args.checkpoint, project=project, device=args.device, batch=args.batch,
-                          progress=prog, stride=args.stride, refresh=args.refresh)
+        if args.flow_checkpoint:
+            from rpan_core.fusion import parse_weights
+
+            a = analyze_two_stream(args.video, args.checkpoint, args.flow_checkpoint, parse_weights(args.fuse),
+                                   project=project, device=args.device, batch=args.batch, progress=prog,
+                                   stride=args.stride, refresh=args.refresh)
+        else:
+            a = analyze_video(args.video, args.checkpoint, project=project, device=args.device, batch=args.batch,
+                              progress=prog, stride=args.stride, refresh=args.refresh)
     finally:
         bar.close()
     summary: dict[str, Any] = {"video": args.video, "frames": a.num_frames, "cached": a.from_cache,
                                "analysis": str(a.path), "stride": a.stride, "video_pred": a.video_class,
-                               "video_prob": float(a.video_probs[a.video_pred]), "seconds": a.seconds}
+                               "video_prob": float(a.video_probs[a.video_pred]), "seconds": a.seconds,
+                               "stream": a.stream}
+    if isinstance(a, TwoStreamAnalysis):
+        summary["fusion_weights"] = list(a.weights)
+        summary["streams"] = {k: {"analysis": str(s.path), "video_pred": s.video_class, "cached": s.from_cache,
+                                  "video_prob": float(s.video_probs[s.video_pred])} for k, s in a.streams.items()}
     if project is not None:
         lab = _project_labels(project, a.video_hash, args.video)
         if lab is not None:
@@ -372,6 +550,10 @@ def cli_main(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=1))
     else:
         print(f"{'cached' if a.from_cache else 'analyzed'}: {a.num_frames} frames, stride {a.stride} -> {a.path}")
+        if isinstance(a, TwoStreamAnalysis):
+            for k, st in summary["streams"].items():
+                print(f"  {k} stream: {st['video_pred']} ({st['video_prob']:.1%}) -> {st['analysis']}")
+            print(f"fused {a.weights[0]:g}:{a.weights[1]:g} (spatial:temporal):")
         print(f"video prediction: {a.video_class} ({summary['video_prob']:.1%})"
               + (f"  (true: {summary['true_action']})" if "true_action" in summary else ""))
         if "pck@0.2" in summary:
@@ -381,5 +563,5 @@ def cli_main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["Analysis", "AnalysisCancelled", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
+__all__ = ["Analysis", "AnalysisCancelled", "TwoStreamAnalysis", "analyze_two_stream", "flow_cache_dir", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
            "analysis_stride", "configure_parser", "cli_main"]

@@ -145,7 +145,7 @@ class ClipDataset:
 
     def __init__(self, items: Sequence[VideoItem], *, T: int, input_size: tuple[int, int], grid: tuple[int, int],
                  skeleton: Any, train: bool, seed: int = 0, mirror: bool = True, sigma_px: float = 5.0,
-                 cube_cache: Any = None) -> None:
+                 cube_cache: Any = None, flow: Any = None) -> None:
         self.items = list(items)
         self.T = T
         self.input_size = tuple(input_size)
@@ -157,6 +157,7 @@ class ClipDataset:
         self.sigma_px = sigma_px
         self.epoch = 0
         self.cube_cache = cube_cache  # a FeatureCache: samples carry cubes, not frames
+        self.flow = flow  # a rpan_core.flow.FlowClipAdapter: samples carry stacked flow, not frames
         self._videos: dict[int, Any] = {}
 
     def __len__(self) -> int:
@@ -218,7 +219,12 @@ class ClipDataset:
             "action_mask": np.bool_(it.action >= 0),
             "index": np.int64(i),
         }
-        if self.cube_cache is not None:
+        if self.flow is not None:
+            from rpan_core.flow import mirror_input
+
+            x = self.flow(it.path, idx)  # T x 10 x H x W float32, normalized
+            sample["flow"] = mirror_input(x) if flip else np.ascontiguousarray(x, dtype=np.float32)
+        elif self.cube_cache is not None:
             cube = self.cube_cache.get(it, idx)  # T x dc x K1 x K2 float16
             sample["cube"] = np.ascontiguousarray(cube[..., ::-1] if flip else cube)
         else:

@@ -37,15 +37,24 @@ def _open_project(project: Any) -> Any:
 
 def evaluate(checkpoint: str | os.PathLike, project: Any, split: str = "test", *, device: str | None = None,
              png: str | os.PathLike | None = None, progress: Callable[..., Any] | None = None,
-             cancel: Any = None, alpha: float = 0.2) -> dict[str, Any]:
+             cancel: Any = None, alpha: float = 0.2, flow_checkpoint: str | os.PathLike | None = None,
+             fuse: Any = None) -> dict[str, Any]:
     """Evaluate ``checkpoint`` on the ``split`` videos of ``project``; a JSON-able dict.
 
     Keys: ``accuracy``, ``per_class_accuracy`` (class -> accuracy or None),
     ``confusion`` (C x C counts, rows true, columns predicted), ``classes``,
     ``videos``, ``pck`` ({"argmax"|"refined": {"mean", "per_joint"}}), ``joints``,
     ``predictions`` (per video), and ``confusion_png`` when ``png`` is given.
+
+    Two streams: with ``flow_checkpoint`` (a flow-stream checkpoint; ``checkpoint`` is
+    then the RGB one) each video is analyzed under both and the streams' video
+    probabilities are fused with ``fuse`` (spatial:temporal, ``"1:2"`` or a pair;
+    default 1:2). ``accuracy``, the confusion matrix and ``predictions`` are then the
+    fused ones; ``stream_accuracy`` gives ``rgb``, ``flow`` and ``fused``, each
+    prediction carries both streams' ``video_probs``, and PCK is the RGB stream's.
     """
-    from rpan_core.analyze import analyze_video
+    from rpan_core.analyze import analyze_two_stream, analyze_video
+    from rpan_core.fusion import DEFAULT_WEIGHTS, parse_weights
     from rpan_core.checkpoint import load_checkpoint
     from rpan_core.skeleton import get_skeleton
     from rpan_core.targets import pck
@@ -62,16 +71,36 @@ def evaluate(checkpoint: str | os.PathLike, project: Any, split: str = "test", *
         splits = sorted({r.split for r in project.videos()})
         raise ProjectError(f"the project {project.folder} has no videos in the {split!r} split "
                            f"(splits present: {', '.join(splits) or 'none'}); pass --split or assign videos")
+    weights = None
+    if flow_checkpoint is not None:
+        weights = parse_weights(fuse) if isinstance(fuse, str) else tuple(fuse or DEFAULT_WEIGHTS)
+        _, finfo = load_checkpoint(flow_checkpoint, device="cpu")
+        if list(finfo.classes) != ck_classes:
+            raise ProjectError(f"the RGB and flow checkpoints were trained on different classes ({ck_classes} vs "
+                               f"{list(finfo.classes)}); fuse checkpoints trained on the same project")
     C = len(ck_classes)
     conf = np.zeros((C, C), np.int64)
+    stream_correct = {"rgb": 0, "flow": 0, "fused": 0} if weights else {}
     preds, P_a, P_r, G, V, B = [], [], [], [], [], []
     for k, r in enumerate(recs):
-        a = analyze_video(r.path, checkpoint, project=project, device=device, cancel=cancel)
+        if weights:
+            a = analyze_two_stream(r.path, checkpoint, flow_checkpoint, weights, project=project, device=device,
+                                   cancel=cancel)
+        else:
+            a = analyze_video(r.path, checkpoint, project=project, device=device, cancel=cancel)
         true = ck_classes.index(r.action) if r.action in ck_classes else None
         if true is not None:
             conf[true, a.video_pred] += 1
-        preds.append({"video": r.rel_path if getattr(r, "rel_path", None) else r.path, "true": r.action,
-                      "pred": ck_classes[a.video_pred], "prob": float(a.video_probs[a.video_pred])})
+        pred = {"video": r.rel_path if getattr(r, "rel_path", None) else r.path, "true": r.action,
+                "pred": ck_classes[a.video_pred], "prob": float(a.video_probs[a.video_pred])}
+        if weights:
+            pred["streams"] = {}
+            for name, st in list(a.streams.items()) + [("fused", a)]:
+                pred["streams"][name] = {"pred": ck_classes[st.video_pred],
+                                         "video_probs": [float(v) for v in np.asarray(st.video_probs)]}
+                if true is not None and st.video_pred == true:
+                    stream_correct[name] += 1
+        preds.append(pred)
         if ck_skel == p_skel:
             la = project.video_labels(r.id)
             fr = np.asarray(la.frames, np.int64)
@@ -96,6 +125,10 @@ def evaluate(checkpoint: str | os.PathLike, project: Any, split: str = "test", *
         "per_class_accuracy": {c: (float(conf[i, i] / rows[i]) if rows[i] else None) for i, c in enumerate(ck_classes)},
         "confusion": conf.tolist(), "joints": list(skeleton.joints), "predictions": preds,
     }
+    if weights:
+        res["flow_checkpoint"] = str(flow_checkpoint)
+        res["fusion_weights"] = list(weights)
+        res["stream_accuracy"] = {k: (v / n if n else None) for k, v in stream_correct.items()}
     if G:
         G_, V_, B_ = np.concatenate(G), np.concatenate(V), np.concatenate(B)
         res["pck"] = {}
@@ -160,6 +193,11 @@ def confusion_png(matrix: np.ndarray, classes: Sequence[str], path: str | os.Pat
 def format_report(res: dict[str, Any]) -> str:
     lines = [f"{res['split']} split: {res['videos']} videos"]
     acc = res["accuracy"]
+    if res.get("stream_accuracy"):
+        w = res["fusion_weights"]
+        sa = res["stream_accuracy"]
+        lines.append("two streams: " + ", ".join(f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in sa.items())
+                     + f" (fused {w[0]:g}:{w[1]:g} spatial:temporal; below: fused)")
     lines.append(f"accuracy (8 frames, last step): {acc:.3f}" if acc is not None else "accuracy: no action labels")
     for c, a in res["per_class_accuracy"].items():
         lines.append(f"  {c:<20s} {'-' if a is None else f'{a:.3f}'}")
@@ -175,7 +213,11 @@ def format_report(res: dict[str, Any]) -> str:
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", required=True,
+                        help="the checkpoint (the RGB stream's with --flow-checkpoint)")
+    parser.add_argument("--flow-checkpoint", help="a flow-stream checkpoint: evaluate both streams and their fusion")
+    parser.add_argument("--fuse", default=None, metavar="S:T",
+                        help="fusion weights spatial:temporal (default 1:2, the paper's); needs --flow-checkpoint")
     parser.add_argument("--project", required=True)
     parser.add_argument("--split", default="test")
     parser.add_argument("--device")
@@ -185,7 +227,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 def cli_main(args: argparse.Namespace) -> int:
     png = args.png or str(Path(args.checkpoint).with_name(Path(args.checkpoint).stem + f"_confusion_{args.split}.png"))
-    res = evaluate(args.checkpoint, args.project, args.split, device=args.device, png=png)
+    if args.fuse and not args.flow_checkpoint:
+        from rpan_core.errors import ConfigError
+
+        raise ConfigError("--fuse needs two checkpoints: pass the flow stream's with --flow-checkpoint")
+    res = evaluate(args.checkpoint, args.project, args.split, device=args.device, png=png,
+                   flow_checkpoint=args.flow_checkpoint, fuse=args.fuse)
     print(json.dumps(res, indent=1) if args.json else format_report(res))
     return 0
 

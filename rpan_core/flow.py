@@ -449,27 +449,80 @@ class FlowClipAdapter:
     Meant for the engine's datasets: ``adapter(video_path, indices)`` returns a
     ``T x 10 x H x W float32`` array, normalized with :func:`flow_to_input`, using
     the cache in ``cache_dir`` (computing a video's flow on first use). Volumes are
-    kept open per content path so a training epoch reads chunks, not metadata.
+    kept open per content path so a training epoch reads chunks, not metadata; only
+    the ``max_loaded`` most recently used videos keep decoded chunks in memory, so
+    RAM stays bounded on a large project.
     """
 
     def __init__(self, cache_dir: str | os.PathLike, input_size: tuple[int, int],
-                 params: FlowParams | None = None, length: int = STACK_LENGTH):
+                 params: FlowParams | None = None, length: int = STACK_LENGTH, max_loaded: int = 256):
         self.cache_dir = Path(cache_dir)
         self.input_size = (int(input_size[0]), int(input_size[1]))
         self.params = params or FlowParams()
         self.length = length
+        self.max_loaded = max(1, int(max_loaded))
         self._volumes: dict[str, FlowVolume] = {}
+        self._recent: OrderedDict[str, None] = OrderedDict()
 
     def volume(self, video: Any) -> FlowVolume:
         key = str(getattr(video, "path", video)) if not isinstance(video, np.ndarray) else str(id(video))
         vol = self._volumes.get(key)
         if vol is None:
             vol = self._volumes[key] = compute_flow(video, self.cache_dir, self.params)
+        self._recent[key] = None
+        self._recent.move_to_end(key)
+        while len(self._recent) > self.max_loaded:
+            old, _ = self._recent.popitem(last=False)
+            stale = self._volumes.get(old)
+            if stale is not None:
+                with stale._lock:
+                    stale._chunks.clear()
         return vol
 
     def __call__(self, video: Any, frame_indices: Sequence[int]) -> np.ndarray:
         clip = flow_clip(None, frame_indices, volume=self.volume(video), length=self.length, size=self.input_size)
         return flow_to_input(clip)
+
+
+def mirror_input(x: np.ndarray) -> np.ndarray:
+    """Mirror a normalized flow input ``... x 2*length x H x W`` left-right.
+
+    Flipping the image reverses horizontal motion, so the x channels (even
+    indices) change sign; in the normalized domain of :func:`flow_to_input` a
+    still pixel is 0, so negation is exact (the uint8 counterpart is 255 - v).
+    """
+    out = np.ascontiguousarray(np.asarray(x)[..., ::-1])
+    out[..., 0::2, :, :] *= -1
+    return out
+
+
+def cross_modality_init(model: Any, rgb_state: dict) -> list[str]:
+    """TSN's cross-modality initialization of a flow model from an RGB model's weights.
+
+    Every tensor of ``rgb_state`` whose key and shape match ``model``'s is copied;
+    a convolution that differs only in its input channels (the stem: ``O x 3 x k x k``
+    against ``O x 10 x k x k``) gets the RGB kernel's mean over its channels,
+    replicated to every flow channel. Returns the keys initialized that way.
+    Other mismatches (a different class count) are left as initialized.
+    """
+    import torch
+
+    own = model.state_dict()
+    load, stems = {}, []
+    for k, v in rgb_state.items():
+        if k not in own:
+            continue
+        tgt = own[k]
+        if tuple(tgt.shape) == tuple(v.shape):
+            load[k] = v
+        elif (v.ndim == 4 and tgt.ndim == 4 and v.shape[0] == tgt.shape[0] and v.shape[2:] == tgt.shape[2:]
+              and v.shape[1] != tgt.shape[1]):
+            mean = v.float().mean(dim=1, keepdim=True).to(tgt.dtype)
+            load[k] = mean.expand(-1, tgt.shape[1], -1, -1).clone()
+            stems.append(k)
+    with torch.no_grad():
+        model.load_state_dict(load, strict=False)
+    return stems
 
 
 # ----------------------------------------------------------------------------- command line

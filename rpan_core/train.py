@@ -60,6 +60,7 @@ class TrainConfig:
     run_dir: str | None = None
     preset: str = "paper"
     model_preset: str = "demo"  # rpan_core.model.preset name for a from-scratch model
+    stream: str = "rgb"  # "rgb": frames; "flow": 10-channel stacks of TSN flow (5 pairs), see rpan_core.flow
     backbone: str | None = None
     backbone_weights: str | None = "default"  # "default" = the model preset's choice
     input_size: tuple[int, int] | None = None
@@ -102,6 +103,11 @@ class TrainConfig:
         if out.lr_step_epoch is not None and out.epochs is not None and self.lr_step_epoch is None:
             out.lr_step_epoch = min(out.lr_step_epoch, max(1, int(round(out.epochs * 0.4 if self.preset == "paper"
                                                                             else out.epochs * 0.67))))
+        if out.stream not in STREAMS:
+            raise ConfigError(f"unknown stream {out.stream!r}; choose one of {', '.join(STREAMS)}")
+        if out.stream == "flow" and out.freeze_backbone:
+            raise ConfigError("--freeze-backbone caches RGB feature cubes and is not available for the flow "
+                              "stream; fine-tune the flow model without it")
         for name in ("epochs", "batch", "clip_len"):
             if int(getattr(out, name)) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(out, name)})")
@@ -122,6 +128,29 @@ class TrainConfig:
         if kw.get("input_size") is not None:
             kw["input_size"] = tuple(kw["input_size"])
         return cls(**kw)
+
+
+#: The two streams of the paper's Table 4: RGB frames (spatial) and stacked optical flow (temporal).
+STREAMS = ("rgb", "flow")
+
+
+def checkpoint_stream(info: Any) -> str:
+    """Which input a checkpoint needs: its train_config's ``stream``, else from the model's input channels."""
+    tc = getattr(info, "train_config", None) or {}
+    s = tc.get("stream") if isinstance(tc, dict) else None
+    if s in STREAMS:
+        return s
+    cfg = getattr(info, "config", None)
+    return "flow" if int(getattr(cfg, "in_channels", 3) or 3) != 3 else "rgb"
+
+
+def flow_params_of(train_config: dict | None) -> Any:
+    """The FlowParams a flow checkpoint was trained with (the defaults when it does not say)."""
+    from rpan_core.flow import FlowParams
+
+    d = dict((train_config or {}).get("flow") or {})
+    names = set(FlowParams.__dataclass_fields__)
+    return FlowParams(**{k: v for k, v in d.items() if k in names})
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -252,6 +281,14 @@ def build_model(tc: TrainConfig, project: Any, log: Any = print) -> tuple[Any, l
         d["backbone_weights"] = None  # the checkpoint carries the weights
         if tc.freeze_backbone:
             d["freeze_backbone"] = "all"
+        src_stream = checkpoint_stream(info)
+        cross = False
+        if tc.stream == "flow" and src_stream == "rgb":
+            d["in_channels"] = 2 * _stack_length()  # TSN cross-modality initialization (below)
+            cross = True
+        elif tc.stream == "rgb" and src_stream == "flow":
+            raise TrainingError(f"cannot fine-tune the RGB stream from {tc.init}: it is a flow-stream checkpoint; "
+                                "pass --stream flow, or an RGB checkpoint")
         cfg = RPANConfig.from_dict(d)
         model = RPAN(cfg)
         state = src.state_dict()
@@ -263,8 +300,17 @@ def build_model(tc: TrainConfig, project: Any, log: Any = print) -> tuple[Any, l
             log(msg)
             notes["reinit_classifier"] = msg
         own = model.state_dict()
-        load = {k: v for k, v in state.items() if k in own and k not in skip and own[k].shape == v.shape}
-        model.load_state_dict(load, strict=False)
+        if cross:
+            from rpan_core.flow import cross_modality_init
+
+            stems = cross_modality_init(model, {k: v for k, v in state.items() if k not in skip})
+            msg = (f"flow stream initialized from the RGB checkpoint {tc.init} (TSN cross-modality: "
+                   f"{', '.join(stems) or 'no stem'} = the RGB kernels' channel mean)")
+            log(msg)
+            notes["cross_modality"] = msg
+        else:
+            load = {k: v for k, v in state.items() if k in own and k not in skip and own[k].shape == v.shape}
+            model.load_state_dict(load, strict=False)
         notes["init"] = str(tc.init)
         notes["init_classes"] = list(info.classes)
         return model, classes, notes
@@ -283,11 +329,19 @@ def build_model(tc: TrainConfig, project: Any, log: Any = print) -> tuple[Any, l
         over["dropout"] = float(tc.dropout)
     if tc.freeze_backbone:
         over["freeze_backbone"] = "all"
+    if tc.stream == "flow":
+        over["in_channels"] = 2 * _stack_length()
     try:
         cfg = _model_config(tc.model_preset, over)
     except (KeyError, ValueError, TypeError) as exc:
         raise ConfigError(f"cannot build the {tc.model_preset!r} model with {over}: {exc}") from exc
     return RPAN(cfg), classes, notes
+
+
+def _stack_length() -> int:
+    from rpan_core.flow import STACK_LENGTH
+
+    return STACK_LENGTH
 
 
 # ----------------------------------------------------------------------------- the trainer
@@ -465,8 +519,10 @@ class Trainer:
         stride = mean_stride(train_items, tc.clip_len)
         model.to(dev)
 
-        cache = None
-        if tc.freeze_backbone:
+        cache = flow = None
+        if tc.stream == "flow":
+            flow = self._flow_adapter(train_items + val_items, input_size)
+        elif tc.freeze_backbone:
             for name, p in model.named_parameters():
                 if name.startswith("backbone"):
                     p.requires_grad_(False)
@@ -478,7 +534,7 @@ class Trainer:
         elif tc.preload:
             preload(train_items + val_items, input_size)
         kw = dict(T=tc.clip_len, input_size=input_size, grid=grid, skeleton=skeleton, seed=tc.seed,
-                  sigma_px=tc.sigma_px, cube_cache=cache)
+                  sigma_px=tc.sigma_px, cube_cache=cache, flow=flow)
         train_ds = ClipDataset(train_items, train=True, mirror=tc.mirror, **kw)
         val_ds = ClipDataset(val_items, train=False, **kw)
 
@@ -498,7 +554,10 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
         train_cfg = tc.to_dict()
-        train_cfg.update(stride=stride, clip_len=tc.clip_len, val_split=val_split, world_size=self.world)
+        train_cfg.update(stride=stride, clip_len=tc.clip_len, val_split=val_split, world_size=self.world,
+                         stream=tc.stream)
+        if flow is not None:
+            train_cfg["flow"] = dataclasses.asdict(flow.params)
         self.step = 0
         start_epoch, start_batch = 0, 0
         best = {"score": -math.inf}
@@ -698,7 +757,28 @@ class Trainer:
         dist.all_reduce(same, op=dist.ReduceOp.MIN)
         return bool(float(same) > 0)
 
+    def _flow_adapter(self, items: list, input_size: tuple[int, int]) -> Any:
+        """Flow for every video of the run, computed (or found) in the project's flow cache first."""
+        from rpan_core.flow import FlowClipAdapter, FlowParams, compute_flow
+
+        params = FlowParams(**dict(self.tc.extra.get("flow") or {}))
+        folder = Path(self.project.flow_dir)
+        adapter = FlowClipAdapter(folder, input_size, params)
+        t0, computed = time.time(), 0
+        for k, it in enumerate(items):
+            if self.stop_reason:
+                raise TrainingError(f"{self.stop_reason} while computing optical flow (finished videos stay cached)")
+            vol = compute_flow(it.path, folder, params)
+            adapter._volumes[str(it.path)] = vol
+            computed += vol.computed_pairs
+        if self.main:
+            self._say(f"optical flow for {len(items)} videos ({params.effective_method}, {computed} frame pairs "
+                      f"computed, the rest cached) in {time.time() - t0:.1f} s")
+        return adapter
+
     def _forward(self, net: Any, model: Any, batch: dict, dev: Any) -> Any:
+        if "flow" in batch:
+            return net(batch["flow"].to(dev, non_blocking=True).float())
         if "cube" in batch:
             cube = batch["cube"].to(dev, non_blocking=True).float()
             if net is not model:  # DDP over the head-only wrapper: its forward must run for gradient sync
@@ -784,6 +864,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
                         help="training recipe: paper (default from scratch) or finetune (default with --init)")
     parser.add_argument("--model-preset", default="demo", help="model preset for a from-scratch run (default demo)")
+    parser.add_argument("--stream", choices=STREAMS, default="rgb",
+                        help="rgb: frames (spatial stream); flow: stacked TSN optical flow, 5 frame pairs = 10 "
+                             "channels (temporal stream; flow is computed once into the project's flow cache). "
+                             "With --init an RGB checkpoint, the flow model starts from it by TSN's "
+                             "cross-modality initialization")
     parser.add_argument("--backbone", help="mobilenet_v2 | small_cnn | resnet18 | resnet34 | resnet50")
     parser.add_argument("--backbone-weights", default="default",
                         help="a weights file, 'imagenet', 'none', or 'default' (the model preset's choice)")
@@ -828,6 +913,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         project=args.project or "", run_dir=args.run_dir,
         preset=args.preset or ("finetune" if args.init else "paper"), model_preset=args.model_preset,
+        stream=getattr(args, "stream", "rgb") or "rgb",
         backbone=args.backbone, backbone_weights=None if bw in ("none", "None") else bw,
         input_size=_size(args.input_size), attention=args.attention, hidden=args.hidden, dropout=args.dropout,
         epochs=args.epochs,
@@ -855,5 +941,5 @@ def cli_main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["TrainConfig", "PRESETS", "Trainer", "run_training", "build_model", "label_bbox", "attention_with_dummy",
+__all__ = ["TrainConfig", "PRESETS", "STREAMS", "checkpoint_stream", "flow_params_of", "Trainer", "run_training", "build_model", "label_bbox", "attention_with_dummy",
            "configure_parser", "cli_main"]
