@@ -192,6 +192,7 @@ def test_error_missing_file(tmp_path):
     assert "do not exist" in _err(tmp_path, "resnet18", None)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_error_not_a_torch_file(tmp_path):
     assert "not a PyTorch weights file" in _err(tmp_path, "resnet18", b"just some text, not weights\n")
     with open(tmp_path / "w.pth", "wb") as fh:
