@@ -229,6 +229,12 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 shutil.rmtree(final, ignore_errors=True)
         dev = pick_device(device)
         model, info = load_checkpoint(ck_path, device=str(dev))
+        if project is not None:  # a model for another joint set would draw its joints on the wrong bones
+            from rpan_core.checkpoint import expect_skeleton
+            from rpan_core.project import Project
+
+            p = Project.open(project) if isinstance(project, (str, os.PathLike)) else project
+            expect_skeleton(info, p.skeleton, f"the project {p.folder}")
         model.to(dev).eval()
         cfg = model.cfg if hasattr(model, "cfg") else info.config
         in_size = tuple(cfg.input_size)

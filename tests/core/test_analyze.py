@@ -111,3 +111,23 @@ def test_cli_reports_pck_against_the_generator_joints(setup, capsys):
     assert main(["analyze", rec.path, "--checkpoint", str(ck), "--project", str(project.folder), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["cached"] is True
     assert Path(a.path).parent == Path(project.analyses_dir)
+
+
+def test_a_checkpoint_for_another_skeleton_is_refused(tmp_path):
+    import torch
+
+    from rpan_core.analyze import analyze_video
+    from rpan_core.checkpoint import save_checkpoint
+    from rpan_core.errors import CheckpointError
+    from rpan_core.model import RPAN, preset
+
+    project, _ = make_tiny_project(tmp_path / "p", per_class=1, n_frames=8, size=(48, 64), test_per_class=0)
+    torch.manual_seed(0)
+    model = RPAN(preset("demo", skeleton="jhmdb", num_classes=3, hidden=8, input_size=(48, 64)))
+    ck = save_checkpoint(tmp_path / "jhmdb.pt", model, classes=["a", "b", "c"])
+    video = project.videos()[0].path
+    with pytest.raises(CheckpointError, match="'jhmdb' skeleton.*'pennaction'"):
+        analyze_video(video, ck, project=project)
+    with pytest.raises(CheckpointError, match="'jhmdb' skeleton"):
+        analyze_video(video, ck, project=str(project.folder))
+    assert not any(project.analyses_dir.iterdir()) if project.analyses_dir.exists() else True
