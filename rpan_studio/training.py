@@ -359,6 +359,9 @@ class TrainingDialog(QDialog):
         form.addRow("", self.freeze_check)
         form.addRow("Device", self.device_combo)
         top.addWidget(opt_box, 1)
+        # a random backbone is not worth freezing: from scratch, the whole network trains
+        self.init_scratch.toggled.connect(self._scratch_toggled)
+        self._scratch_toggled(self.init_scratch.isChecked())
 
         bar = QHBoxLayout()
         self.start_button = QPushButton("Start training")
@@ -433,6 +436,13 @@ class TrainingDialog(QDialog):
         self.close_button.clicked.connect(self.close)
         close_row.addWidget(self.close_button)
         outer.addLayout(close_row)
+
+    def _scratch_toggled(self, scratch: bool) -> None:
+        if scratch:
+            self.freeze_check.setChecked(False)
+        self.freeze_check.setEnabled(not scratch)
+        self.freeze_check.setToolTip("a random backbone trains with the rest" if scratch else
+                                     "keep the checkpoint's backbone and train attention + LSTM on cached features")
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Start from checkpoint", str(self._project_folder()),

@@ -286,3 +286,17 @@ def test_bad_form_does_not_start(qtbot, project: FakeProject, fake: list[str]) -
     assert not dlg.start()
     assert dlg.status == "failed" and "does not exist" in dlg.message
     assert dlg.process is None
+
+
+def test_freezing_is_offered_only_when_starting_from_a_checkpoint(qtbot, project: FakeProject, fake: list[str],
+                                                                   tmp_path: Path) -> None:
+    demo = tmp_path / "demo.pt"
+    demo.write_bytes(b"x")
+    dlg = TrainingDialog(project, default_init=demo, trainer=fake)
+    qtbot.addWidget(dlg)
+    dlg.freeze_check.setChecked(True)
+    dlg.init_scratch.setChecked(True)
+    assert not dlg.freeze_check.isEnabled() and not dlg.freeze_check.isChecked()
+    assert not dlg.options().freeze_backbone
+    dlg.init_demo.setChecked(True)
+    assert dlg.freeze_check.isEnabled()
