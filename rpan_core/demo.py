@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import filecmp
 import json
 import os
 import re
@@ -114,9 +115,12 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
                 progress(total, total)
         else:
             dst = Path(json.loads(marker.read_text())["checkpoint"])
-            if not dst.exists():
+            # a new RPAN Studio ships a new demo model: the project's copy follows it
+            if not dst.exists() or not filecmp.cmp(src_ck, dst, shallow=False):
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src_ck, dst)
+                tmp = dst.with_suffix(".pt.tmp")
+                shutil.copy2(src_ck, tmp)
+                os.replace(tmp, dst)
     out = DemoPath(folder)
     out.checkpoint = dst
     return out

@@ -9,8 +9,6 @@ import pytest
 import torch
 
 
-
-
 @pytest.fixture()
 def demo_env(tmp_path, monkeypatch):
     from rpan_core.checkpoint import save_checkpoint
@@ -41,6 +39,17 @@ def test_demo_project_is_built_once_and_registers_the_checkpoint(demo_env):
     stamp = os.stat(p / "demo.json").st_mtime_ns
     again = ensure_demo_project()
     assert again == p and os.stat(p / "demo.json").st_mtime_ns == stamp  # not rebuilt
+    # a newer shipped demo model replaces the project's copy (not the project)
+    from rpan_core.checkpoint import save_checkpoint
+    from rpan_core.model import RPAN, RPANConfig
+    from rpan_core.synth import ACTIONS
+
+    torch.manual_seed(1)
+    save_checkpoint(demo_env / "demo_checkpoint.pt", RPAN(RPANConfig(num_classes=len(ACTIONS), input_size=(64, 96),
+                                                                     hidden=16)), classes=list(ACTIONS))
+    updated = ensure_demo_project()
+    assert updated.checkpoint.read_bytes() == (demo_env / "demo_checkpoint.pt").read_bytes()
+    assert os.stat(p / "demo.json").st_mtime_ns == stamp
     # an interrupted build (no marker) is rebuilt
     (p / "demo.json").unlink()
     assert ensure_demo_project().checkpoint.exists() and json.loads((p / "demo.json").read_text())["videos"] == 12
