@@ -63,6 +63,9 @@ class TrainConfig:
     stream: str = "rgb"  # "rgb": frames; "flow": 10-channel stacks of TSN flow (5 pairs), see rpan_core.flow
     backbone: str | None = None
     backbone_weights: str | None = "default"  # "default" = the model preset's choice
+    backbone_stride: int | None = None  # 32 | 16 | 8 (finer attention grid)
+    freeze_stages: str | None = None  # "stem" | "partial" | N: freeze part of the backbone (trained end to end)
+    pool: str | None = None  # part pooling: concat | max | mean (Table 2)
     input_size: tuple[int, int] | None = None
     attention: str | None = None
     hidden: int | None = None
@@ -281,6 +284,8 @@ def build_model(tc: TrainConfig, project: Any, log: Any = print) -> tuple[Any, l
         d["backbone_weights"] = None  # the checkpoint carries the weights
         if tc.freeze_backbone:
             d["freeze_backbone"] = "all"
+        elif tc.freeze_stages:
+            d["freeze_backbone"] = str(tc.freeze_stages)
         src_stream = checkpoint_stream(info)
         cross = False
         if tc.stream == "flow" and src_stream == "rgb":
@@ -327,8 +332,14 @@ def build_model(tc: TrainConfig, project: Any, log: Any = print) -> tuple[Any, l
         over["hidden"] = int(tc.hidden)
     if tc.dropout is not None:
         over["dropout"] = float(tc.dropout)
+    if tc.backbone_stride:
+        over["backbone_stride"] = int(tc.backbone_stride)
+    if tc.pool:
+        over["pool"] = tc.pool
     if tc.freeze_backbone:
         over["freeze_backbone"] = "all"
+    elif tc.freeze_stages:
+        over["freeze_backbone"] = str(tc.freeze_stages)
     if tc.stream == "flow":
         over["in_channels"] = 2 * _stack_length()
     try:
@@ -873,6 +884,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backbone-weights", default="default",
                         help="a weights file, 'imagenet', 'none', or 'default' (the model preset's choice)")
     parser.add_argument("--input-size", help="HxW frames fed to the backbone, e.g. 224x288")
+    parser.add_argument("--backbone-stride", type=int, choices=(8, 16, 32),
+                        help="feature stride: 32 (paper, 9x15 grid at 270x480) or 16/8 (finer maps, better poses)")
+    parser.add_argument("--freeze-stages", metavar="stem|partial|N",
+                        help="freeze the stem / the first half / the first N stages of the backbone (the rest "
+                             "trains; unlike --freeze-backbone nothing is cached)")
+    parser.add_argument("--pool", choices=("concat", "max", "mean"), help="part pooling (Eq. 5; default concat)")
     parser.add_argument("--attention", choices=("human-part", "separate-joint", "share-all", "none"))
     parser.add_argument("--hidden", type=int, help="LSTM hidden size")
     parser.add_argument("--dropout", type=float, help="dropout before the LSTM and the classifier")
@@ -915,6 +932,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         preset=args.preset or ("finetune" if args.init else "paper"), model_preset=args.model_preset,
         stream=getattr(args, "stream", "rgb") or "rgb",
         backbone=args.backbone, backbone_weights=None if bw in ("none", "None") else bw,
+        backbone_stride=args.backbone_stride, freeze_stages=args.freeze_stages, pool=args.pool,
         input_size=_size(args.input_size), attention=args.attention, hidden=args.hidden, dropout=args.dropout,
         epochs=args.epochs,
         lr=args.lr, lr_step_epoch=args.lr_step_epoch, weight_decay=args.weight_decay, momentum=args.momentum,

@@ -119,3 +119,22 @@ def test_no_labeled_data_is_a_clear_error(tmp_path):
     assert "no labeled training data" in r.stderr
     end = read_events(tmp_path / "run" / "events.jsonl")[-1]
     assert end["status"] == "failed" and "no labeled training data" in end["message"]
+
+
+def test_backbone_stride_pool_and_partial_freeze_reach_the_model(tiny, tmp_path):
+    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.model import RPAN
+
+    folder, _, _ = tiny
+    cfg = TrainConfig(project=str(folder), run_dir=str(tmp_path / "r"), epochs=1, val_split="train",
+                      **dict(SMALL, backbone_stride=16, pool="max", freeze_stages="stem"))
+    run = Path(run_training(cfg, progress=False))
+    model, info = load_checkpoint(run / "last.pt")
+    assert (info.config.backbone_stride, info.config.pool, info.config.freeze_backbone) == (16, "max", "stem")
+    assert model.grid == (4, 6)
+    # the frozen stem kept its initial weights (same seed, same init); a later stage moved
+    torch.manual_seed(cfg.seed)
+    fresh = RPAN(info.config).state_dict()
+    trained_sd = model.state_dict()
+    assert torch.equal(trained_sd["backbone.features.0.weight"], fresh["backbone.features.0.weight"])
+    assert not torch.equal(trained_sd["backbone.features.12.weight"], fresh["backbone.features.12.weight"])
