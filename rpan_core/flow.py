@@ -328,13 +328,13 @@ def compute_flow(
     params: FlowParams | None = None,
     *,
     progress: ProgressFn | None = None,
-    cancel: threading.Event | None = None,
+    cancel: threading.Event | Callable[[], bool] | None = None,
 ) -> FlowVolume:
     """The video's flow, from the cache when present, else computed and cached.
 
     ``source``: a video path, an open ``Video``, or a ``T x H x W x 3`` uint8 array.
     ``progress(done_pairs, total_pairs)`` is called as chunks finish; a set
-    ``cancel`` event stops at the next frame pair with :class:`FlowCancelled`
+    ``cancel`` event (or a callable returning True) stops at the next frame pair with :class:`FlowCancelled`
     (finished chunks stay cached and a later call resumes from them).
     """
     params = params or FlowParams()
@@ -390,7 +390,7 @@ def _compute_into(src: _Source, folder: Path, params: FlowParams,
             pair = i - 1
             c = pair // params.chunk
             if c in missing_set:
-                if cancel is not None and cancel.is_set():
+                if cancel is not None and (cancel.is_set() if hasattr(cancel, "is_set") else cancel()):
                     raise FlowCancelled(f"flow computation for {src.name} was cancelled at frame pair {pair} "
                                         f"of {n_pairs}; the finished chunks are kept and the next run resumes")
                 buf.append(flow_to_uint8(estimator(prev, gray), params.bound))

@@ -82,10 +82,18 @@ def _studio_key(name: str) -> str:
     return next(k for n, k, _ in STUDIO_SHORTCUTS if n == name)
 
 
-def _default_analyze(video_path, checkpoint, **kwargs):
-    from rpan_core.analyze import analyze_video
+def _default_analyze(video_path, checkpoint, flow_checkpoint=None, fuse=None, **kwargs):
+    from rpan_core.analyze import analyze_two_stream, analyze_video
 
+    if flow_checkpoint:  # two streams: RGB + flow, probabilities fused (default 1:2)
+        return analyze_two_stream(video_path, checkpoint, flow_checkpoint, fuse, **kwargs)
     return analyze_video(video_path, checkpoint, **kwargs)
+
+
+def _flow_task(video_path, cache_dir, progress=None, cancel=None):
+    from rpan_core.flow import FlowParams, compute_flow
+
+    return compute_flow(video_path, cache_dir, FlowParams(), progress=progress, cancel=cancel)
 
 
 class MainWindow(QMainWindow):
@@ -227,6 +235,30 @@ class MainWindow(QMainWindow):
         form.addRow(self.caption_check)
         for w in (self.heat_check, self.skeleton_check, self.annotation_check, self.caption_check):
             w.toggled.connect(self._overlay_options_changed)
+        # two streams (issue 6): the optical-flow layer and which stream's attention is shown
+        from rpan_studio.flow_layer import FlowLayer, flow_wheel_pixmap
+
+        self.flow_layer = FlowLayer(self.view)
+        self.flow_check = QCheckBox("optical flow (colour = direction)")
+        self.flow_check.setToolTip("Dense optical flow from this frame to the next (the flow stream's input), "
+                                   "computed once per video into the project's flow cache")
+        self.flow_wheel = QLabel()
+        self.flow_wheel.setPixmap(flow_wheel_pixmap(40))
+        self.flow_wheel.setToolTip("Colour wheel: the colour of motion toward each direction (right red, "
+                                   "left cyan); brighter = faster")
+        row = QHBoxLayout()
+        row.addWidget(self.flow_check)
+        row.addWidget(self.flow_wheel)
+        row.addStretch(1)
+        form.addRow(row)
+        self.stream_combo = QComboBox()
+        self.stream_combo.addItems(["RGB stream", "flow stream"])
+        self.stream_combo.setEnabled(False)
+        self.stream_combo.setToolTip("With two checkpoints (Model > Choose flow checkpoint): whose attention maps "
+                                     "and poses are shown; the action probabilities are the fused ones")
+        form.addRow("attention of", self.stream_combo)
+        self.flow_check.toggled.connect(self._flow_toggled)
+        self.stream_combo.currentIndexChanged.connect(self._stream_changed)
         self.heat_mode.currentIndexChanged.connect(self._heat_mode_changed)
         self.heat_joint.currentIndexChanged.connect(self._overlay_options_changed)
         self.opacity.valueChanged.connect(self._overlay_options_changed)
@@ -351,6 +383,8 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Model")
         m.addAction(self.actions_["analyze"])
         m.addAction(self._act("Choose &checkpoint...", self._choose_checkpoint_dialog))
+        m.addAction(self._act("Choose &flow checkpoint (two streams)...", self._choose_flow_checkpoint_dialog))
+        m.addAction(self._act("Stream &fusion weights...", self._fusion_weights_dialog))
         m.addSeparator()
         m.addAction(self._act("&Train / fine-tune...", self.open_training))
         m.addAction(self._act("C&ompare checkpoints...", self.open_compare))
@@ -522,6 +556,8 @@ class MainWindow(QMainWindow):
         self._refresh_states()
         self.frame = -1
         self.seek(0)
+        if self.flow_check.isChecked():
+            self._guard(self.compute_flow)
         if self.auto_analyze and self.checkpoint:
             self.analyze()
 
@@ -532,6 +568,7 @@ class MainWindow(QMainWindow):
         self.video = None
         self.video_id = None
         self.set_analysis(None)
+        self.flow_layer.set_volume(None)
         self.view.clear_frame()
         self.editor.set_context(self.project, None, 0, None)
 
@@ -625,6 +662,7 @@ class MainWindow(QMainWindow):
             self.view.set_caption(f"frame {index}" + ("" if a is not None else "   (not analyzed)"))
         self.editor.set_context(self.project, self.video_id, index, pred)
         self.editor.setVisible(self.annotation_check.isChecked())
+        self.flow_layer.show(index)
 
     def _video_caption(self) -> str:
         a = self.analysis
@@ -681,13 +719,16 @@ class MainWindow(QMainWindow):
             if vid == self.video_id:  # the person may have moved on; the result stays cached on disk
                 self.set_analysis(analysis)
 
-        return self.run_task("analyze", self.analyze_fn, str(rec.path), self.checkpoint, project=self.project,
+        extra = ({"flow_checkpoint": self.flow_checkpoint, "fuse": self.fusion_weights}
+                 if getattr(self, "flow_checkpoint", None) else {})
+        return self.run_task("analyze", self.analyze_fn, str(rec.path), self.checkpoint, project=self.project, **extra,
                              on_done=done, label=f"analyzing {Path(rec.path).name}")
 
     def set_analysis(self, analysis: Any) -> None:
         self.analysis = analysis
         if analysis is None:
             self.action_plot.set_probs(None, [])
+            self._show_streams(None)
             self.conf_plot.set_conf(None)
             self.dynamics_plot.set_hidden(None)
             self.review_list.set_items([])
@@ -698,6 +739,7 @@ class MainWindow(QMainWindow):
         top = float(np.nanmax(conf)) if conf.size else 1.0
         self._conf_scale = top if 0 < top < 1 else 1.0
         self.action_plot.set_probs(analysis.probs, list(analysis.classes), int(analysis.video_pred))
+        self._show_streams(analysis)
         self.conf_plot.set_conf(conf, self.skeleton.joints if self.skeleton else ())
         self.dynamics_plot.set_hidden(analysis.hidden)
         mean_conf = conf.mean(axis=1)
@@ -718,6 +760,84 @@ class MainWindow(QMainWindow):
         skip = [int(f) for f in self.labeled]
         self.review_list.set_items(review_queue(a.conf, a.xy, n=50, skip=skip,
                                                 min_gap=max(0, len(a.conf) // 200)))
+
+    # ================================================================== two streams (issue 6)
+    flow_checkpoint: str | None = None
+    fusion_weights: tuple[float, float] = (1.0, 2.0)
+
+    def compute_flow(self) -> TaskWorker | None:
+        """Compute (or load from the project's flow cache) the open video's optical flow in a worker."""
+        if self.project is None or self.video_id is None:
+            return None
+        if self.flow_layer.volume is not None and self.flow_layer.video_id == self.video_id:
+            return None
+        rec = self.project.video(self.video_id)
+        vid = self.video_id
+
+        def done(volume: Any, vid=vid) -> None:
+            if vid == self.video_id:
+                self.flow_layer.set_volume(volume, vid)
+                if self.view.frame_index == self.frame:
+                    self.flow_layer.show(self.frame)
+
+        return self.run_task("flow", _flow_task, str(rec.path), str(self.project.flow_dir), on_done=done,
+                             label=f"optical flow of {Path(rec.path).name}")
+
+    def _flow_toggled(self, on: bool) -> None:
+        self.flow_layer.enabled = bool(on)
+        if on:
+            self._guard(self.compute_flow)
+        if self.view.frame_index is not None and self.view.frame_index == self.frame:
+            self.flow_layer.show(self.frame)
+
+    def _stream_changed(self, index: int) -> None:
+        a = self.analysis
+        if a is None or not hasattr(a, "select"):
+            return
+        want = ("rgb", "flow")[max(0, index)]
+        if getattr(a, "shown", "rgb") != want:
+            self.set_analysis(a.select(want))
+
+    def _show_streams(self, analysis: Any) -> None:
+        """Stream selector and the probability plot's title for a one- or two-stream analysis."""
+        two = analysis is not None and hasattr(analysis, "streams") and hasattr(analysis, "select")
+        self.stream_combo.blockSignals(True)
+        self.stream_combo.setEnabled(two)
+        if two:
+            self.stream_combo.setCurrentIndex(0 if getattr(analysis, "shown", "rgb") == "rgb" else 1)
+        elif analysis is not None:
+            self.stream_combo.setCurrentIndex(1 if getattr(analysis, "stream", "rgb") == "flow" else 0)
+        self.stream_combo.blockSignals(False)
+        title = "action probability"
+        if two:
+            w = tuple(analysis.weights)
+            title += f" (fused RGB:flow {w[0]:g}:{w[1]:g})"
+        elif analysis is not None and getattr(analysis, "stream", "rgb") == "flow":
+            title += " (flow stream)"
+        self.action_plot.getPlotItem().setTitle(title, size="9pt")
+
+    def _choose_flow_checkpoint_dialog(self) -> None:
+        start = str(self.project.runs_dir) if self.project is not None else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Choose the flow stream's checkpoint (rpan train --stream "
+                                              "flow); Cancel to use one stream", start, "Checkpoints (*.pt)")
+        self.set_flow_checkpoint(path or None)
+
+    def set_flow_checkpoint(self, path: str | os.PathLike | None) -> None:
+        """Two streams from now on (the main checkpoint is the RGB one), or one with None; re-analyzes."""
+        self.flow_checkpoint = str(path) if path else None
+        if self.video_id is not None and self.checkpoint:
+            self.analyze()
+
+    def _fusion_weights_dialog(self) -> None:
+        from rpan_core.fusion import parse_weights
+
+        w = self.fusion_weights
+        text, ok = QInputDialog.getText(self, "Stream fusion", "weights spatial:temporal (RGB:flow):",
+                                        text=f"{w[0]:g}:{w[1]:g}")
+        if ok:
+            self.fusion_weights = tuple(parse_weights(text))
+            if self.flow_checkpoint and self.video_id is not None and self.checkpoint:
+                self.analyze()
 
     # ================================================================== editing (menus)
     def _require_video(self) -> None:

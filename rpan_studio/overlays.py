@@ -29,6 +29,8 @@ __all__ = [
     "colorize_heat",
     "confidence_rgb",
     "draw_overlays",
+    "flow_rgba",
+    "flow_wheel",
     "heat_rgba",
     "upsample_map",
 ]
@@ -175,4 +177,68 @@ def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy:
         y = int(20 * scale) + 4
         cv2.putText(out, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(out, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+# ----------------------------------------------------------------------------- optical flow
+
+
+def _flow_float(flow: np.ndarray) -> np.ndarray:
+    f = np.asarray(flow)
+    if f.dtype == np.uint8:  # TSN-encoded (the flow cache)
+        from rpan_core.flow import uint8_to_flow
+
+        f = uint8_to_flow(f)
+    return np.asarray(f, dtype=np.float32)
+
+
+def flow_rgba(flow: np.ndarray, frame_size: tuple[int, int], opacity: float = 0.85,
+              max_magnitude: float | None = None, max_side: int = 640, floor_px: float = 0.3) -> np.ndarray:
+    """The colour-wheel rendering of one ``h x w x 2`` flow field as an RGBA overlay toward ``frame_size``.
+
+    Colour is ``rpan_core.flow.flow_to_rgb``'s wheel (hue = direction: right red, down
+    yellow-green, left cyan, up violet; brightness = speed) and alpha grows with the
+    speed, so still background stays clear and the moving person is painted.
+    ``max_magnitude`` (pixels of the flow's own resolution) sets full brightness;
+    default: the field's 99th percentile of speed, at least 1 px, so one fast pixel
+    does not darken the rest. Alpha counts the speed above the frame's median
+    speed plus ``floor_px``: a shaking or zooming camera moves the whole background
+    a little (the median), DIS adds noise (the floor), and neither should hide the
+    person under colour.
+    Flow is in the working resolution of the cache; it is resized (not rescaled:
+    the colours encode direction and relative speed) to the frame.
+    """
+    from rpan_core.flow import flow_to_rgb
+
+    f = _flow_float(flow)
+    mag = np.sqrt(f[..., 0] ** 2 + f[..., 1] ** 2)
+    top = float(max_magnitude) if max_magnitude else max(1.0, float(np.percentile(mag, 99)) if mag.size else 1.0)
+    rgb = flow_to_rgb(f, max_magnitude=top)
+    # brighten: the wheel's value channel is the speed; half-speed pixels should still read as colour
+    rgb = np.clip(rgb.astype(np.float32) * 1.6, 0, 255).astype(np.uint8)
+    base = (float(np.median(mag)) if mag.size else 0.0) + floor_px
+    a = np.clip((mag - base) / max(top - base, 0.25), 0.0, 1.0)
+    rgba = np.empty(f.shape[:2] + (4,), np.uint8)
+    rgba[..., :3] = rgb
+    rgba[..., 3] = np.clip(np.sqrt(a) * 255.0 * float(np.clip(opacity, 0.0, 1.0)), 0, 255).astype(np.uint8)
+    h, w = int(frame_size[0]), int(frame_size[1])
+    s = min(1.0, max_side / max(h, w))
+    th, tw = max(1, round(h * s)), max(1, round(w * s))
+    if rgba.shape[:2] != (th, tw):
+        rgba = cv2.resize(rgba, (tw, th), interpolation=cv2.INTER_LINEAR)
+    return rgba
+
+
+def flow_wheel(size: int = 72) -> np.ndarray:
+    """``size x size x 4`` RGBA key of the colour wheel: the colour of motion toward each direction."""
+    from rpan_core.flow import flow_to_rgb
+
+    c = (size - 1) / 2.0
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    f = np.stack([xx - c, yy - c], -1)
+    rgb = flow_to_rgb(f, max_magnitude=c)
+    r = np.sqrt(f[..., 0] ** 2 + f[..., 1] ** 2)
+    out = np.zeros((size, size, 4), np.uint8)
+    out[..., :3] = rgb
+    out[..., 3] = np.where(r <= c, 255, 0).astype(np.uint8)
     return out
