@@ -193,3 +193,23 @@ def test_eval_fuse_reports_each_stream_and_the_fusion(runs, tmp_path):
     bad = subprocess.run(rpan_cli("eval", "--checkpoint", str(rgb_ck), "--project", str(folder), "--fuse", "1:2"),
                          capture_output=True, text=True)
     assert bad.returncode == 1 and "--flow-checkpoint" in bad.stderr
+
+
+def test_cli_analyze_two_streams(runs):
+    folder, project, _, rgb_ck, flow_ck, _ = runs
+    rec = project.videos()[2]
+    out = subprocess.run(rpan_cli("analyze", str(rec.path), "--checkpoint", str(rgb_ck), "--flow-checkpoint",
+                                  str(flow_ck), "--fuse", "1:3", "--project", str(folder), "--json"),
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    s = json.loads(out.stdout)
+    assert s["stream"] == "fused" and s["fusion_weights"] == [1.0, 3.0]
+    assert sorted(s["streams"]) == ["flow", "rgb"] and "pck@0.2" in s
+    from rpan_core.analyze import Analysis
+
+    r = Analysis.load(s["streams"]["rgb"]["analysis"])
+    f = Analysis.load(s["streams"]["flow"]["analysis"])
+    assert r.stream == "rgb" and f.stream == "flow"
+    fused = (r.video_probs + 3 * f.video_probs) / 4
+    assert s["video_pred"] == r.classes[int(np.argmax(fused))]
+    assert s["video_prob"] == pytest.approx(float(fused.max()), abs=1e-5)
