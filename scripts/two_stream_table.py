@@ -209,6 +209,24 @@ def write_doc(args, acc, n, secs, eval_s, total, flow_line, pck) -> None:
         "accuracy on its own training clips was 100 %; it had memorized 54 clips (6 per class). This page now "
         "uses `rpan train --stream` and `rpan eval --fuse` themselves, with more clips and mirror augmentation.",
         "",
+        "## Two streams on your own project",
+        "",
+        "```",
+        "rpan train --project P --stream rgb --run-dir R1",
+        "rpan train --project P --stream flow --run-dir R2      # add --init R1/best.pt: TSN cross-modality init",
+        "rpan analyze VIDEO --project P --checkpoint R1/best.pt --flow-checkpoint R2/best.pt --fuse 1:2",
+        "rpan eval --project P --checkpoint R1/best.pt --flow-checkpoint R2/best.pt --fuse 1:2",
+        "```",
+        "",
+        "Flow is computed once per video (OpenCV DIS, `rpan flow P` does it ahead of time) into the project's "
+        "flow cache and reused by training, analysis and the studio. A flow checkpoint records `stream: flow` "
+        "and its flow parameters in its train_config, so `rpan analyze` and the studio feed it flow without "
+        "being told. In the studio: Model > Choose flow checkpoint (two streams) makes every analysis a fused "
+        "one (Model > Stream fusion weights, default 1:2); the action-probability plot then shows the fused "
+        "probabilities, Overlays > attention of picks which stream's attention maps and poses are drawn, and "
+        "Overlays > optical flow paints the flow on the colour wheel (direction = hue, speed = brightness; "
+        "motion at or below the frame's median speed, i.e. camera shake, is left clear).",
+        "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
