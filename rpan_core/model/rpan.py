@@ -86,10 +86,9 @@ class RPAN(nn.Module):
         self.lstm = nn.LSTMCell(feat, h)
         self.drop = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(h, cfg.num_classes)
-        mean = torch.tensor([0.485, 0.456, 0.406] + [0.5] * max(0, cfg.in_channels - 3))[: cfg.in_channels]
-        std = torch.tensor([0.229, 0.224, 0.225] + [0.5] * max(0, cfg.in_channels - 3))[: cfg.in_channels]
-        self.register_buffer("mean", mean.view(-1, 1, 1), persistent=False)
-        self.register_buffer("std", std.view(-1, 1, 1), persistent=False)
+        # ImageNet statistics for RGB frames; flow stacks arrive already scaled (rpan_core.flow.flow_to_input)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(-1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(-1, 1, 1), persistent=False)
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -98,6 +97,10 @@ class RPAN(nn.Module):
         return (-(-h // s), -(-w // s))
 
     def preprocess(self, frames) -> torch.Tensor:
+        """uint8 RGB frames ``B x T x H x W x 3`` -> normalized ``B x T x 3 x h x w`` at ``input_size``."""
+        if self.cfg.in_channels != 3:
+            raise ConfigError(f"preprocess takes RGB frames; this model has {self.cfg.in_channels} input channels "
+                              "(a flow model): feed it rpan_core.flow.flow_to_input stacks")
         x = torch.as_tensor(frames)
         b, t = x.shape[:2]
         x = x.reshape(b * t, *x.shape[2:]).permute(0, 3, 1, 2).float() / 255.0
