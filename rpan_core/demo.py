@@ -31,7 +31,9 @@ DEMO_SEED = 2017
 DEMO_VIDEOS = 12
 DEMO_FRAMES = 48
 #: Bump when the demo project's content changes (an old one is rebuilt).
-DEMO_VERSION = 1
+DEMO_VERSION = 2
+#: Training videos keep labels on every DEMO_KEYFRAME-th frame only, as a person labels keyframes.
+DEMO_KEYFRAME = 8
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_MD = REPO_ROOT / "docs" / "results.md"
 
@@ -97,6 +99,7 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
                 progress(0, total)
             project = make_project(folder, DEMO_VIDEOS, seed=DEMO_SEED, n_frames=DEMO_FRAMES, workers=1,
                                    progress=False)
+            _thin_labels(project)
             ck_dir = folder / "checkpoints"
             ck_dir.mkdir(exist_ok=True)
             dst = ck_dir / "demo.pt"
@@ -124,6 +127,22 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
     out = DemoPath(folder)
     out.checkpoint = dst
     return out
+
+
+def _thin_labels(project: Any) -> None:
+    """Keep whole-video labels on the test videos (evaluation) and keyframes on the others.
+
+    Why: a demo where every frame is already labeled shows nothing to do; with
+    keyframes only, the timeline shows labeled and unlabeled frames, the review
+    queue has work in it, and accepting or correcting the model's poses means something.
+    """
+    for rec in project.videos():
+        if rec.split == "test":
+            continue
+        with project.transaction():
+            for f in project.labeled_frames(rec.id):
+                if f % DEMO_KEYFRAME:
+                    project.delete_frame_labels(rec.id, f)
 
 
 # ----------------------------------------------------------------------------- the demo model's recipe
