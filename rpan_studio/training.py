@@ -234,6 +234,18 @@ def _clean_console(text: str, max_lines: int = 40) -> str:
     return "\n".join(lines[-max_lines:])
 
 
+class IntegerAxis(pg.AxisItem):
+    """An axis that labels whole numbers only (epochs and steps have no 2.5)."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803 (pyqtgraph API)
+        out = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            whole = [v for v in values if abs(v - round(v)) < 1e-6]
+            if whole:
+                out.append((max(spacing, 1.0), whole))
+        return out
+
+
 class TrainingDialog(QDialog):
     """Configure a training run, launch it, and follow it live.
 
@@ -397,11 +409,11 @@ class TrainingDialog(QDialog):
         outer.addLayout(info)
 
         plots = QHBoxLayout()
-        self.loss_plot = pg.PlotWidget(title="Training loss")
+        self.loss_plot = pg.PlotWidget(title="Training loss", axisItems={"bottom": IntegerAxis("bottom")})
         self.loss_plot.setLabel("bottom", "step")
         self.loss_plot.addLegend(offset=(-10, 5), brush=(0, 0, 0, 170), colCount=3)
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.metric_plot = pg.PlotWidget(title="Validation")
+        self.metric_plot = pg.PlotWidget(title="Validation", axisItems={"bottom": IntegerAxis("bottom")})
         self.metric_plot.setLabel("bottom", "epoch")
         self.metric_plot.addLegend(offset=(10, 5), brush=(0, 0, 0, 170), colCount=3)
         self.metric_plot.showGrid(x=True, y=True, alpha=0.25)

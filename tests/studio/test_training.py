@@ -300,3 +300,12 @@ def test_freezing_is_offered_only_when_starting_from_a_checkpoint(qtbot, project
     assert not dlg.options().freeze_backbone
     dlg.init_demo.setChecked(True)
     assert dlg.freeze_check.isEnabled()
+
+
+def test_epoch_and_step_axes_label_whole_numbers_only(qtbot, project: FakeProject, fake: list[str]) -> None:
+    dlg = TrainingDialog(project, trainer=fake)
+    qtbot.addWidget(dlg)
+    for plot in (dlg.metric_plot, dlg.loss_plot):
+        ticks = plot.getAxis("bottom").tickValues(1.0, 5.0, 400)
+        values = [v for _, vals in ticks for v in vals]
+        assert values and all(float(v).is_integer() for v in values)
