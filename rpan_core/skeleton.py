@@ -123,14 +123,16 @@ _PENN = (
     "left_knee", "right_knee",
     "left_ankle", "right_ankle",
 )
-_LIMBS = [
-    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
-    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+_ARMS_LEGS = [
     ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
     ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
     ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
     ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
 ]
+_LIMBS = [
+    ("left_shoulder", "right_shoulder"), ("left_hip", "right_hip"),
+    ("left_shoulder", "left_hip"), ("right_shoulder", "right_hip"),
+] + _ARMS_LEGS
 PENNACTION = Skeleton(
     name="pennaction",
     joints=_PENN,
@@ -155,11 +157,7 @@ JHMDB = Skeleton(
         ("head", "neck"), ("neck", "belly"),
         ("neck", "left_shoulder"), ("neck", "right_shoulder"),
         ("belly", "left_hip"), ("belly", "right_hip"),
-        ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"),
-        ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"),
-        ("left_hip", "left_knee"), ("left_knee", "left_ankle"),
-        ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    ]),
+    ] + _ARMS_LEGS),
     mirror_pairs=_idx(_JHMDB, [(f"left_{j}", f"right_{j}") for j in _LR]),
     joint_part=_parts(_JHMDB),
 )

@@ -8,19 +8,9 @@ compared (max abs difference) and the speed is reported as a ratio.
 """
 from __future__ import annotations
 
-import time
-
 import torch
 
-
-def _time(fn, repeats: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from rpan_core.benchmarks import best_time
 
 
 def run(quick: bool = False, device: str | None = None) -> dict:
@@ -53,7 +43,7 @@ def run(quick: bool = False, device: str | None = None) -> dict:
             sync()
 
         reps = 2 if quick else 3
-        t_fast, t_ref = _time(f_fast, reps), _time(f_ref, reps)
+        t_fast, t_ref = best_time(f_fast, reps, warmup=True), best_time(f_ref, reps, warmup=True)
     return {"shape": f"B{B} T{T} {K1}x{K2}x{dc} H{H} d{d}", "device": str(dev), "max_abs_diff": diff,
             "vectorized_ms_per_clip_batch": 1000 * t_fast, "loop_reference_ms_per_clip_batch": 1000 * t_ref,
             "speedup_vectorized_over_loop": t_ref / t_fast}

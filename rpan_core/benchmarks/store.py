@@ -17,14 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+from rpan_core.benchmarks import best_time
 
 
 def run(quick: bool = False) -> dict:
@@ -51,8 +44,8 @@ def run(quick: bool = False) -> dict:
             p._state_cache.clear()
             return p.frame_states(vid)
 
-        t_cold = _best(cold, repeat)
-        t_cached = _best(lambda: p.frame_states(vid), repeat)
+        t_cold = best_time(cold, repeat)
+        t_cached = best_time(lambda: p.frame_states(vid), repeat)
 
         def reference() -> np.ndarray:  # the plain query: GROUP BY over all 13 rows per frame
             rows = p._q("SELECT frame, MAX(source) FROM labels WHERE video=? GROUP BY frame", (vid,))
@@ -63,10 +56,10 @@ def run(quick: bool = False) -> dict:
 
         ref = reference()
         assert np.array_equal(ref, states), "frame_states disagrees with the reference"
-        t_ref = _best(reference, repeat)
+        t_ref = best_time(reference, repeat)
 
-        t_video_labels = _best(lambda: p.video_labels(vid), 1 if quick else 2)
-        t_frame = _best(lambda: p.frame_labels(vid, n_frames // 2), 50)
+        t_video_labels = best_time(lambda: p.video_labels(vid), 1 if quick else 2)
+        t_frame = best_time(lambda: p.frame_labels(vid, n_frames // 2), 50)
 
         n_single = 50 if quick else 200
         t = time.perf_counter()
