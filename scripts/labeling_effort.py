@@ -58,17 +58,20 @@ def reading(r: dict) -> list[str]:
     per = [r[k + "_joints_per_frame"] for k in STAGES]
     a, b, c, d = per
     out = []
+    kept = r["round1_kept_finetuned"] or r["round2_kept_finetuned"]
     if c < b and d < c:
-        out.append(f"The loop works on this data: every stage needs fewer moves than the one before "
-                   f"({a:.2f} -> {b:.2f} -> {c:.2f} -> {d:.2f} joints per frame).")
+        out.append(f"Every stage needs fewer moves than the one before ({a:.2f} -> {b:.2f} -> {c:.2f} -> {d:.2f} "
+                   "joints per frame)" + (", fine-tuned weights included." if kept else
+                                         ", but not thanks to fine-tuned weights:"))
     elif d < b:
         out.append(f"The rounds help overall ({b:.2f} -> {d:.2f} joints per frame) but not at every step "
                    f"(round 1: {c:.2f}).")
     else:
         out.append(f"Fine-tuning does NOT reduce the work here ({b:.2f} -> {c:.2f} -> {d:.2f} joints per frame).")
     if not (r["round1_kept_finetuned"] or r["round2_kept_finetuned"]):
-        out.append("Neither round's fine-tuned weights passed the held-out check, so what changed after the rounds "
-                   "is only the visibility threshold picked on corrected frames.")
+        out.append("neither round's fine-tuned weights passed the held-out check (their own figures on the evaluation "
+                   "videos are listed above), so what changed after the rounds is only the "
+                   "visibility threshold picked on the corrected frames (the demo model with the right threshold).")
     if b >= a:
         out.append("The demo model's own predictions save nothing yet: correcting them costs as much as placing "
                    "the joints from nothing.")
@@ -84,12 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--checkpoint", help="start from this checkpoint instead of assets/demo_checkpoint.pt")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "labeling_effort.md")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument("--from-json", type=Path, help="rewrite the page from results saved with --json (no run)")
     args = ap.parse_args(argv)
     import torch
 
     t0 = time.perf_counter()
-    r = labeling.run(quick=args.quick, checkpoint=args.checkpoint)
-    took = time.perf_counter() - t0
+    if args.from_json:
+        r = json.loads(args.from_json.read_text())
+    else:
+        r = labeling.run(quick=args.quick, checkpoint=args.checkpoint)
+        r["seconds"] = time.perf_counter() - t0
+        r["finished"] = time.strftime('%Y-%m-%d %H:%M')
+    took = r.get("seconds", 0.0)
     if args.json:
         args.json.write_text(json.dumps(r, indent=1, default=str))
     rec = r["recipe"]
@@ -99,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Labeling effort: joints a person must move, from nothing vs. with the model",
         "",
-        f"Regenerate with `{cmd}` (also `rpan bench labeling`; last run {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"Regenerate with `{cmd}` (also `rpan bench labeling`; last run {r.get('finished', '?')}, "
         f"{took:.0f} s on {torch.get_num_threads()} CPU threads, {platform.machine()}).",
         "",
         "A simulated annotator works on "
