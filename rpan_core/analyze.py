@@ -47,6 +47,8 @@ from rpan_core.errors import ConfigError, RPANError
 
 #: Bump when the on-disk layout or the computation changes (old entries are then ignored).
 ANALYSIS_VERSION = 1
+#: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
+DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs")
 
 

@@ -281,12 +281,14 @@ class AcceptPredictionCommand(LabelEditCommand):
     """Accept predicted poses for frames, as ``accepted`` labels, without touching a person's labels.
 
     ``xy``: F x J x 2 for ``frames``; ``conf``: F x J. Joints with a non-finite
-    position are skipped. ``min_conf``: joints below it are accepted as occluded
-    (None = all visible).
+    position are skipped. ``visible`` (F x J bool, the model's own visibility: its
+    dummy-cell mass below the threshold) decides each joint's flag; without it,
+    ``min_conf``: joints below it are accepted as occluded (None = all visible).
     """
 
     def __init__(self, project: Any, video_id: int, frames: Sequence[int], xy: np.ndarray,
-                 conf: np.ndarray | None = None, min_conf: float | None = None) -> None:
+                 conf: np.ndarray | None = None, min_conf: float | None = None,
+                 visible: np.ndarray | None = None) -> None:
         frames = [int(f) for f in frames]
         xy = np.asarray(xy, dtype=np.float64)
         if xy.ndim == 2:
@@ -295,6 +297,7 @@ class AcceptPredictionCommand(LabelEditCommand):
             raise ProjectError(f"predictions of shape {xy.shape} do not match {len(frames)} frames "
                                "(expected F x J x 2); analyze the video again")
         conf_arr = None if conf is None else np.asarray(conf, dtype=np.float64).reshape(xy.shape[:2])
+        vis_arr = None if visible is None else np.asarray(visible, dtype=bool).reshape(xy.shape[:2])
         existing = _label_sources(project, video_id, frames)
         changes: Changes = {}
         for i, f in enumerate(frames):
@@ -305,7 +308,10 @@ class AcceptPredictionCommand(LabelEditCommand):
                 prev = existing[f].get(j)
                 if prev is not None and prev.source in HUMAN_SOURCES:
                     continue
-                vis = True if (min_conf is None or conf_arr is None) else bool(conf_arr[i, j] >= min_conf)
+                if vis_arr is not None:
+                    vis = bool(vis_arr[i, j])
+                else:
+                    vis = True if (min_conf is None or conf_arr is None) else bool(conf_arr[i, j] >= min_conf)
                 changes[(f, j)] = Row(float(x), float(y), vis, "accepted")
         if len(frames) == 1:
             text = f"Accept prediction on frame {frames[0]}"
@@ -407,14 +413,15 @@ def _push(stack: QUndoStack, cmd: LabelEditCommand) -> LabelEditCommand | None:
 
 def accept_prediction(stack: QUndoStack, project: Any, video_id: int, frames: Sequence[int] | int,
                       xy: np.ndarray, conf: np.ndarray | None = None, *,
-                      min_conf: float | None = None) -> AcceptPredictionCommand | None:
-    """Accept the predicted poses of ``frames`` (xy F x J x 2, conf F x J) as one undo step.
+                      min_conf: float | None = None,
+                      visible: np.ndarray | None = None) -> AcceptPredictionCommand | None:
+    """Accept the predicted poses of ``frames`` (xy F x J x 2, conf F x J, visible F x J) as one undo step.
 
     Returns the pushed command, or None when nothing was left to accept.
     """
     if isinstance(frames, (int, np.integer)):
         frames = [int(frames)]
-    return _push(stack, AcceptPredictionCommand(project, video_id, frames, xy, conf, min_conf))
+    return _push(stack, AcceptPredictionCommand(project, video_id, frames, xy, conf, min_conf, visible))
 
 
 def copy_previous(stack: QUndoStack, project: Any, video_id: int, frame: int) -> CopyPreviousCommand | None:

@@ -850,7 +850,7 @@ class MainWindow(QMainWindow):
         if pred is None:
             raise RPANError("this frame has no model pose yet: analyze the video first (Ctrl+R)")
         cmds.accept_prediction(self.undo_stack, self.project, self.video_id, [self.frame], pred[0][None],
-                               pred[1][None])
+                               pred[1][None], visible=self._predicted_visible(self.frame, self.frame + 1))
 
     def accept_range(self, start: int | None = None, stop: int | None = None) -> None:
         """Accept the model's poses for frames start..stop (inclusive); asks when not given."""
@@ -872,7 +872,17 @@ class MainWindow(QMainWindow):
         frames = list(range(start, stop + 1))
         cmds.accept_prediction(self.undo_stack, self.project, self.video_id, frames,
                                np.asarray(self.analysis.xy[start:stop + 1]),
-                               np.asarray(self.analysis.conf[start:stop + 1]))
+                               np.asarray(self.analysis.conf[start:stop + 1]),
+                               visible=self._predicted_visible(start, stop + 1))
+
+    def _predicted_visible(self, start: int, stop: int) -> np.ndarray | None:
+        """The model's visibility for frames start..stop-1: its dummy-cell mass below the threshold."""
+        from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+
+        dummy = getattr(self.analysis, "dummy", None)
+        if dummy is None:
+            return None
+        return np.asarray(dummy[start:stop], dtype=np.float32) < DEFAULT_DUMMY_THRESHOLD
 
     def copy_previous(self) -> None:
         self._require_video()

@@ -38,11 +38,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+# the studio's visibility rule, used while no corrected frame exists to pick a threshold
+from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+
 #: The annotator's tolerance, as a fraction of the larger side of the person's box.
 TOLERANCE = 0.05
-
-#: Visibility threshold on the dummy-cell probability while no corrected frame exists to pick one.
-DEFAULT_DUMMY_THRESHOLD = 0.5
 
 #: Overrides of the engine's ``finetune`` preset for a labeling round (``rpan train --init CK
 #: --freeze-backbone --preset finetune`` plus these), and why:

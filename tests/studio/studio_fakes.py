@@ -57,6 +57,10 @@ def write_coded_clip(folder: Path, n: int) -> Path:
     return folder
 
 
+#: the joint the fake model puts on its dummy cell (occluded / out of the frame)
+OFF_FRAME_JOINT = 6
+
+
 def make_analysis(n: int, hidden: int = 32) -> SimpleNamespace:
     k1, k2 = GRID
     att = np.full((n, J, k1, k2), 0.01, np.float32)
@@ -68,6 +72,8 @@ def make_analysis(n: int, hidden: int = 32) -> SimpleNamespace:
         att[t, :, r, c] = 1.0
         xy[t] = np.stack([np.full(J, x) + np.arange(J) * 0.5 - 3, np.full(J, y) + np.arange(J) * 0.25 - 1.5], 1)
     att /= att.sum(axis=(2, 3), keepdims=True)
+    dummy = np.zeros((n, J), np.float16)
+    dummy[:, OFF_FRAME_JOINT] = 0.9  # the model says this joint is not in the frame
     for t in LOW_CONF_FRAMES:
         if t < n:
             conf[t] = 0.1
@@ -79,7 +85,8 @@ def make_analysis(n: int, hidden: int = 32) -> SimpleNamespace:
     probs[:, 0] = np.linspace(0.34, 0.9, n)
     probs[:, 1] = (1 - probs[:, 0]) * 0.6
     probs[:, 2] = 1 - probs[:, 0] - probs[:, 1]
-    return SimpleNamespace(attention=att.astype(np.float16), xy=xy, xy_argmax=xy.copy(), conf=conf, hidden=hid,
+    return SimpleNamespace(attention=att.astype(np.float16), dummy=dummy, xy=xy, xy_argmax=xy.copy(), conf=conf,
+                           hidden=hid,
                            probs=probs, video_pred=0, video_probs=probs[-1], classes=list(CLASSES),
                            skeleton="pennaction", frame_size=(H, W), grid=GRID)
 

@@ -19,8 +19,8 @@ from rpan_studio.app import make_app
 from rpan_studio.main_window import STUDIO_SHORTCUTS, MainWindow
 from rpan_studio import commands as cmds
 
-from .studio_fakes import (GRID, H, LOW_CONF_FRAMES, W, frame_index_of, make_analysis, make_memory_project,
-                           person_center)
+from .studio_fakes import (GRID, H, LOW_CONF_FRAMES, OFF_FRAME_JOINT, W, frame_index_of, make_analysis,
+                           make_memory_project, person_center)
 
 N = 40
 
@@ -253,6 +253,8 @@ def test_accept_range_is_one_undo_step(studio):
     assert list(np.flatnonzero(st)) == [10, 11, 12, 13, 14] and set(st[10:15]) == {2}
     lab = w.project.frame_labels(w.video_id, 12)
     np.testing.assert_allclose([lab[4].x, lab[4].y], w.test_analysis.xy[12, 4], atol=1e-4)
+    # the model's own visibility: the joint whose mass sits on the dummy cell is accepted as occluded
+    assert not lab[OFF_FRAME_JOINT].visible and all(lab[j].visible for j in lab if j != OFF_FRAME_JOINT)
     w.undo_stack.undo()
     assert not w.project.frame_states(w.video_id).any()
 
