@@ -653,7 +653,8 @@ class MainWindow(QMainWindow):
         if pred is not None:
             self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32))
             conf = normalized_confidence(pred[1] / self._conf_scale)
-            self.view.set_pose(pred[0], conf)
+            occluded = self._predicted_visible(index, index + 1)
+            self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
             self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}"
                                   f"   (video: {self._video_caption()})")
         else:

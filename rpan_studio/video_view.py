@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QLineF
+from PyQt6.QtCore import QLineF, Qt
 from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import QGraphicsLineItem
 
@@ -28,7 +28,11 @@ __all__ = ["VideoView", "SkeletonItem"]
 
 
 class SkeletonItem:
-    """The model's pose: edges and joints coloured by confidence (red unsure -> green sure)."""
+    """The model's pose: edges and joints coloured by confidence (red unsure -> green sure).
+
+    Joints the model puts on its dummy cell (occluded or out of the frame) are drawn
+    hollow with dashed edges: their position is a guess the person should not trust.
+    """
 
     def __init__(self, view_box: pg.ViewBox, z: float = 20) -> None:
         self.view_box = view_box
@@ -40,6 +44,7 @@ class SkeletonItem:
         view_box.addItem(self.points, ignoreBounds=True)
         self.visible = True
         self.xy: np.ndarray | None = None
+        self.occluded: np.ndarray = np.zeros(0, bool)
 
     def set_edges(self, edges: Sequence[tuple[int, int]]) -> None:
         for ln in self.lines:
@@ -52,7 +57,8 @@ class SkeletonItem:
             self.view_box.addItem(ln, ignoreBounds=True)
             self.lines.append(ln)
 
-    def set_pose(self, xy: np.ndarray | None, conf: np.ndarray | None) -> None:
+    def set_pose(self, xy: np.ndarray | None, conf: np.ndarray | None,
+                 occluded: np.ndarray | None = None) -> None:
         self.xy = None if xy is None else np.asarray(xy, dtype=np.float64)
         if self.xy is None:
             self.points.setData([])
@@ -60,12 +66,19 @@ class SkeletonItem:
                 ln.hide()
             return
         cols = confidence_rgb(conf if conf is not None else np.ones(len(self.xy)))
-        self.points.setData(pos=self.xy, brush=[pg.mkBrush(*c) for c in cols])
+        self.occluded = (np.zeros(len(self.xy), bool) if occluded is None
+                         else np.asarray(occluded, dtype=bool).reshape(len(self.xy)))
+        self.points.setData(pos=self.xy,
+                            brush=[pg.mkBrush(0, 0, 0, 0) if o else pg.mkBrush(*c) for c, o in zip(cols, self.occluded)],
+                            pen=[pg.mkPen(*c, width=2) if o else pg.mkPen((0, 0, 0), width=1)
+                                 for c, o in zip(cols, self.occluded)])
         for ln, (a, b) in zip(self.lines, self.edges):
             c = np.minimum(cols[a], cols[b])
             pen = QPen(QColor(int(c[0]), int(c[1]), int(c[2])))
             pen.setWidthF(2.5)
             pen.setCosmetic(True)
+            if self.occluded[a] or self.occluded[b]:
+                pen.setStyle(Qt.PenStyle.DashLine)
             ln.setPen(pen)
             ln.setLine(QLineF(self.xy[a, 0], self.xy[a, 1], self.xy[b, 0], self.xy[b, 1]))
             ln.setVisible(self.visible)
@@ -134,8 +147,9 @@ class VideoView(pg.GraphicsLayoutWidget):
     def set_skeleton_edges(self, edges: Sequence[tuple[int, int]]) -> None:
         self.skeleton.set_edges(edges)
 
-    def set_pose(self, xy: np.ndarray | None, conf: np.ndarray | None) -> None:
-        self.skeleton.set_pose(xy, conf)
+    def set_pose(self, xy: np.ndarray | None, conf: np.ndarray | None,
+                 occluded: np.ndarray | None = None) -> None:
+        self.skeleton.set_pose(xy, conf, occluded)
         self.skeleton.setVisible(self.opts.skeleton)
 
     def set_caption(self, text: str) -> None:

@@ -79,6 +79,13 @@ def test_seek_by_typing_in_spinbox(qtbot, studio):
     pts = np.stack([xs, ys], axis=1)
     np.testing.assert_allclose(pts, w.test_analysis.xy[17], atol=1e-4)
     assert w.editor.frame == 17
+    # the joint the model parks on its dummy cell is drawn hollow, with dashed edges
+    assert list(np.flatnonzero(w.view.skeleton.occluded)) == [OFF_FRAME_JOINT]
+    brushes = [b.color().alpha() for b in w.view.skeleton.points.data["brush"]]
+    assert brushes[OFF_FRAME_JOINT] == 0 and all(a > 0 for j, a in enumerate(brushes) if j != OFF_FRAME_JOINT)
+    dashed = [ln.pen().style() == Qt.PenStyle.DashLine for ln in w.view.skeleton.lines]
+    touching = [OFF_FRAME_JOINT in e for e in w.view.skeleton.edges]
+    assert dashed == touching and any(dashed)
     assert "frame 17" in w.view.caption.text
     assert w.seekbar.cursor.value() == 17 and w.action_plot.cursor.value() == 17
 
