@@ -102,6 +102,7 @@ class TrainingOptions:
     lr: float = 0.01
     freeze_backbone: bool = False
     device: str = "auto"  # auto | cpu | cuda
+    stream: str = "rgb"  # rgb | flow (two-stream: the temporal stream on stacked optical flow)
     extra_args: list[str] = field(default_factory=list)
 
 
@@ -113,6 +114,10 @@ def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINE
         raise TrainingError(f"learning rate must be positive (got {opts.lr}); enter e.g. 0.01")
     if opts.device not in ("auto", "cpu", "cuda"):
         raise TrainingError(f"unknown device {opts.device!r}; choose auto, cpu or cuda")
+    if opts.stream not in ("rgb", "flow"):
+        raise TrainingError(f"unknown stream {opts.stream!r}; choose rgb or flow")
+    if opts.stream == "flow" and opts.freeze_backbone:
+        raise TrainingError("the flow stream trains its backbone (its cubes are not cached); untick freeze backbone")
     argv = list(trainer) + [
         "--project", str(opts.project),
         "--run-dir", str(opts.run_dir),
@@ -125,6 +130,8 @@ def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINE
         argv.append("--freeze-backbone")
     if opts.device != "auto":
         argv += ["--device", opts.device]
+    if opts.stream != "rgb":
+        argv += ["--stream", opts.stream]
     argv += list(opts.extra_args)
     return argv
 
@@ -370,9 +377,16 @@ class TrainingDialog(QDialog):
         form.addRow("Learning rate", self.lr_spin)
         form.addRow("", self.freeze_check)
         form.addRow("Device", self.device_combo)
+        self.stream_combo = QComboBox()
+        self.stream_combo.addItem("RGB frames", "rgb")
+        self.stream_combo.addItem("optical flow (temporal stream)", "flow")
+        self.stream_combo.setToolTip("two-stream RPAN: train the flow stream too, then choose it with "
+                                     "Model > Choose flow checkpoint")
+        form.addRow("Stream", self.stream_combo)
         top.addWidget(opt_box, 1)
         # a random backbone is not worth freezing: from scratch, the whole network trains
         self.init_scratch.toggled.connect(self._scratch_toggled)
+        self.stream_combo.currentIndexChanged.connect(lambda _i: self._scratch_toggled(self.init_scratch.isChecked()))
         self._scratch_toggled(self.init_scratch.isChecked())
 
         bar = QHBoxLayout()
@@ -450,11 +464,14 @@ class TrainingDialog(QDialog):
         outer.addLayout(close_row)
 
     def _scratch_toggled(self, scratch: bool) -> None:
-        if scratch:
+        flow = self.stream_combo.currentData() == "flow"
+        if scratch or flow:
             self.freeze_check.setChecked(False)
-        self.freeze_check.setEnabled(not scratch)
-        self.freeze_check.setToolTip("a random backbone trains with the rest" if scratch else
-                                     "keep the checkpoint's backbone and train attention + LSTM on cached features")
+        self.freeze_check.setEnabled(not (scratch or flow))
+        self.freeze_check.setToolTip(
+            "a random backbone trains with the rest" if scratch else
+            "the flow stream trains its backbone (from an RGB checkpoint: TSN cross-modality init)" if flow else
+            "keep the checkpoint's backbone and train attention + LSTM on cached features")
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Start from checkpoint", str(self._project_folder()),
@@ -504,6 +521,7 @@ class TrainingDialog(QDialog):
             lr=self.lr_spin.value(),
             freeze_backbone=self.freeze_check.isChecked(),
             device=self.device_combo.currentText(),
+            stream=str(self.stream_combo.currentData()),
             extra_args=list(self.extra_args),
         )
 

@@ -8,6 +8,7 @@ test_training_real.py.)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -309,3 +310,20 @@ def test_epoch_and_step_axes_label_whole_numbers_only(qtbot, project: FakeProjec
         ticks = plot.getAxis("bottom").tickValues(1.0, 5.0, 400)
         values = [v for _, vals in ticks for v in vals]
         assert values and all(float(v).is_integer() for v in values)
+
+
+def test_flow_stream_choice_reaches_rpan_train_and_forbids_freezing(qtbot, project: FakeProject,
+                                                                    fake: list[str], tmp_path: Path) -> None:
+    demo = tmp_path / "demo.pt"
+    demo.write_bytes(b"x")
+    dlg = TrainingDialog(project, default_init=demo, trainer=fake)
+    qtbot.addWidget(dlg)
+    dlg.freeze_check.setChecked(True)
+    dlg.stream_combo.setCurrentIndex(dlg.stream_combo.findData("flow"))
+    assert not dlg.freeze_check.isEnabled() and not dlg.freeze_check.isChecked()
+    argv = train_command(dlg.options())
+    assert argv[argv.index("--stream") + 1] == "flow" and argv[argv.index("--init") + 1] == str(demo)
+    dlg.stream_combo.setCurrentIndex(dlg.stream_combo.findData("rgb"))
+    assert dlg.freeze_check.isEnabled() and "--stream" not in train_command(dlg.options())
+    with pytest.raises(TrainingError, match="untick freeze"):
+        train_command(dataclasses.replace(dlg.options(), stream="flow", freeze_backbone=True))
