@@ -282,6 +282,30 @@ class FlowVolume:
                 self._chunks.popitem(last=False)
         return arr
 
+    def prefetch_around(self, i: int) -> threading.Thread | None:
+        """Load the chunks before and after pair ``i``'s in a background thread (None when both are in memory).
+
+        Why: a viewer that scrubs or plays across a chunk boundary then finds the
+        next chunk already decompressed instead of paying for it on its UI thread.
+        """
+        c = i // self.chunk
+        last = (self.num_pairs - 1) // self.chunk if self.num_pairs else -1
+        with self._lock:
+            todo = [k for k in (c + 1, c - 1) if 0 <= k <= last and k not in self._chunks]
+        if not todo:
+            return None
+
+        def work() -> None:
+            for k in todo:
+                try:
+                    self._load(k)
+                except ProjectError:
+                    return  # shown (with its message) when that pair is asked for
+
+        t = threading.Thread(target=work, name="flow-prefetch", daemon=True)
+        t.start()
+        return t
+
     def flow(self, i: int) -> np.ndarray:
         """uint8 ``h x w x 2`` TSN-encoded flow from frame ``i`` to ``i + 1``."""
         if not 0 <= i < self.num_pairs:

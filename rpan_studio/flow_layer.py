@@ -64,6 +64,7 @@ class FlowLayer:
         self.item.setRect(0, 0, w, h)
         self.item.show()
         self.shown_pair = pair
+        vol.prefetch_around(pair)  # the neighbouring chunks decompress off the UI thread
 
 
 def flow_wheel_pixmap(size: int = 56) -> QPixmap:

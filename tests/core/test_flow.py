@@ -169,3 +169,16 @@ def test_a_video_file_by_path_is_cached_by_content(tmp_path):
     copy.write_bytes(path.read_bytes())
     v2 = F.compute_flow(copy, tmp_path / "cache", params)  # same content, another name
     assert v2.computed_pairs == 0 and v2.folder == v1.folder
+
+
+def test_prefetch_loads_the_neighbouring_chunks_in_the_background(tmp_path):
+    frames = _moving(n=10)
+    vol = F.compute_flow(frames, tmp_path, F.FlowParams(preset="fast", chunk=3))  # pairs 0-8: chunks 0, 1, 2
+    fresh = F.FlowVolume(vol.folder)
+    first = fresh.flow(4)  # chunk 1 only
+    assert list(fresh._chunks) == [1]
+    t = fresh.prefetch_around(4)
+    t.join(10)
+    assert sorted(fresh._chunks) == [0, 1, 2]
+    assert fresh.prefetch_around(4) is None  # nothing left to load
+    assert np.array_equal(first, vol.flow(4)) and np.array_equal(fresh.flow(7), vol.flow(7))
