@@ -531,6 +531,8 @@ def cross_modality_init(model: Any, rgb_state: dict) -> list[str]:
     """
     import torch
 
+    from rpan_core.model.backbones import cross_modality_kernel
+
     own = model.state_dict()
     load, stems = {}, []
     for k, v in rgb_state.items():
@@ -541,8 +543,7 @@ def cross_modality_init(model: Any, rgb_state: dict) -> list[str]:
             load[k] = v
         elif (v.ndim == 4 and tgt.ndim == 4 and v.shape[0] == tgt.shape[0] and v.shape[2:] == tgt.shape[2:]
               and v.shape[1] != tgt.shape[1]):
-            mean = v.float().mean(dim=1, keepdim=True).to(tgt.dtype)
-            load[k] = mean.expand(-1, tgt.shape[1], -1, -1).clone()
+            load[k] = cross_modality_kernel(v, tgt.shape[1]).to(tgt.dtype)
             stems.append(k)
     with torch.no_grad():
         model.load_state_dict(load, strict=False)

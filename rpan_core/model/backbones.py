@@ -407,6 +407,13 @@ _BUILDERS: dict[str, Callable[[int, int], Backbone]] = {
 BACKBONES = tuple(_BUILDERS)
 
 
+def cross_modality_kernel(rgb_kernel: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """TSN's cross-modality initialization: an ``O x 3 x k x k`` RGB kernel's mean over its input
+    channels, replicated over ``in_channels`` inputs (a flow stem starting from ImageNet/RGB weights)."""
+    w = rgb_kernel
+    return w.float().mean(1, keepdim=True).expand(-1, in_channels, -1, -1).to(w.dtype).contiguous()
+
+
 def imagenet_weights_path() -> Path:
     """Where the packaged torchvision IMAGENET1K_V1 MobileNetV2 state dict lies (a ConfigError if not installed)."""
     try:
@@ -607,8 +614,7 @@ def load_weights(net: Backbone, name: str, state: Mapping[str, torch.Tensor], so
         w = mapped[first]
         want = own[first].shape
         if w.dim() == 4 and w.shape[1] != want[1] and w.shape[1] == 3 and w.shape[0] == want[0]:
-            # TSN cross-modality initialization: the RGB kernel's channel mean, replicated over in_channels
-            mapped[first] = w.float().mean(1, keepdim=True).expand(-1, want[1], -1, -1).to(w.dtype).contiguous()
+            mapped[first] = cross_modality_kernel(w, want[1])
     bad = [f"{k}: file {tuple(mapped[k].shape)} vs backbone {tuple(own[k].shape)}"
            for k in sorted(common) if mapped[k].shape != own[k].shape]
     if bad:
