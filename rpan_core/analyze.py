@@ -214,6 +214,10 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         from rpan_core.errors import CheckpointError
 
         raise CheckpointError(f"checkpoint {ck_path} does not exist; pass a .pt file written by `rpan train`")
+    if isinstance(project, (str, os.PathLike)):  # opened once: cache folder, skeleton check, flow cache
+        from rpan_core.project import Project
+
+        project = Project.open(project)
     root = Path(cache_dir) if cache_dir is not None else _resolve_cache_dir(project)
     with open_video(video_path) as video:
         vhash = video.content_hash
@@ -233,10 +237,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         model, info = load_checkpoint(ck_path, device=str(dev))
         if project is not None:  # a model for another joint set would draw its joints on the wrong bones
             from rpan_core.checkpoint import expect_skeleton
-            from rpan_core.project import Project
 
-            p = Project.open(project) if isinstance(project, (str, os.PathLike)) else project
-            expect_skeleton(info, p.skeleton, f"the project {p.folder}")
+            expect_skeleton(info, project.skeleton, f"the project {project.folder}")
         model.to(dev).eval()
         cfg = model.cfg if hasattr(model, "cfg") else info.config
         in_size = tuple(cfg.input_size)
