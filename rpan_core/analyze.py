@@ -426,18 +426,14 @@ def analyze_two_stream(video_path: str | os.PathLike, rgb_checkpoint: str | os.P
     ``weights`` is (spatial, temporal) or a string like ``"1:2"``. The RGB
     checkpoint must be an RGB-stream one and the flow checkpoint a flow-stream one.
     """
-    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.checkpoint import read_checkpoint
     from rpan_core.fusion import parse_weights
     from rpan_core.train import checkpoint_stream
 
     if isinstance(weights, str):
         weights = parse_weights(weights)
     for path, want in ((rgb_checkpoint, "rgb"), (flow_checkpoint, "flow")):
-        if not Path(path).exists():
-            from rpan_core.errors import CheckpointError
-
-            raise CheckpointError(f"checkpoint {path} does not exist; pass a .pt file written by `rpan train`")
-        _, info = load_checkpoint(path, device="cpu")
+        _, info = read_checkpoint(path)  # a missing or broken file is a CheckpointError naming it
         got = checkpoint_stream(info)
         if got != want:
             raise ConfigError(f"{path} is a {got}-stream checkpoint but was given as the {want} stream; pass the "

@@ -55,13 +55,13 @@ def evaluate(checkpoint: str | os.PathLike, project: Any, split: str = "test", *
     """
     from rpan_core.analyze import analyze_two_stream, analyze_video
     from rpan_core.fusion import DEFAULT_WEIGHTS, parse_weights
-    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.checkpoint import read_checkpoint
     from rpan_core.skeleton import get_skeleton
     from rpan_core.targets import pck
     from rpan_core.train import label_bbox
 
     project = _open_project(project)
-    _, info = load_checkpoint(checkpoint, device="cpu")
+    _, info = read_checkpoint(checkpoint)  # what it is, without building the model
     ck_classes = list(info.classes)
     ck_skel = getattr(info.skeleton, "name", info.skeleton)
     p_skel = getattr(project.skeleton, "name", project.skeleton)
@@ -74,7 +74,7 @@ def evaluate(checkpoint: str | os.PathLike, project: Any, split: str = "test", *
     weights = None
     if flow_checkpoint is not None:
         weights = parse_weights(fuse) if isinstance(fuse, str) else tuple(fuse or DEFAULT_WEIGHTS)
-        _, finfo = load_checkpoint(flow_checkpoint, device="cpu")
+        _, finfo = read_checkpoint(flow_checkpoint)
         if list(finfo.classes) != ck_classes:
             raise ProjectError(f"the RGB and flow checkpoints were trained on different classes ({ck_classes} vs "
                                f"{list(finfo.classes)}); fuse checkpoints trained on the same project")
