@@ -39,6 +39,7 @@ from PyQt6.QtWidgets import (
 )
 
 from rpan_core.errors import ProjectError, RPANError
+from rpan_core.fusion import DEFAULT_WEIGHTS
 from rpan_core.skeleton import get_skeleton
 from rpan_studio import commands as cmds
 from rpan_studio.dynamics import ConfidencePlot, DynamicsPlot
@@ -764,7 +765,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================== two streams (issue 6)
     flow_checkpoint: str | None = None
-    fusion_weights: tuple[float, float] = (1.0, 2.0)
+    fusion_weights: tuple[float, float] = DEFAULT_WEIGHTS
 
     def compute_flow(self) -> TaskWorker | None:
         """Compute (or load from the project's flow cache) the open video's optical flow in a worker."""
