@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("rpan_core.train", "train or fine-tune RPAN on a project"),
     "analyze": ("rpan_core.analyze", "run a checkpoint over a video and cache the Analysis"),
     "eval": ("rpan_core.evaluate", "accuracy, confusion matrix and PCK of a checkpoint"),
+    "add": ("rpan_core.add", "add videos to a project (creating it when the folder holds none)"),
     "import": ("rpan_core.formats.cli", "import PennAction, JHMDB or COCO annotations into a project"),
     "export": ("rpan_core.formats.cli_export", "export a project's labels as COCO JSON or CSV"),
     "synth": ("rpan_core.synth", "generate synthetic action videos with exact joints"),

@@ -14,8 +14,14 @@ written as v = 0), then every project joint COCO has no name for (PennAction's
 dropped and project -> COCO -> project gives the same labels. The category's
 ``skeleton`` lists 1-based keypoint pairs (COCO's convention).
 
-Import maps keypoints to the project's joints by name. An image names its video
-through ``video_name`` (or the folder part of ``file_name``) and its frame through
+Import maps keypoints to the project's joints by name, then by the skeleton's
+aliases for the joints the file does not name (a COCO-17 file's ``nose`` becomes
+PennAction's ``head``: BlazePose, OpenPose and most COCO tools give no head
+point). Every keypoint that maps to no joint is counted, and the import report
+(:class:`CocoReport`, printed by ``rpan import``) names each with the number of
+labeled points it dropped, so nothing is lost without a word. An image names its
+video through ``video_name`` (or the folder part of ``file_name``; or, for a flat
+``<video>_<frame>.jpg``, the part before the frame number) and its frame through
 ``frame_index`` (or the number in the file name); the video is the project's
 video with that stem, or the frame folder ``<images_root>/<video name>`` which is
 then added. A labeled joint without a position (stored as such in the project)
@@ -29,6 +35,7 @@ import math
 import os
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +43,7 @@ import numpy as np
 
 from rpan_core.errors import FormatError
 from rpan_core.formats import guard_project_errors
-from rpan_core.skeleton import COCO, get_skeleton
+from rpan_core.skeleton import COCO, get_skeleton, joint_aliases
 
 
 def keypoint_names(skeleton: Any) -> list[str]:
@@ -120,11 +127,34 @@ def _int_field(path: Path, obj: Any, key: str, where: str) -> int:
     return v
 
 
-def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
+def category_mapping(names: list[str], skeleton: Any) -> tuple[list[int | None], dict[str, str]]:
+    """Project joint index (or None) for each keypoint name, and the names mapped by alias.
+
+    Exact names win; an alias (``nose`` -> ``head``) is used only for a joint the
+    names do not include, so a file that has both keeps its own ``head``.
+    """
+    skel = get_skeleton(skeleton)
+    aliases = joint_aliases(skel)
+    mapping: list[int | None] = [skel.joints.index(n) if n in skel.joints else None for n in names]
+    aliased: dict[str, str] = {}
+    for k, n in enumerate(names):
+        target = aliases.get(n)
+        if mapping[k] is None and target is not None and target not in names and target not in aliased.values():
+            mapping[k] = skel.joints.index(target)
+            aliased[n] = target
+    return mapping, aliased
+
+
+_FLAT_NAME = re.compile(r"^(?P<video>.+?)[_\-. ]+(?P<frame>\d+)$")
+
+
+def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None) -> list[dict]:
     """Parse and check a COCO keypoints file against ``skeleton``.
 
     Returns one dict per annotated image: ``video_name``, ``frame``, ``action``,
     ``split``, ``labels`` = list of (joint, x, y, visible) in project joint indices.
+    ``report`` (a dict), when given, receives ``aliased`` ({file keypoint: joint}
+    mapped by alias) and ``unmapped`` ({file keypoint: labeled points dropped}).
     """
     path = Path(path)
     skel = get_skeleton(skeleton)
@@ -143,11 +173,17 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         kn = cat.get("keypoints")
         if not isinstance(kn, list) or not all(isinstance(n, str) for n in kn) or not kn:
             raise _err(path, f"categories[{c}] field 'keypoints'", "must be a list of joint names")
-        mapping = [skel.joints.index(n) if n in skel.joints else None for n in kn]
+        mapping, aliased = category_mapping(kn, skel)
+        if report is not None:
+            report.setdefault("aliased", {}).update(aliased)
+            unmapped = report.setdefault("unmapped", {})
+            for n, m in zip(kn, mapping):
+                if m is None:
+                    unmapped.setdefault(n, 0)
         if all(m is None for m in mapping):
             raise _err(path, f"categories[{c}] field 'keypoints'",
                        f"names no joint of the project's {skel.name} skeleton ({', '.join(skel.joints)})")
-        cats[cid] = mapping
+        cats[cid] = (mapping, kn)
     images: dict[int, dict] = {}
     for i, im in enumerate(doc["images"]):
         iid = _int_field(path, im, "id", f"images[{i}]")
@@ -159,10 +195,12 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         vname = im.get("video_name")
         if vname is None:
             parent = Path(fn).parent.name
-            if not parent:
+            flat = _FLAT_NAME.match(Path(fn).stem)
+            if not parent and flat is None:
                 raise _err(path, f"images[{i}] field 'file_name'", f"({fn!r}) has no video folder part and the "
-                           "image no 'video_name'; frames must be named '<video>/<frame>.jpg'")
-            vname = parent
+                           "image no 'video_name'; frames must be named '<video>/<frame>.jpg' or "
+                           "'<video>_<frame>.jpg'")
+            vname = parent or flat.group("video")
         if not isinstance(vname, str) or not vname:
             raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty string")
         frame = im.get("frame_index")
@@ -192,7 +230,7 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         if cid not in cats:
             raise _err(path, f"{where} field 'category_id'", f"{cid} is not a category with keypoints")
         kp = ann.get("keypoints")
-        mapping = cats[cid]
+        mapping, kn = cats[cid]
         if not isinstance(kp, list) or len(kp) != 3 * len(mapping):
             n = len(kp) if isinstance(kp, list) else "no list"
             raise _err(path, f"{where} field 'keypoints'", f"has {n} numbers; the category's {len(mapping)} "
@@ -207,6 +245,8 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
             x, y, v = kp[3 * k: 3 * k + 3]
             if v not in (0, 1, 2):
                 raise _err(path, f"{where} field 'keypoints'", f"visibility of keypoint {k + 1} is {v}; use 0, 1 or 2")
+            if v != 0 and j is None and report is not None:
+                report["unmapped"][kn[k]] += 1
             if j is None or v == 0:
                 continue
             if j in labels:
@@ -219,17 +259,63 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
     return list(images.values())
 
 
+@dataclass
+class CocoReport:
+    """What one COCO import did, for the command line and the studio to show."""
+
+    path: Path
+    skeleton: str
+    video_ids: list[int] = field(default_factory=list)
+    videos: dict[str, int] = field(default_factory=dict)  # video name in the file -> project video id
+    images: int = 0
+    labels: int = 0
+    aliased: dict[str, str] = field(default_factory=dict)   # file keypoint -> project joint (by alias)
+    unmapped: dict[str, int] = field(default_factory=dict)  # file keypoint -> labeled points not imported
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one fact per line."""
+        out = [f"imported {self.labels} joint labels on {self.images} frames of {len(self.video_ids)} videos "
+               f"from {self.path.name}"]
+        for name, vid in self.videos.items():
+            out.append(f"  {name} -> video {vid}")
+        for name, joint in self.aliased.items():
+            out.append(f"mapped keypoint {name!r} to the {self.skeleton} joint {joint!r}")
+        if self.unmapped:
+            dropped = sum(self.unmapped.values())
+            out.append(f"not imported: {len(self.unmapped)} keypoints have no joint in the {self.skeleton} skeleton "
+                       f"({dropped} labeled points): " + ", ".join(f"{n} ({c})" for n, c in self.unmapped.items()))
+        return out
+
+
 def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str | os.PathLike | None = None) -> list[int]:
     """Import COCO keypoints into the project; returns the ids of the videos that got labels.
+
+    See :func:`import_coco_report` (the same import, returning the full report).
+    """
+    return import_coco_report(project, json_path, images_root=images_root).video_ids
+
+
+def _match_video(vname: str, known: dict[str, Any]) -> Any:
+    """The project video a file's video name means: same stem, or the name's own stem (``cam01.mp4``)."""
+    return known.get(vname) or known.get(Path(vname).stem)
+
+
+def import_coco_report(project: Any, json_path: str | os.PathLike, *,
+                       images_root: str | os.PathLike | None = None) -> CocoReport:
+    """Import COCO keypoints into the project; returns a :class:`CocoReport`.
 
     Each image's video is the project's video of the same name (file stem), or the
     frame folder ``images_root/<video name>``, added as a new video. Actions and
     splits given on the images are applied. One transaction for the whole file.
+    Keypoints with no joint in the project's skeleton are counted in the report.
     """
     from rpan_core.video import open_video
 
     path = Path(json_path)
-    entries = read_coco(path, project.skeleton)
+    stats: dict = {}
+    entries = read_coco(path, project.skeleton, report=stats)
+    report = CocoReport(path, project.skeleton.name, aliased=dict(stats.get("aliased", {})),
+                        unmapped=dict(stats.get("unmapped", {})))
     by_video: dict[str, list[dict]] = defaultdict(list)
     for e in entries:
         by_video[e["video_name"]].append(e)
@@ -239,12 +325,14 @@ def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str 
     root = Path(images_root) if images_root is not None else path.parent
     plan = []
     for vname, es in by_video.items():
-        rec = known.get(vname)
+        rec = _match_video(vname, known)
         if rec is None:
             folder = root / vname
             if not folder.is_dir():
-                raise FormatError(f"{path}: images of video {vname!r} match no video of the project and there is no "
-                                  f"frame folder {folder}; add the video first or pass images_root")
+                have = ", ".join(sorted(known)) or "none yet"
+                raise FormatError(f"{path}: images of video {vname!r} match no video of the project (its videos: "
+                                  f"{have}) and there is no frame folder {folder}; add the video first "
+                                  f"(rpan add --project {project.folder} VIDEO) or pass images_root")
             try:
                 with open_video(folder, cache_mb=1) as v:
                     n = v.frame_count
@@ -273,6 +361,9 @@ def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str 
                     if first["split"] is not None:
                         project.set_split(vid, first["split"])
                 rows = [(e["frame"], j, x, y, vis, "imported") for e in es for j, (x, y, vis) in e["labels"].items()]
-                project.set_labels(vid, rows)
+                report.labels += project.set_labels(vid, rows)
+                report.images += sum(1 for e in es if e["labels"])
             ids.append(vid)
-    return ids
+            report.videos[vname] = vid
+    report.video_ids = ids
+    return report
