@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "studio": ("rpan_studio.app", "open the desktop studio (a project folder, or the demo)"),
     "train": ("rpan_core.train", "train or fine-tune RPAN on a project"),
     "analyze": ("rpan_core.analyze", "run a checkpoint over a video and cache the Analysis"),
+    "propagate": ("rpan_core.propagate", "fill the frames between labeled keyframes with model-assisted predictions"),
     "eval": ("rpan_core.evaluate", "accuracy, confusion matrix and PCK of a checkpoint"),
     "add": ("rpan_core.add", "add videos to a project (creating it when the folder holds none)"),
     "import": ("rpan_core.formats.cli", "import PennAction, JHMDB or COCO annotations into a project"),

@@ -68,6 +68,7 @@ from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "MIGRATIONS", "LabelSource", "FrameState", "Label", "LabelArrays",
+    "Prediction", "PredictionArrays",
     "VideoRecord", "RunRecord", "Project", "ProjectSnapshot",
 ]
 
@@ -120,7 +121,7 @@ class FrameState(enum.IntEnum):
     """Timeline state of a frame (the most human-confirmed label among its joints)."""
 
     NONE = 0
-    PREDICTED = 1  # set by the studio from an Analysis; the store holds no predictions
+    PREDICTED = 1  # stored predictions (rpan propagate) and no label; the studio adds frames with a model pose
     ACCEPTED = 2
     CORRECTED = 3
     MANUAL = 4     # imported labels count as manual
@@ -156,6 +157,29 @@ class LabelArrays:
     visible: np.ndarray
     labeled: np.ndarray
     source: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A stored model pose for one joint on one frame (see :meth:`Project.set_predictions`)."""
+
+    x: float
+    y: float
+    visible: bool
+    conf: float
+    origin: str
+
+
+@dataclass
+class PredictionArrays:
+    """A video's stored predictions over the frames that have any: ``frames`` F, ``xy`` F x J x 2 (NaN where
+    none), ``visible`` / ``filled`` F x J bool, ``conf`` F x J (0 where none)."""
+
+    frames: np.ndarray
+    xy: np.ndarray
+    visible: np.ndarray
+    filled: np.ndarray
+    conf: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -256,8 +280,29 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
                f"{recompute.format(r='OLD')} {recompute.format(r='NEW')} END")
 
 
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Stored predictions (``rpan propagate``): the model's poses between keyframes, apart from the labels.
+
+    A table of their own rather than a label source: every reader of ``labels``
+    (training, export, the keyframe queries, ``frame_summary``) counts only what a
+    person put there, and a prediction can never replace a person's label.
+    """
+    db.execute("""CREATE TABLE predictions(
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        frame INTEGER NOT NULL CHECK(frame >= 0),
+        joint INTEGER NOT NULL CHECK(joint >= 0),
+        x REAL NOT NULL,
+        y REAL NOT NULL,
+        visible INTEGER NOT NULL CHECK(visible IN (0, 1)),
+        conf REAL NOT NULL,
+        origin TEXT NOT NULL,
+        ts REAL NOT NULL,
+        PRIMARY KEY(video, frame, joint)) WITHOUT ROWID""")
+
+
 #: ``MIGRATIONS[i]`` takes a database at ``user_version == i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3,
+                                                          _migrate_3_to_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -410,6 +455,49 @@ class _Reader:
         source[fi, joint] = a[:, 5].astype(np.uint8)
         return LabelArrays(frames, xy, visible, labeled, source)
 
+    def predictions(self, video_id: int) -> PredictionArrays:
+        """The video's stored predictions as arrays (see :class:`PredictionArrays`)."""
+        J = self.skeleton.num_joints
+        rows = self._q("SELECT frame, joint, x, y, visible, conf FROM predictions WHERE video=? AND joint<? "
+                       "ORDER BY frame, joint", (int(video_id), J))
+        if not rows:
+            return PredictionArrays(np.zeros(0, np.int64), np.zeros((0, J, 2)), np.zeros((0, J), bool),
+                                    np.zeros((0, J), bool), np.zeros((0, J)))
+        a = np.array(rows, dtype=np.float64)
+        frames, fi = np.unique(a[:, 0].astype(np.int64), return_inverse=True)
+        joint = a[:, 1].astype(np.int64)
+        xy = np.full((len(frames), J, 2), np.nan)
+        xy[fi, joint] = a[:, 2:4]
+        visible = np.zeros((len(frames), J), bool)
+        visible[fi, joint] = a[:, 4] > 0
+        filled = np.zeros((len(frames), J), bool)
+        filled[fi, joint] = True
+        conf = np.zeros((len(frames), J))
+        conf[fi, joint] = a[:, 5]
+        return PredictionArrays(frames, xy, visible, filled, conf)
+
+    def frame_predictions(self, video_id: int, frame: int) -> dict[int, Prediction]:
+        """The stored predictions of one frame, by joint index."""
+        rows = self._q("SELECT joint, x, y, visible, conf, origin FROM predictions WHERE video=? AND frame=?",
+                       (int(video_id), int(frame)))
+        return {int(j): Prediction(float(x), float(y), bool(v), float(c), str(o)) for j, x, y, v, c, o in rows}
+
+    def prediction_count(self, video_id: int | None = None) -> int:
+        """Number of stored joint predictions (of one video, or of the whole project)."""
+        if video_id is None:
+            return int(self._q("SELECT COUNT(*) FROM predictions")[0][0])
+        return int(self._q("SELECT COUNT(*) FROM predictions WHERE video=?", (int(video_id),))[0][0])
+
+    def _predicted_frames(self, vid: int, frames: list[int] | None = None) -> list[int]:
+        if frames is None:
+            return [r[0] for r in self._q("SELECT DISTINCT frame FROM predictions WHERE video=?", (vid,))]
+        out: list[int] = []
+        for i in range(0, len(frames), 500):
+            chunk = frames[i:i + 500]
+            out += [r[0] for r in self._q(f"SELECT DISTINCT frame FROM predictions WHERE video=? AND frame IN "
+                                          f"({','.join('?' * len(chunk))})", (vid, *chunk))]
+        return out
+
     def frame_states(self, video_id: int) -> np.ndarray:
         """uint8 :class:`FrameState` per frame of the video (length ``frame_count``).
 
@@ -431,6 +519,7 @@ class _Reader:
             rows = self._q("SELECT frame, state FROM frame_summary WHERE video=?", (vid,))
             out = np.zeros(n, np.uint8)
             _put_states(out, rows)
+            _put_predicted(out, self._predicted_frames(vid))
             self._state_cache[vid] = (version, out)
             return out.copy()
 
@@ -646,6 +735,7 @@ class Project(_Reader):
                 rows = self._q(f"SELECT frame, state FROM frame_summary WHERE video=? AND frame IN "
                                f"({','.join('?' * len(chunk))})", (vid, *chunk))
                 _put_states(arr, rows)
+            _put_predicted(arr, self._predicted_frames(vid, fl))
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -773,6 +863,7 @@ class Project(_Reader):
         with self.transaction():
             self.video(video_id)
             self._write("DELETE FROM labels WHERE video=?", (int(video_id),))
+            self._write("DELETE FROM predictions WHERE video=?", (int(video_id),))
             self._write("DELETE FROM videos WHERE id=?", (int(video_id),))
             self._touch(int(video_id), None)
 
@@ -837,6 +928,58 @@ class Project(_Reader):
             self._touch(int(video_id), [int(frame)])
             cur = self._write("DELETE FROM labels WHERE video=? AND frame=?", (int(video_id), int(frame)))
             return cur.rowcount
+
+    # ---------------------------------------------------------- predictions
+    def set_predictions(self, video_id: int, frames: Sequence[int], xy: Any, visible: Any, conf: Any,
+                        origin: str, *, filled: Any = None) -> int:
+        """Store model poses for ``frames`` (xy F x J x 2, visible / conf F x J) in one transaction.
+
+        Predictions already stored on those frames are replaced (a rerun does not
+        pile up); joints with a non-finite position, or not ``filled``, store
+        nothing. Labels are never read or written here: a prediction sits beside a
+        person's label and the label wins wherever both exist. Returns the count.
+        """
+        fr = np.asarray(frames, np.int64).reshape(-1)
+        xy = np.asarray(xy, np.float64)
+        J = self.skeleton.num_joints
+        if xy.shape != (len(fr), J, 2):
+            raise ProjectError(f"predictions of shape {xy.shape} for {len(fr)} frames; expected {len(fr)} x {J} x 2 "
+                               f"(the {self.skeleton.name} skeleton)")
+        vis = np.broadcast_to(np.asarray(visible, bool), (len(fr), J))
+        cf = np.broadcast_to(np.asarray(conf, np.float64), (len(fr), J))
+        keep = np.isfinite(xy).all(axis=2) & np.isfinite(cf)
+        if filled is not None:
+            keep &= np.asarray(filled, bool)
+        now = time.time()
+        with self.transaction():
+            n = self.video(video_id).frame_count
+            bad = fr[(fr < 0) | (fr >= n)]
+            if len(bad):
+                raise ProjectError(f"frame {int(bad[0])} is outside video {video_id} (frames 0..{n - 1})")
+            vid = int(video_id)
+            self._touch(vid, fr.tolist())
+            self._db.executemany("DELETE FROM predictions WHERE video=? AND frame=?", [(vid, int(f)) for f in fr])
+            fi, ji = np.nonzero(keep)
+            rows = [(vid, int(fr[i]), int(j), float(xy[i, j, 0]), float(xy[i, j, 1]), int(vis[i, j]),
+                     float(cf[i, j]), str(origin), now) for i, j in zip(fi, ji)]
+            try:
+                self._db.executemany("INSERT INTO predictions(video, frame, joint, x, y, visible, conf, origin, ts) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.folder}: writing predictions failed ({exc}); check disk space") from exc
+        return len(rows)
+
+    def clear_predictions(self, video_id: int, frames: Iterable[int] | None = None) -> int:
+        """Remove stored predictions (of the given frames, or all of the video); returns how many went."""
+        vid = int(video_id)
+        with self.transaction():
+            if frames is None:
+                self._touch(vid, None)
+                return self._write("DELETE FROM predictions WHERE video=?", (vid,)).rowcount
+            fl = [int(f) for f in frames]
+            self._touch(vid, fl)
+            return sum(self._write("DELETE FROM predictions WHERE video=? AND frame=?", (vid, f)).rowcount
+                       for f in fl)
 
     # ---------------------------------------------------------- runs
     def add_run(self, path: str | os.PathLike, config: dict) -> int:
@@ -907,6 +1050,14 @@ def _put_states(out: np.ndarray, rows: list[tuple]) -> None:
         a = np.array(rows, dtype=np.int64)
         ok = (a[:, 0] >= 0) & (a[:, 0] < len(out))
         out[a[ok, 0]] = _STATE_OF_CODE[a[ok, 1]]
+
+
+def _put_predicted(out: np.ndarray, frames: list[int]) -> None:
+    """Frames with a stored prediction and no label are PREDICTED."""
+    if frames:
+        f = np.asarray(frames, np.int64)
+        f = f[(f >= 0) & (f < len(out))]
+        out[f[out[f] == FrameState.NONE]] = FrameState.PREDICTED
 
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:
