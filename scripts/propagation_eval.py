@@ -44,6 +44,10 @@ VARIANTS: dict[str, tuple[str, BlendParams]] = {
     "blend d1 snap4": ("blend", BlendParams(1.0, 0.0, 4.0)),
     "blend d0.5 snap2": ("blend", BlendParams(0.5, 0.0, 2.0)),
     "blend d1 c1 snap2": ("blend", BlendParams(1.0, 1.0, 2.0)),
+    "adaptive": ("blend", BlendParams(snap=0.0, adaptive=True)),
+    "adaptive snap1": ("blend", BlendParams(snap=1.0, adaptive=True)),
+    "adaptive snap2": ("blend", BlendParams(snap=2.0, adaptive=True)),
+    "adaptive c1 snap2": ("blend", BlendParams(conf_power=1.0, snap=2.0, adaptive=True)),
 }
 
 
@@ -109,11 +113,28 @@ def synthetic(n_videos: int, checkpoint: str, everys: list[int], frames: int, wo
     videos = []
     for k in range(n_videos):
         sv = render_video(1000 + k, ACTIONS[k % len(ACTIONS)], n_frames=frames)
-        path = write_mp4(work / f"synth{k}.mp4", sv.frames)
+        path = work / f"synth{k}.mp4"
+        if not path.exists():
+            write_mp4(path, sv.frames)
         a = analyze_video(path, checkpoint, cache_dir=work / "analyses")
         videos.append((sv.xy.astype(np.float64), sv.visible, np.asarray(a.xy, np.float64),
                        np.asarray(a.conf, np.float64)))
     return videos, {e: pooled([run_video(t, v, m, c, e) for t, v, m, c in videos]) for e in everys}
+
+
+def simulated(videos: list, noise: float, jumps: float, everys: list[int], seed: int = 0) -> dict:
+    """The same videos with a made-up model: truth + Gaussian noise (``noise`` x box side) and a share of
+    ``jumps`` joints thrown 0.3 box sides away -- how the blends behave as the model gets better."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t, v, _, _ in videos:
+        side = (t.max(1) - t.min(1)).max(-1)[:, None, None]
+        m = t + rng.normal(0, noise, t.shape) * side
+        jump = rng.random(t.shape[:2]) < jumps
+        ang = rng.uniform(0, 2 * np.pi, t.shape[:2])
+        m[jump] += 0.3 * side[:, :, 0].repeat(t.shape[1], 1)[jump][:, None] * np.stack([np.cos(ang), np.sin(ang)], -1)[jump]
+        out.append((t, v, m, np.ones(t.shape[:2])))
+    return {e: pooled([run_video(t, v, m, c, e) for t, v, m, c in out]) for e in everys}
 
 
 def real(clips: list[str], reference: str, checkpoint: str | None, everys: list[int], work: Path) -> dict:
@@ -122,6 +143,9 @@ def real(clips: list[str], reference: str, checkpoint: str | None, everys: list[
     from rpan_core.formats.coco import import_coco_report
     from rpan_core.project import Project
 
+    import shutil
+
+    shutil.rmtree(work / "real", ignore_errors=True)
     add_videos(work / "real", clips)
     videos = []
     with Project.open(work / "real") as p:
@@ -151,7 +175,10 @@ def main() -> int:
     ap.add_argument("--checkpoint", help="checkpoint for the model's poses (default: the demo model)")
     ap.add_argument("--real-checkpoint", help="checkpoint for the real clips (default: --checkpoint)")
     ap.add_argument("--every", type=int, nargs="+", default=[5, 10, 20])
+    ap.add_argument("--simulate", type=float, nargs="*", default=[],
+                    help="also score made-up models: truth + this much noise (x box side) and 3 %% jumps")
     ap.add_argument("--json", help="write the pooled figures here")
+    ap.add_argument("--work", help="keep the rendered videos and analyses here (reused by the next run)")
     args = ap.parse_args()
     from rpan_core.demo import demo_checkpoint_path
 
@@ -160,12 +187,18 @@ def main() -> int:
     report: dict = {"every": args.every, "checkpoint": ck, "variants": {k: [m, v.as_dict()] for k, (m, v) in
                                                                           VARIANTS.items()}}
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+        work = Path(args.work or tmp)
+        work.mkdir(parents=True, exist_ok=True)
         if args.synthetic:
             _, res = synthetic(args.synthetic, ck, args.every, args.frames, work)
             report["synthetic"] = res
             print(table(f"Synthetic: {args.synthetic} videos x {args.frames} frames, model {Path(ck).name}", res))
             print()
+            for noise in args.simulate:
+                res = simulated(_, noise, 0.03, args.every)
+                report[f"simulated {noise}"] = res
+                print(table(f"Synthetic, a simulated model: truth + {noise:g} x box side noise, 3 % jumps", res))
+                print()
         if args.real:
             if not args.reference:
                 ap.error("--real needs --reference")

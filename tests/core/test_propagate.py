@@ -137,3 +137,24 @@ def test_cli_propagate_with_and_without_a_checkpoint(project, tmp_path, capsys, 
     assert p.frame_predictions(vid, 2)[0].origin.startswith("propagate:blend:")
     assert main(["propagate", "--project", folder, "--video", "nope"]) == 1
     assert "no video 'nope'" in capsys.readouterr().err
+
+
+def test_adaptive_weights_follow_the_errors_measured_on_the_keyframes():
+    """A model that is good on this video takes over mid-gap; a poor one fades to interpolation."""
+    truth = curve(81, seed=4)
+    rng = np.random.default_rng(0)
+    f, kxy, kvis = keys(truth, 10)
+    params = BlendParams(snap=0, adaptive=True)
+    err = {}
+    for name, noise in (("good", 0.3), ("poor", 25.0)):
+        model = truth + rng.normal(0, noise, truth.shape)
+        p = propagate(81, f, kxy, kvis, model_xy=model, params=params)
+        mid = np.isin(p.frames, f + 5)
+        err[name] = float(np.linalg.norm(p.xy - truth[p.frames], axis=-1).mean())
+        if name == "good":
+            assert p.weight[mid].mean() > 0.7
+        else:
+            assert p.weight[mid].mean() < 0.1
+    interp = propagate(81, f, kxy, kvis)
+    err["interp"] = float(np.linalg.norm(interp.xy - truth[interp.frames], axis=-1).mean())
+    assert err["good"] < 0.5 * err["interp"] and err["poor"] < 1.05 * err["interp"]
