@@ -198,6 +198,7 @@ def flipped_poses(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             tmp = temp_name(out).with_suffix(".avi")
             writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), float(video.fps),
                                      (video.width, video.height))
+            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 100)
             try:
                 for fr in video.frames():
                     writer.write(cv2.cvtColor(np.ascontiguousarray(fr[:, ::-1]), cv2.COLOR_RGB2BGR))

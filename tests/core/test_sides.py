@@ -71,3 +71,28 @@ def test_flip_test_flags_a_model_that_guesses_the_sides():
     flipped_back[3] = swap_pose(truth[3], np.ones(J), PENNACTION)[0]  # here it gave the mirror image
     doubts = side_doubts(np.arange(6), truth, [], np.zeros((0, J, 2)), PENNACTION, flipped_xy=flipped_back)
     assert [(d.frame, d.reason) for d in doubts] == [(3, "flip")] and doubts[0].score > 0.5
+
+
+def test_flipped_poses_map_the_mirrored_video_back(tmp_path, monkeypatch):
+    """The flipped copy of a mirrored clip is the clip: its poses, mapped back, are the clip's poses mirrored."""
+    import cv2
+
+    from rpan_core.analyze import analyze_video
+    from rpan_core.demo import demo_checkpoint_path
+    from rpan_core.sides import flipped_poses
+    from rpan_core.synth import render_video
+
+    monkeypatch.setenv("RPAN_CACHE_DIR", str(tmp_path / "cache"))
+    sv = render_video(5, "jumping_jacks", n_frames=8, size=(96, 128))
+    for name, frames in (("clip", sv.frames), ("mirrored", sv.frames[:, :, ::-1])):
+        (tmp_path / name).mkdir()
+        for i, fr in enumerate(frames):
+            cv2.imwrite(str(tmp_path / name / f"{i:03d}.png"), cv2.cvtColor(np.ascontiguousarray(fr),
+                                                                            cv2.COLOR_RGB2BGR))
+    ck = demo_checkpoint_path()
+    direct = np.asarray(analyze_video(tmp_path / "clip", ck).xy, np.float64)
+    back = flipped_poses(tmp_path / "mirrored", ck)  # analyzes a flipped copy of the mirrored clip
+    expected = PENNACTION.flip_xy(direct, 128)  # the clip's poses, in the mirrored clip's pixels
+    err = np.linalg.norm(back - expected, axis=-1)
+    assert back.shape == (8, J, 2) and np.median(err) < 2.0  # JPEG-compressed copy: within a couple of pixels
+    assert np.median(np.linalg.norm(back - direct, axis=-1)) > 10 * max(np.median(err), 0.1)
