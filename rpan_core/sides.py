@@ -131,45 +131,47 @@ def side_doubts(frames: Any, xy: Any, key_frames: Any, key_xy: Any, skeleton: st
     kf, kxy = kf[order], kxy[order]
     best: dict[int, SideDoubt] = {}
 
-    def keep(d: SideDoubt) -> None:
-        if d.score > margin and (d.frame not in best or best[d.frame].score < d.score):
-            best[d.frame] = d
+    def keep(frames: np.ndarray, reason: str, scores: np.ndarray, refs: np.ndarray | None = None) -> None:
+        for k, (f, g) in enumerate(zip(frames.tolist(), scores.tolist())):
+            if g > margin and (f not in best or best[f].score < g):
+                best[f] = SideDoubt(int(f), reason, float(g), None if refs is None else int(refs[k]))
 
     if len(kf) and len(fr):
+        # every pose in frame order, keyframes taking their labels (vectorized: 100k frames stay fast)
         order = np.argsort(fr, kind="stable")
         fr, xy = fr[order], xy[order]
-        flipped_xy = None if flipped_xy is None else np.asarray(flipped_xy, np.float64)[order]
-        is_key = dict(zip(kf.tolist(), range(len(kf))))
-        # the poses in frame order, keyframes taking their labels
-        poses = [(int(f), kxy[is_key[int(f)]] if int(f) in is_key else xy[k]) for k, f in enumerate(fr)]
-        for f in kf.tolist():
-            if f not in set(fr.tolist()):
-                poses.append((int(f), kxy[is_key[f]]))
-        poses.sort(key=lambda p: p[0])
-        gains = swap_gain(np.stack([p[1] for p in poses[1:]]), np.stack([p[1] for p in poses[:-1]]), skeleton) \
-            if len(poses) > 1 else np.zeros(0)
-        swapped, since, run_score = False, None, 0.0
-        for k, (f, _pose) in enumerate(poses):
-            g = float(gains[k - 1]) if k > 0 and np.isfinite(gains[k - 1]) else 0.0
-            changed = g > margin
-            if f in is_key:
-                if since is not None and (swapped != changed):
-                    keep(SideDoubt(f, "crossed", abs(g) if changed else run_score, since))
-                swapped, since, run_score = False, f, 0.0
-                continue
-            if since is None:
-                continue  # before the first keyframe: nothing a person confirmed to compare with
-            if changed:
-                swapped = not swapped
-                run_score = g
-            if swapped:
-                keep(SideDoubt(f, "crossed", max(run_score, margin + 1e-9), since))
+        if flipped_xy is not None:
+            flipped_xy = np.asarray(flipped_xy, np.float64)[order]
+        allf = np.union1d(fr, kf)
+        P = np.full((len(allf), xy.shape[1], 2), np.nan)
+        P[np.searchsorted(allf, fr)] = xy
+        P[np.searchsorted(allf, kf)] = kxy
+        key = np.isin(allf, kf)
+        g = np.zeros(len(allf))
+        if len(allf) > 1:
+            g[1:] = np.nan_to_num(swap_gain(P[1:], P[:-1], skeleton), nan=0.0)
+        changed = g > margin
+        seg = np.cumsum(key)  # 0 before the first keyframe, then one segment per keyframe
+        toggles = np.cumsum(changed & ~key)
+        start = np.flatnonzero(key)
+        base = np.zeros(len(allf), np.int64)
+        base[seg > 0] = toggles[start[seg[seg > 0] - 1]]
+        swapped = ((toggles - base) % 2 == 1) & (seg > 0) & ~key
+        idx = np.arange(len(allf))
+        last = np.maximum.accumulate(np.where(changed, idx, 0))
+        ref = np.where(seg > 0, allf[start[np.maximum(seg, 1) - 1]], -1)
+        run = np.maximum(g[last], margin + 1e-9)
+        keep(allf[swapped], "crossed", run[swapped], ref[swapped])
+        # a keyframe whose sides disagree with the chain leading to it
+        prev = np.concatenate([[False], swapped[:-1]])
+        had = np.concatenate([[False], seg[:-1] > 0])
+        bad_key = key & had & (prev != changed)
+        score = np.where(changed, np.abs(g), run[np.maximum(idx - 1, 0)])
+        keep(allf[bad_key], "crossed", score[bad_key], np.concatenate([[-1], ref[:-1]])[bad_key])
     if flipped_xy is not None and len(fr):
-        gain = swap_gain(xy, np.asarray(flipped_xy, np.float64), skeleton)
-        for f, g in zip(fr, gain):
-            if np.isfinite(g):
-                keep(SideDoubt(int(f), "flip", float(g)))
-    return sorted(best.values(), key=lambda d: -d.score)
+        gain = np.nan_to_num(swap_gain(xy, np.asarray(flipped_xy, np.float64), skeleton), nan=0.0)
+        keep(fr, "flip", gain)
+    return sorted(best.values(), key=lambda d: (-d.score, d.frame))
 
 
 # ----------------------------------------------------------------------------- the flipped image's prediction
