@@ -38,7 +38,7 @@ import numpy as np
 
 from rpan_core.skeleton import Skeleton, get_skeleton
 
-__all__ = ["SideDoubt", "swap_pose", "swap_rows", "swap_gain", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
+__all__ = ["SideDoubt", "swap_pose", "swap_rows", "swap_changes", "swap_gain", "doubts_for_video", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
 
 #: A frame is in doubt when the swapped pose fits better by more than this share of the body's box side.
 DEFAULT_MARGIN = 0.02
@@ -75,6 +75,49 @@ def swap_rows(rows: dict[int, Any], skeleton: str | Skeleton, *,
         source = own_source if own_source in keep_source else new_source
         out[j] = (float(src.x), float(src.y), bool(src.visible), source)
     return out
+
+
+def swap_changes(project: Any, video_id: int, frames: Any, predicted: Any = None) -> dict[tuple[int, int], tuple | None]:
+    """The label writes that swap left and right on ``frames``: ``{(frame, joint): (x, y, visible, source) | None}``.
+
+    A frame with labels has its labels swapped (:func:`swap_rows`). A frame without
+    labels takes the pose a person sees there, swapped: the stored prediction, else
+    ``predicted(frame) -> (xy J x 2, visible J)`` (the studio's model pose); its
+    joints become ``corrected`` labels (a person fixed the model's sides) and its
+    unpaired joints (the head) ``accepted`` ones, so the frame ends up whole. Frames
+    with no pose at all are left alone.
+    """
+    skel = project.skeleton
+    flip = skel.flip_index
+    out: dict[tuple[int, int], tuple | None] = {}
+    for f in (int(v) for v in frames):
+        labels = project.frame_labels(video_id, f)
+        if labels:
+            rows = {j: _Row(lab.x, lab.y, lab.visible, str(lab.source)) for j, lab in labels.items()}
+        else:
+            preds = project.frame_predictions(video_id, f)
+            if preds:
+                rows = {j: _Row(p.x, p.y, p.visible, "predicted") for j, p in preds.items()}
+            elif predicted is not None and predicted(f) is not None:
+                xy, vis = predicted(f)
+                rows = {j: _Row(float(xy[j][0]), float(xy[j][1]), bool(vis[j]), "predicted")
+                        for j in range(skel.num_joints) if np.isfinite(np.asarray(xy[j], np.float64)).all()}
+            else:
+                continue
+            for j, r in rows.items():
+                if flip[j] == j:
+                    out[(f, j)] = (r.x, r.y, r.visible, "accepted")
+        for j, v in swap_rows(rows, skel).items():
+            out[(f, j)] = v
+    return out
+
+
+@dataclass(frozen=True)
+class _Row:
+    x: float
+    y: float
+    visible: bool
+    source: str
 
 
 def _pair_cost(a: np.ndarray, b: np.ndarray, pairs: list[int]) -> np.ndarray:

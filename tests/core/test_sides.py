@@ -97,3 +97,22 @@ def test_flipped_poses_map_the_mirrored_video_back(tmp_path, monkeypatch):
     err = np.linalg.norm(back - expected, axis=-1)
     assert back.shape == (8, J, 2) and np.median(err) < 2.0  # JPEG-compressed copy: within a couple of pixels
     assert np.median(np.linalg.norm(back - direct, axis=-1)) > 10 * max(np.median(err), 0.1)
+
+
+def test_swap_changes_on_labels_predictions_and_model_poses(tmp_path):
+    from rpan_core.project import Project
+    from rpan_core.sides import swap_changes
+    from tests.core.test_add import write_video
+
+    xy = walker(1)[0]
+    with Project.create(tmp_path / "p") as p:
+        vid = p.add_video(write_video(tmp_path / "v.avi", n=5))
+        p.set_labels(vid, [(0, j, *xy[j], True, "imported") for j in range(J)])
+        p.set_predictions(vid, [1], xy[None], True, 0.9, "test")
+        model = lambda f: (xy, np.ones(J, bool)) if f == 2 else None  # noqa: E731
+        ch = swap_changes(p, vid, range(5), model)
+        assert sorted({f for f, _ in ch}) == [0, 1, 2]  # frames 3, 4: no pose, nothing written
+        assert (0, 0) not in ch and ch[(1, 0)][3] == "accepted" and ch[(2, 0)][3] == "accepted"
+        for f in (0, 1, 2):
+            assert ch[(f, R)] == (float(xy[L, 0]), float(xy[L, 1]), True, "corrected")
+        assert len(ch) == 12 + 13 + 13
