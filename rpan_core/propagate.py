@@ -86,7 +86,9 @@ class Propagation:
     """Poses for the frames between keyframes (``frames`` sorted; joints not filled are NaN / not labeled).
 
     ``weight`` is the share of the model in each joint (0 for interpolation, 1 for
-    the model alone); ``snapped`` marks joints where the model was overruled.
+    the model alone); ``snapped`` marks joints where the model was overruled;
+    ``conf`` is what the studio shows as the joint's confidence: the model's
+    confidence for its share, 1 for the interpolation's (``1 - w + w * conf``).
     """
 
     frames: np.ndarray   # F int64
@@ -95,6 +97,7 @@ class Propagation:
     filled: np.ndarray   # F x J bool
     weight: np.ndarray   # F x J float64
     snapped: np.ndarray  # F x J bool
+    conf: np.ndarray     # F x J float64
     method: str
     params: BlendParams = field(default_factory=BlendParams)
 
@@ -152,6 +155,7 @@ def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, 
     filled = np.zeros((F, J), bool)
     weight = np.zeros((F, J))
     snapped = np.zeros((F, J), bool)
+    conf = np.zeros((F, J))
     stats = _error_stats(kf, kxy, mxy) if (method == "blend" and params.adaptive) else None
     for j in range(J):
         have = np.isfinite(kxy[:, j]).all(axis=1)
@@ -206,7 +210,8 @@ def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, 
         filled[rows, j] = True
         weight[rows, j] = w
         snapped[rows, j] = snap
-    return Propagation(targets, xy, visible, filled, weight, snapped, method, params)
+        conf[rows, j] = 1.0 - w + (w * mconf[targets[ok], j] if method != "interp" else 0.0)
+    return Propagation(targets, xy, visible, filled, weight, snapped, conf, method, params)
 
 
 def _error_stats(kf: np.ndarray, kxy: np.ndarray, mxy: np.ndarray) -> tuple[list, list]:
@@ -292,7 +297,7 @@ def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLik
         origin = f"propagate:{prop.method}"
         if analysis is not None:
             origin += f":{str(getattr(analysis, 'checkpoint_hash', ''))[:12]}"
-        project.set_predictions(video_id, prop.frames, prop.xy, prop.visible, prop.weight, origin,
+        project.set_predictions(video_id, prop.frames, prop.xy, prop.visible, prop.conf, origin,
                                 filled=prop.filled)
     return prop
 

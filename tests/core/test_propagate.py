@@ -158,3 +158,12 @@ def test_adaptive_weights_follow_the_errors_measured_on_the_keyframes():
     interp = propagate(81, f, kxy, kvis)
     err["interp"] = float(np.linalg.norm(interp.xy - truth[interp.frames], axis=-1).mean())
     assert err["good"] < 0.5 * err["interp"] and err["poor"] < 1.05 * err["interp"]
+
+
+def test_confidence_shown_mixes_the_model_confidence_by_its_share():
+    truth = curve(seed=6)
+    f, kxy, kvis = keys(truth, 10)
+    p = propagate(41, f, kxy, kvis, model_xy=truth, model_conf=np.full((41, J), 0.4),
+                  params=BlendParams(snap=0))
+    np.testing.assert_allclose(p.conf, 1 - p.weight + 0.4 * p.weight)
+    assert (propagate(41, f, kxy, kvis).conf == 1).all()
