@@ -259,9 +259,9 @@ def _box_size(kxy: np.ndarray, kvis: np.ndarray, ia: np.ndarray, ib: np.ndarray,
 
 # ----------------------------------------------------------------------------- a project's video
 
-def human_keyframes(project: Any, video_id: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The frames a person labeled (any stored label is human: predictions live elsewhere), as arrays."""
-    la = project.video_labels(video_id)
+def human_keyframes(project: Any, video_id: int, person: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The frames where ``person`` was labeled (any stored label is human: predictions live elsewhere)."""
+    la = project.video_labels(video_id, person=person)
     keep = la.labeled.any(axis=1)
     xy = np.where(la.labeled[..., None], la.xy, np.nan)
     return la.frames[keep], xy[keep], (la.visible & la.labeled)[keep]
@@ -270,7 +270,7 @@ def human_keyframes(project: Any, video_id: int) -> tuple[np.ndarray, np.ndarray
 def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLike | None = None,
                     method: str | None = None, params: BlendParams | None = None, device: str | None = None,
                     analysis: Any = None, progress: Callable[..., Any] | None = None, cancel: Any = None,
-                    write: bool = True) -> Propagation:
+                    write: bool = True, person: int = 1) -> Propagation:
     """Propagate one video's keyframes and store the result as the video's predictions.
 
     With ``checkpoint`` (or a ready ``analysis``) the model's poses are used (the
@@ -278,7 +278,7 @@ def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLik
     Previous predictions on the filled frames are replaced; labels are never touched.
     """
     rec = project.video(video_id)
-    frames, kxy, kvis = human_keyframes(project, video_id)
+    frames, kxy, kvis = human_keyframes(project, video_id, person)
     if len(frames) < 2:
         raise ProjectError(f"video {video_id} ({os.path.basename(rec.path)}) has {len(frames)} labeled frame"
                            f"{'' if len(frames) == 1 else 's'}; propagation fills the frames between keyframes, "
@@ -298,7 +298,7 @@ def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLik
         if analysis is not None:
             origin += f":{str(getattr(analysis, 'checkpoint_hash', ''))[:12]}"
         project.set_predictions(video_id, prop.frames, prop.xy, prop.visible, prop.conf, origin,
-                                filled=prop.filled)
+                                filled=prop.filled, person=person)
     return prop
 
 

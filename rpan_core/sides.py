@@ -77,7 +77,8 @@ def swap_rows(rows: dict[int, Any], skeleton: str | Skeleton, *,
     return out
 
 
-def swap_changes(project: Any, video_id: int, frames: Any, predicted: Any = None) -> dict[tuple[int, int], tuple | None]:
+def swap_changes(project: Any, video_id: int, frames: Any, predicted: Any = None,
+                 person: int = 1) -> dict[tuple[int, int], tuple | None]:
     """The label writes that swap left and right on ``frames``: ``{(frame, joint): (x, y, visible, source) | None}``.
 
     A frame with labels has its labels swapped (:func:`swap_rows`). A frame without
@@ -91,11 +92,11 @@ def swap_changes(project: Any, video_id: int, frames: Any, predicted: Any = None
     flip = skel.flip_index
     out: dict[tuple[int, int], tuple | None] = {}
     for f in (int(v) for v in frames):
-        labels = project.frame_labels(video_id, f)
+        labels = project.frame_labels(video_id, f, person=person)
         if labels:
             rows = {j: _Row(lab.x, lab.y, lab.visible, str(lab.source)) for j, lab in labels.items()}
         else:
-            preds = project.frame_predictions(video_id, f)
+            preds = project.frame_predictions(video_id, f, person=person)
             if preds:
                 rows = {j: _Row(p.x, p.y, p.visible, "predicted") for j, p in preds.items()}
             elif predicted is not None and predicted(f) is not None:
@@ -256,7 +257,7 @@ def flipped_poses(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
 
 
 def doubts_for_video(project: Any, video_id: int, *, analysis: Any = None, flipped_xy: Any = None,
-                     margin: float = DEFAULT_MARGIN) -> list[SideDoubt]:
+                     margin: float = DEFAULT_MARGIN, person: int = 1) -> list[SideDoubt]:
     """Side doubts of one project video: its labeled frames, stored predictions and model poses.
 
     Each frame is checked with the pose a person sees there: the label where there
@@ -265,7 +266,7 @@ def doubts_for_video(project: Any, video_id: int, *, analysis: Any = None, flipp
     from rpan_core.propagate import human_keyframes
 
     skel = project.skeleton
-    kf, kxy, _ = human_keyframes(project, video_id)
+    kf, kxy, _ = human_keyframes(project, video_id, person)
     n = project.video(video_id).frame_count
     xy = np.full((n, skel.num_joints, 2), np.nan)
     have = np.zeros(n, bool)
@@ -273,7 +274,7 @@ def doubts_for_video(project: Any, video_id: int, *, analysis: Any = None, flipp
         m = np.asarray(analysis.xy, np.float64)[:n]
         xy[:len(m)] = m
         have[:len(m)] = True
-    pr = project.predictions(video_id)
+    pr = project.predictions(video_id, person=person)
     if len(pr.frames):
         xy[pr.frames] = np.where(pr.filled[..., None], pr.xy, xy[pr.frames])
         have[pr.frames] = True

@@ -167,3 +167,19 @@ def test_confidence_shown_mixes_the_model_confidence_by_its_share():
                   params=BlendParams(snap=0))
     np.testing.assert_allclose(p.conf, 1 - p.weight + 0.4 * p.weight)
     assert (propagate(41, f, kxy, kvis).conf == 1).all()
+
+
+def test_predictions_belong_to_a_person(project):
+    p, vid, truth = project
+    p.set_labels(vid, [(f, j, *truth[f, j] + 50, True, "manual") for f in (0, 11) for j in range(J)], person=2)
+    propagate_video(p, vid, person=2)
+    assert p.prediction_count(vid, person=2) == 10 * J and p.prediction_count(vid, person=1) == 0
+    assert p.frame_states(vid, person=1)[1] == FrameState.NONE
+    assert p.frame_states(vid, person=2)[1] == FrameState.PREDICTED
+    moved = p.predictions(vid, person=2).xy[3]
+    p.swap_persons(vid, 1, 2, from_frame=4)  # identities swap from frame 4: the predictions follow
+    assert p.predictions(vid, person=1).frames.tolist() == list(range(4, 11))
+    np.testing.assert_array_equal(p.predictions(vid, person=1).xy[0], moved)  # frame 4 was person 2's row 3
+    assert p.predictions(vid, person=2).frames.tolist() == [1, 2, 3]
+    p.delete_person(vid, 1)
+    assert p.prediction_count(vid) == 3 * J
