@@ -3,10 +3,21 @@
 COCO is what most pose tools read and write. One image per labeled video frame,
 ``file_name`` ``<video stem>/<frame:06d>.jpg`` plus our own fields ``video_id``,
 ``video_name``, ``frame_index``, ``action`` and ``split`` so the importer maps each
-image back to its video frame. One annotation per image (category 1, ``person``)
-with ``keypoints`` as ``[x, y, v]`` triplets in 0-based pixels: v = 0 not labeled,
-1 labeled but not visible, 2 visible; ``bbox`` ``[x, y, w, h]`` around the labeled
-joints.
+image back to its video frame. One annotation per person on the frame (category 1,
+``person``) with ``keypoints`` as ``[x, y, v]`` triplets in 0-based pixels: v = 0
+not labeled, 1 labeled but not visible, 2 visible; ``track_id`` the person's id in
+its video and ``person_name`` its name; ``bbox`` ``[x, y, w, h]`` the person's
+stored box on that frame, or else the extent of its labeled joints (then marked
+``"box_from_joints": true`` so the importer does not store it as a drawn box).
+
+Persons on import: annotations carrying ``track_id`` (or ``attributes.track_id``,
+as CVAT writes it) keep that identity across frames: track ids from 1 are the
+person ids, and a file whose ids start at 0 (or below) is shifted to start at 1
+(the person then named ``track T``). Without track ids, the annotations of each
+image become persons 1, 2, ... in file order (identities across frames are then
+unknown: swap them in the studio). Either way every annotation is one person, so
+the person count of each frame is the file's. ``iscrowd`` annotations (regions
+of many people) are skipped.
 
 Keypoints: the COCO-17 names first (joints the project's skeleton lacks are
 written as v = 0), then every project joint COCO has no name for (PennAction's
@@ -62,7 +73,8 @@ def _edges(skel: Any, names: list[str]) -> list[list[int]]:
 
 
 def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
-    """Write the labeled frames of the project as COCO keypoints JSON; returns the path."""
+    """Write the labeled frames of the project as COCO keypoints JSON (one annotation per person
+    and frame, boxes included); returns the path."""
     skel = project.skeleton
     names = keypoint_names(skel)
     pos = [names.index(n) for n in skel.joints]
@@ -71,30 +83,19 @@ def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[in
         if video_ids is not None and r.id not in video_ids:
             continue
         stem = Path(r.path).stem
-        la = project.video_labels(r.id)
-        for i, f in enumerate(la.frames.tolist()):
+        people = [(q, project.video_labels(r.id, person=q.id), project.box_keyframes(r.id, person=q.id))
+                  for q in project.persons(r.id)]
+        frames = sorted({int(f) for _, la, bx in people for f in (*la.frames.tolist(), *bx.frames.tolist())})
+        for f in frames:
             image_id = len(images) + 1
             images.append({"id": image_id, "file_name": f"{stem}/{f:06d}.jpg", "width": r.width, "height": r.height,
                            "video_id": r.id, "video_name": stem, "frame_index": f, "action": r.action,
                            "split": r.split})
-            kp = np.zeros((len(names), 3))
-            for j in range(skel.num_joints):
-                if not la.labeled[i, j]:
-                    continue
-                x, y = la.xy[i, j]
-                if not (math.isfinite(x) and math.isfinite(y)):
-                    kp[pos[j]] = (0, 0, 1)
-                else:
-                    kp[pos[j]] = (x, y, 2 if la.visible[i, j] else 1)
-            have = (kp[:, 2] > 0) & ~((kp[:, 0] == 0) & (kp[:, 1] == 0) & (kp[:, 2] == 1))
-            if have.any():
-                lo, hi = kp[have, :2].min(axis=0), kp[have, :2].max(axis=0)
-                bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
-            else:
-                bbox = [0.0, 0.0, 0.0, 0.0]
-            anns.append({"id": image_id, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                         "keypoints": [float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))],
-                         "num_keypoints": int((kp[:, 2] > 0).sum()), "bbox": bbox, "area": bbox[2] * bbox[3]})
+            for q, la, bx in people:
+                ann = _annotation(la, bx, f, skel.num_joints, pos, len(names))
+                if ann is not None:
+                    ann.update(id=len(anns) + 1, image_id=image_id, track_id=q.id, person_name=q.name)
+                    anns.append(ann)
     doc = {
         "info": {"description": f"RPAN Studio project {Path(project.folder).name}", "skeleton": skel.name},
         "images": images,
@@ -108,6 +109,41 @@ def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[in
     tmp.write_text(json.dumps(doc))
     os.replace(tmp, out)
     return out
+
+
+def _annotation(la: Any, bx: Any, f: int, J: int, pos: list[int], K: int) -> dict | None:
+    """One person's annotation on frame ``f`` (None when it has neither a label nor a box there)."""
+    li = int(np.searchsorted(la.frames, f))
+    has_labels = li < len(la.frames) and la.frames[li] == f
+    bi = int(np.searchsorted(bx.frames, f))
+    box = bx.boxes[bi] if bi < len(bx.frames) and bx.frames[bi] == f else None
+    if not has_labels and box is None:
+        return None
+    kp = np.zeros((K, 3))
+    if has_labels:
+        for j in range(J):
+            if not la.labeled[li, j]:
+                continue
+            x, y = la.xy[li, j]
+            if not (math.isfinite(x) and math.isfinite(y)):
+                kp[pos[j]] = (0, 0, 1)
+            else:
+                kp[pos[j]] = (x, y, 2 if la.visible[li, j] else 1)
+    ann: dict[str, Any] = {"category_id": 1, "iscrowd": 0}
+    if box is not None:
+        x0, y0, x1, y1 = (float(v) for v in box)
+        bbox = [x0, y0, x1 - x0, y1 - y0]
+    else:
+        have = (kp[:, 2] > 0) & ~((kp[:, 0] == 0) & (kp[:, 1] == 0) & (kp[:, 2] == 1))
+        if have.any():
+            lo, hi = kp[have, :2].min(axis=0), kp[have, :2].max(axis=0)
+            bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
+        else:
+            bbox = [0.0, 0.0, 0.0, 0.0]
+        ann["box_from_joints"] = True
+    ann.update(keypoints=[float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))],
+               num_keypoints=int((kp[:, 2] > 0).sum()), bbox=bbox, area=bbox[2] * bbox[3])
+    return ann
 
 
 # ------------------------------------------------------------------ import
@@ -152,7 +188,9 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
     """Parse and check a COCO keypoints file against ``skeleton``.
 
     Returns one dict per annotated image: ``video_name``, ``frame``, ``action``,
-    ``split``, ``labels`` = list of (joint, x, y, visible) in project joint indices.
+    ``split``, ``persons`` = one dict per annotation: ``track`` (its track id or None),
+    ``name`` (``person_name`` or None), ``labels`` = {joint: (x, y, visible)} in project
+    joint indices, ``box`` = ``[x0, y0, x1, y1]`` or None.
     ``report`` (a dict), when given, receives ``aliased`` ({file keypoint: joint}
     mapped by alias) and ``unmapped`` ({file keypoint: labeled points dropped}).
     """
@@ -219,7 +257,7 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
             raise _err(path, f"images[{i}] field 'split'", "must be a split name such as train or test")
         if iid in images:
             raise _err(path, f"images[{i}] field 'id'", f"{iid} is used twice")
-        images[iid] = {"video_name": vname, "frame": frame, "action": action, "split": split, "labels": {},
+        images[iid] = {"video_name": vname, "frame": frame, "action": action, "split": split, "persons": [],
                        "size": (im["width"], im["height"])}
     for a, ann in enumerate(doc["annotations"]):
         where = f"annotations[{a}]"
@@ -240,7 +278,23 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
         bbox = ann.get("bbox")
         if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox)):
             raise _err(path, f"{where} field 'bbox'", "must be [x, y, w, h]")
-        labels = images[iid]["labels"]
+        if bbox is not None and (bbox[2] < 0 or bbox[3] < 0):
+            raise _err(path, f"{where} field 'bbox'", f"has a negative width or height ({bbox}); it is [x, y, w, h]")
+        if ann.get("iscrowd") in (1, True):
+            continue  # a crowd region, not one person
+        track = _track_id(path, ann, where)
+        name = ann.get("person_name")
+        if name is not None and (not isinstance(name, str) or not name.strip() or "\n" in name):
+            raise _err(path, f"{where} field 'person_name'", "must be a one-line name")
+        persons = images[iid]["persons"]
+        if track is not None and any(q["track"] == track for q in persons):
+            raise _err(path, f"{where} field 'track_id'", f"{track} is given twice on image {iid}; each person of "
+                       "a frame needs its own track id")
+        box = None
+        if bbox is not None and bbox[2] > 0 and bbox[3] > 0 and not ann.get("box_from_joints"):
+            box = [float(bbox[0]), float(bbox[1]), float(bbox[0] + bbox[2]), float(bbox[1] + bbox[3])]
+        labels: dict[int, tuple] = {}
+        persons.append({"track": track, "name": name, "labels": labels, "box": box})
         for k, j in enumerate(mapping):
             x, y, v = kp[3 * k: 3 * k + 3]
             if v not in (0, 1, 2):
@@ -250,8 +304,8 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
             if j is None or v == 0:
                 continue
             if j in labels:
-                raise _err(path, f"{where}", f"labels joint {skel.joints[j]!r} of image {iid} twice (one person "
-                           "per frame)")
+                raise _err(path, f"{where} field 'keypoints'", f"gives joint {skel.joints[j]!r} twice (two "
+                           "keypoint names map to it)")
             if v == 1 and x == 0 and y == 0:
                 labels[j] = (None, None, False)
             else:
@@ -285,6 +339,54 @@ class CocoReport:
             out.append(f"not imported: {len(self.unmapped)} keypoints have no joint in the {self.skeleton} skeleton "
                        f"({dropped} labeled points): " + ", ".join(f"{n} ({c})" for n, c in self.unmapped.items()))
         return out
+
+
+def _track_id(path: Path, ann: dict, where: str) -> int | None:
+    """The annotation's ``track_id`` (top level, or in ``attributes`` as CVAT writes it), or None."""
+    attrs = ann.get("attributes")
+    tid = ann.get("track_id", attrs.get("track_id") if isinstance(attrs, dict) else None)
+    if tid is None:
+        return None
+    if not isinstance(tid, int) or isinstance(tid, bool) or abs(tid) > 2**62:
+        raise _err(path, f"{where} field 'track_id'", f"must be a whole number, got {tid!r}"[:200])
+    return tid
+
+
+def _person_ids(path: Path, vname: str, es: list[dict]) -> list[list[tuple[int, str | None]]]:
+    """Per image of one video, the (person id, name) of each of its annotations (see the module doc)."""
+    tracked = [q["track"] is not None for e in es for q in e["persons"]]
+    if any(tracked) and not all(tracked):
+        raise FormatError(f"{path}: video {vname!r} has annotations with and without 'track_id'; give every "
+                          "annotation of a video a track id, or none; fix the file and import again")
+    if not any(tracked):
+        return [[(k + 1, q["name"]) for k, q in enumerate(e["persons"])] for e in es]
+    low = min(q["track"] for e in es for q in e["persons"])
+    shift = 1 - low if low < 1 else 0
+    return [[(q["track"] + shift, q["name"] or (f"track {q['track']}" if shift else None)) for q in e["persons"]]
+            for e in es]
+
+
+def _import_persons(project: Any, vid: int, es: list[dict], pids: list[list[tuple[int, str | None]]]) -> None:
+    """Write each annotation's joints and box as its person's (persons added or renamed as the file says)."""
+    rows: dict[int, list[tuple]] = defaultdict(list)
+    boxes: dict[int, list[tuple]] = defaultdict(list)
+    names: dict[int, str | None] = {}
+    for e, ids in zip(es, pids):
+        for q, (pid, name) in zip(e["persons"], ids):
+            names[pid] = names.get(pid) or name
+            rows[pid] += [(e["frame"], j, x, y, vis, "imported") for j, (x, y, vis) in q["labels"].items()]
+            if q["box"] is not None:
+                boxes[pid].append((e["frame"], *q["box"], "imported"))
+    have = {q.id: q.name for q in project.persons(vid)}
+    for pid in sorted(names):
+        if pid not in have:
+            project.add_person(vid, names[pid], person_id=pid)
+        elif names[pid] and names[pid] != have[pid]:
+            project.rename_person(vid, pid, names[pid])
+        if rows[pid]:
+            project.set_labels(vid, rows[pid], person=pid)
+        if boxes[pid]:
+            project.set_boxes(vid, boxes[pid], person=pid)
 
 
 def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str | os.PathLike | None = None) -> list[int]:
@@ -344,12 +446,12 @@ def import_coco_report(project: Any, json_path: str | os.PathLike, *,
             if e["frame"] >= n:
                 raise FormatError(f"{path}: field 'frame_index' {e['frame']} of video {vname!r} is past its "
                                   f"{n} frames")
-        plan.append((vname, rec, es))
+        plan.append((vname, rec, es, _person_ids(path, vname, es)))
     ids = []
     with project.transaction():
         actions = sorted({e["action"] for e in entries if e["action"]})
         project.add_classes(actions)
-        for vname, rec, es in plan:
+        for vname, rec, es, pids in plan:
             with guard_project_errors(path):
                 first = es[0]
                 if rec is None:
@@ -360,9 +462,9 @@ def import_coco_report(project: Any, json_path: str | os.PathLike, *,
                         project.set_action(vid, first["action"])
                     if first["split"] is not None:
                         project.set_split(vid, first["split"])
-                rows = [(e["frame"], j, x, y, vis, "imported") for e in es for j, (x, y, vis) in e["labels"].items()]
-                report.labels += project.set_labels(vid, rows)
-                report.images += sum(1 for e in es if e["labels"])
+                _import_persons(project, vid, es, pids)
+                report.labels += sum(len(q["labels"]) for e in es for q in e["persons"])
+                report.images += sum(1 for e in es if any(q["labels"] for q in e["persons"]))
             ids.append(vid)
             report.videos[vname] = vid
     report.video_ids = ids
