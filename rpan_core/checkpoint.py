@@ -33,11 +33,17 @@ class CheckpointInfo:
     train_config: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     path: str = ""
+    card: Any = None  # rpan_core.model_card.ModelCard, or None for a checkpoint written without one
 
 
 def save_checkpoint(path: str | os.PathLike, model: Any, *, classes: list[str] | tuple[str, ...],
-                    train_config: dict | None = None, metrics: dict | None = None) -> Path:
-    """Write ``model`` atomically (temp file, fsync, rename): a crash leaves the old file or the new one."""
+                    train_config: dict | None = None, metrics: dict | None = None,
+                    card: Any = None) -> Path:
+    """Write ``model`` atomically (temp file, fsync, rename): a crash leaves the old file or the new one.
+
+    ``card`` (a :class:`rpan_core.model_card.ModelCard` or its dict) records what the model was
+    trained on; without one it is made from ``train_config``'s project, once per run.
+    """
     path = Path(path)
     cfg = model.cfg.to_dict()
     sk = get_skeleton(model.cfg.skeleton)
@@ -46,7 +52,7 @@ def save_checkpoint(path: str | os.PathLike, model: Any, *, classes: list[str] |
                               f"{model.cfg.num_classes} outputs")
     payload = {"format": FORMAT, "version": VERSION, "config": cfg, "skeleton": sk.name, "joints": list(sk.joints),
                "classes": [str(c) for c in classes], "train_config": _plain(train_config or {}),
-               "metrics": _plain(metrics or {}),
+               "metrics": _plain(metrics or {}), "card": _card_dict(model.cfg, train_config or {}, card),
                "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -102,7 +108,10 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, CheckpointInfo]:
     classes = [str(c) for c in d.get("classes", [])]
     if len(classes) != cfg.num_classes:
         raise CheckpointError(f"{path}: {len(classes)} class names for {cfg.num_classes} model outputs")
-    info = CheckpointInfo(cfg, sk, classes, dict(d.get("train_config") or {}), dict(d.get("metrics") or {}), str(path))
+    from rpan_core.model_card import ModelCard
+
+    info = CheckpointInfo(cfg, sk, classes, dict(d.get("train_config") or {}), dict(d.get("metrics") or {}), str(path),
+                          ModelCard.from_dict(d.get("card")))
     return d["state"], info
 
 
@@ -138,6 +147,24 @@ def expect_skeleton(info: CheckpointInfo, skeleton: str | Skeleton, what: str = 
             f"the checkpoint {info.path or ''} predicts the {info.skeleton.name!r} skeleton "
             f"({info.skeleton.num_joints} joints) but {what} uses {want.name!r} ({want.num_joints} joints); "
             f"choose a checkpoint trained on {want.name!r}, or train one with `rpan train`")
+
+
+_CARDS: dict[tuple[str, str], dict] = {}
+
+
+def _card_dict(cfg: Any, train_config: dict, card: Any) -> dict:
+    """The card to store: the given one, else one made from the run's project (cached per run)."""
+    from rpan_core.model_card import card_from_train_config
+
+    if card is not None:
+        return _plain(card.to_dict() if hasattr(card, "to_dict") else dict(card))
+    key = (str(train_config.get("project") or ""), str(train_config.get("run_dir") or ""))
+    if not key[0]:
+        return {}
+    if key not in _CARDS:
+        made = card_from_train_config(cfg, train_config)
+        _CARDS[key] = made.to_dict() if made is not None else {}
+    return _plain(_CARDS[key])
 
 
 def _plain(d: dict) -> dict:

@@ -129,6 +129,32 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
     return out
 
 
+def demo_card(info: Any) -> Any:
+    """The demo model's card, rebuilt from its recipe (``train_demo_model``'s deterministic plan):
+    what it was trained on, without the training project at hand."""
+    from rpan_core.model_card import ModelCard
+    from rpan_core.synth import DEFAULT_SIZE, plan
+
+    tc = info.train_config
+    n_videos, n_frames = 360, 40
+    train = [p for p in plan(n_videos, int(tc.get("seed", 7))) if p[2] != (tc.get("val_split") or "test")]
+    h, w = DEFAULT_SIZE
+    return ModelCard(project="synthetic demo training set", videos=len(train), labeled_frames=len(train) * n_frames,
+                     skeleton=info.skeleton.name, classes=list(info.classes), input_size=list(info.config.input_size),
+                     frame_sizes=[[w, h, len(train)]], source="synthetic", created="2026-11-28", preset="demo",
+                     note="scripts/make_demo_assets.py: rpan_core.synth figures, nine actions")
+
+
+def stamp_demo_card(path: str | os.PathLike | None = None) -> Path:
+    """Rewrite the shipped demo checkpoint with its card (weights, config and metrics unchanged)."""
+    from rpan_core.checkpoint import load_checkpoint, save_checkpoint
+
+    path = Path(path) if path is not None else demo_checkpoint_path()
+    model, info = load_checkpoint(path)
+    return save_checkpoint(path, model, classes=list(info.classes), train_config=dict(info.train_config),
+                           metrics=dict(info.metrics), card=demo_card(info))
+
+
 def _thin_labels(project: Any) -> None:
     """Keep whole-video labels on the test videos (evaluation) and keyframes on the others.
 

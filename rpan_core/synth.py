@@ -318,6 +318,9 @@ def render_many(out_dir: str | os.PathLike, n_videos: int, seed: int = 0, *, n_f
         raise ConfigError(f"--persons must be 1..{MAX_PERSONS} (got {persons})")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from rpan_core.model_card import mark_synthetic
+
+    mark_synthetic(out_dir)  # the model card and the studio tell synthetic clips from real video
     actions = ACTIONS if persons == 1 else UPRIGHT
     jobs = [(vs, a, sp, str(out_dir), f"{k:04d}_{a}.mp4", n_frames, tuple(size), fps, persons)
             for k, (vs, a, sp) in enumerate(plan(n_videos, seed, actions=actions))]

@@ -42,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     model, info = load_checkpoint(res["checkpoint"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    from rpan_core.demo import demo_card
+
     save_checkpoint(out, model, classes=list(info.classes), train_config=dict(info.train_config),
+                    card=info.card or demo_card(info),
                     metrics=dict(info.metrics, test_accuracy=res["accuracy"], test_pck_argmax=res["pck_argmax"],
                                  test_pck_refined=res["pck_refined"]))
     pj = res["eval"]["pck"] or {}
