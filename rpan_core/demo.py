@@ -31,7 +31,9 @@ DEMO_SEED = 2017
 DEMO_VIDEOS = 12
 DEMO_FRAMES = 48
 #: Bump when the demo project's content changes (an old one is rebuilt).
-DEMO_VERSION = 2
+DEMO_VERSION = 3
+#: The real clip the demo ships (Pose2Sim demo data, BSD-3-Clause: assets/pose2sim_LICENSE.txt).
+REAL_CLIP = "pose2sim_cam01.mp4"
 #: Training videos keep labels on every DEMO_KEYFRAME-th frame only, as a person labels keyframes.
 DEMO_KEYFRAME = 8
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +44,18 @@ def demo_checkpoint_path() -> Path:
     """``assets/demo_checkpoint.pt`` at the repository root (the package is installed editable)."""
     env = os.environ.get("RPAN_DEMO_CHECKPOINT")
     return Path(env) if env else REPO_ROOT / "assets" / "demo_checkpoint.pt"
+
+
+def real_clip_path() -> Path:
+    """``assets/pose2sim_cam01.mp4``: a real person, so the first launch shows more than synthetic figures."""
+    env = os.environ.get("RPAN_DEMO_REAL_CLIP")
+    return Path(env) if env is not None else REPO_ROOT / "assets" / REAL_CLIP
+
+
+def real_checkpoint_path() -> Path:
+    """``assets/real_demo_checkpoint.pt``: the real-video preset trained on the real clip's keyframes."""
+    env = os.environ.get("RPAN_DEMO_REAL_CHECKPOINT")
+    return Path(env) if env is not None else REPO_ROOT / "assets" / "real_demo_checkpoint.pt"
 
 
 def demo_dir() -> Path:
@@ -100,6 +114,7 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
             project = make_project(folder, DEMO_VIDEOS, seed=DEMO_SEED, n_frames=DEMO_FRAMES, workers=1,
                                    progress=False)
             _thin_labels(project)
+            _add_real_clip(project, folder)
             ck_dir = folder / "checkpoints"
             ck_dir.mkdir(exist_ok=True)
             dst = ck_dir / "demo.pt"
@@ -127,6 +142,18 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
     out = DemoPath(folder)
     out.checkpoint = dst
     return out
+
+
+def _add_real_clip(project: Any, folder: Path) -> None:
+    """Copy the shipped real clip into the demo project (``real/``), unlabeled: a real person to look at
+    and label. Skipped when the clip is not shipped (a trimmed install)."""
+    src = real_clip_path()
+    if not src.is_file():
+        return
+    dst = folder / "real" / src.name
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
+    project.add_video(str(dst), action=None, split="train")
 
 
 def demo_card(info: Any) -> Any:
@@ -277,5 +304,5 @@ def cli_main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["ensure_demo_project", "demo_checkpoint_path", "demo_dir", "DemoPath", "train_demo_model", "demo_metrics",
+__all__ = ["ensure_demo_project", "demo_checkpoint_path", "real_clip_path", "real_checkpoint_path", "demo_dir", "DemoPath", "train_demo_model", "demo_metrics",
            "write_results_section", "configure_parser", "cli_main"]

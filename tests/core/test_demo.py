@@ -33,7 +33,12 @@ def test_demo_project_is_built_once_and_registers_the_checkpoint(demo_env):
     assert p.checkpoint.read_bytes() == (demo_env / "demo_checkpoint.pt").read_bytes()
     project = Project.open(p)
     vids = project.videos()
-    assert len(vids) == DEMO_VIDEOS and all(v.action for v in vids)
+    synthetic = [v for v in vids if v.action]
+    assert len(synthetic) == DEMO_VIDEOS
+    real = [v for v in vids if not v.action]  # the shipped real clip, unlabeled, a real person to label
+    assert len(real) == 1 and real[0].path.endswith("pose2sim_cam01.mp4") and real[0].height > real[0].width
+    from rpan_core.model_card import video_origin
+    assert video_origin(real[0].path) == "real" and video_origin(synthetic[0].path) == "synthetic"
     assert any(v.split == "test" for v in vids) and len(project.labeled_frames(vids[0].id) if hasattr(
         project, "labeled_frames") else project.video_labels(vids[0].id).frames) > 0
     stamp = os.stat(p / "demo.json").st_mtime_ns
