@@ -37,9 +37,9 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
 from rpan_core.errors import ProjectError
+from rpan_studio.actions import shortcut
 
 __all__ = [
-    "SHORTCUTS",
     "AcceptPredictionCommand",
     "CopyPreviousCommand",
     "DeleteLabelCommand",
@@ -61,37 +61,6 @@ __all__ = [
 ]
 
 HUMAN_SOURCES = frozenset({"manual", "corrected", "imported"})
-
-# (action name, key sequence, description): the main window's help dialog lists these.
-SHORTCUTS: tuple[tuple[str, str, str], ...] = (
-    ("undo", "Ctrl+Z", "Undo the last edit"),
-    ("redo", "Ctrl+Shift+Z", "Redo the last undone edit"),
-    ("drag_joint", "Left drag", "Move a joint (one undo step per drag; right-click while dragging cancels)"),
-    ("select_joint", "Left click", "Select a joint"),
-    ("next_joint", "Tab", "Select the next joint"),
-    ("previous_joint", "Shift+Tab", "Select the previous joint"),
-    ("toggle_visibility", "V", "Toggle the selected joint between visible and occluded"),
-    ("delete_label", "Delete", "Delete the selected joint's label"),
-    ("place_joint", "P", "Place the next missing joint: press, then click in the frame"),
-    ("cancel_place", "Escape", "Stop placing a joint"),
-    ("nudge_left", "Alt+Left", "Move the selected joint 1 px left (Shift: 10 px)"),
-    ("nudge_right", "Alt+Right", "Move the selected joint 1 px right (Shift: 10 px)"),
-    ("nudge_up", "Alt+Up", "Move the selected joint 1 px up (Shift: 10 px)"),
-    ("nudge_down", "Alt+Down", "Move the selected joint 1 px down (Shift: 10 px)"),
-    ("accept_frame", "A", "Accept the model's pose for this frame"),
-    ("accept_range", "Shift+A", "Accept the model's poses for the selected frame range"),
-    ("copy_previous", "C", "Copy the pose of the previous labeled frame to this frame"),
-    ("interpolate", "I", "Interpolate between the previous and next labeled keyframes"),
-)
-
-
-def shortcut(name: str) -> str:
-    """The key sequence of a SHORTCUTS entry (KeyError for an unknown name)."""
-    for n, keys, _ in SHORTCUTS:
-        if n == name:
-            return keys
-    raise KeyError(name)
-
 
 @dataclass(frozen=True)
 class Row:
@@ -443,7 +412,7 @@ def set_action(stack: QUndoStack, project: Any, video_id: int, action: str | Non
 
 
 def make_undo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAction]:
-    """Undo / redo QActions for a menu, with the SHORTCUTS keys (Ctrl+Z, Ctrl+Shift+Z; Ctrl+Y too)."""
+    """Undo / redo QActions for a menu, with the rpan_studio.actions keys (Ctrl+Z, Ctrl+Shift+Z; Ctrl+Y too)."""
     undo = stack.createUndoAction(parent, "&Undo")
     undo.setShortcut(QKeySequence(shortcut("undo")))
     redo = stack.createRedoAction(parent, "&Redo")

@@ -2,7 +2,7 @@
 
 Why the mp4 is rendered with NumPy/OpenCV and not by grabbing the widget: grabbing
 would tie the export to the window's size and zoom and to the UI thread; drawing
-with :func:`rpan_studio.overlays.draw_overlays` (the same maths as the live view)
+with :func:`rpan_studio.views.overlays.draw_overlays` (the same maths as the live view)
 lets the export run in a worker at the video's own resolution, reading frames
 sequentially (``Video.frames``, no seeks) while the person keeps working.
 
@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from rpan_core.errors import RPANError, VideoError
-from rpan_studio.overlays import OverlayOptions, draw_overlays
+from rpan_studio.views.overlays import OverlayOptions, draw_overlays
 
 __all__ = ["export_overlay_video", "save_widget_png", "save_confusion_png", "confusion_from_result", "caption_for"]
 
@@ -99,7 +99,7 @@ class _Cancel(Exception):
 
 
 def _norm_conf(analysis: Any, t: int) -> np.ndarray:
-    from rpan_studio.overlays import normalized_confidence
+    from rpan_studio.views.overlays import normalized_confidence
 
     conf = np.asarray(analysis.conf[t], dtype=np.float32)
     scale = getattr(analysis, "_conf_scale", None)

@@ -5,7 +5,7 @@ cache (``rpan_core.flow.compute_flow``, seconds to minutes on a CPU), so the mai
 window computes it in a TaskWorker and hands the finished ``FlowVolume`` here;
 this layer only reads one cached field per shown frame (frame i shows the flow
 from i to i+1, the last frame its predecessor's) and paints it with the colour
-wheel of :func:`rpan_studio.overlays.flow_rgba` between the frame (z 0) and the
+wheel of :func:`rpan_studio.views.overlays.flow_rgba` between the frame (z 0) and the
 attention heat map (z 10). ``flow_wheel_pixmap`` is the legend shown beside the
 checkbox.
 """
@@ -18,13 +18,13 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtGui import QImage, QPixmap
 
-from rpan_studio.overlays import flow_rgba, flow_wheel
+from rpan_studio.views.overlays import flow_rgba, flow_wheel
 
 __all__ = ["FlowLayer", "flow_wheel_pixmap"]
 
 
 class FlowLayer:
-    """Colour-wheel optical flow drawn over a :class:`~rpan_studio.video_view.VideoView`'s frame."""
+    """Colour-wheel optical flow drawn over a :class:`~rpan_studio.views.video_view.VideoView`'s frame."""
 
     Z = 5
 

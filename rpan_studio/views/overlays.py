@@ -4,7 +4,7 @@ Why a module of plain NumPy/OpenCV functions next to the pyqtgraph items: the sa
 heat map and skeleton must appear in the live view and in an exported mp4, so the
 maths (which joints a "part" or "all joints" map combines, how a K1 x K2 grid is
 upsampled to the frame, how confidence becomes a colour) is written once here and
-both the view (:mod:`rpan_studio.video_view`) and the exporter
+both the view (:mod:`rpan_studio.views.video_view`) and the exporter
 (:mod:`rpan_studio.export`) call it.
 
 Grid geometry: attention cell (r, c) of a K1 x K2 grid covers frame pixels

@@ -35,7 +35,8 @@ from PyQt6.QtWidgets import QGraphicsLineItem, QListWidget, QListWidgetItem, QWi
 from rpan_core.errors import RPANError
 from rpan_core.skeleton import Skeleton, get_skeleton
 from rpan_studio import commands as cmds
-from rpan_studio.commands import Row, shortcut
+from rpan_studio.actions import action, shortcut
+from rpan_studio.commands import Row
 
 __all__ = ["JointHandle", "JointListWidget", "PoseEditor", "SOURCE_COLORS"]
 
@@ -335,7 +336,7 @@ class PoseEditor(QObject):
     # ------------------------------------------------------------------ internals
     def _make_actions(self) -> dict[str, QAction]:
         def make(name: str, slot, keys: str | None = None) -> QAction:
-            desc = next(d for n, _, d in cmds.SHORTCUTS if n == name)
+            desc = action(name).description
             act = QAction(desc, self)
             act.setShortcut(QKeySequence(keys or shortcut(name)))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)

@@ -194,11 +194,13 @@ def test_notifier_reports_frames(env) -> None:
 
 
 def test_shortcuts_table_is_complete() -> None:
-    names = [n for n, _, _ in cmds.SHORTCUTS]
+    from rpan_studio.actions import ACTIONS, shortcut
+
+    names = [a.name for a in ACTIONS]
     assert len(names) == len(set(names))
-    keys = [k for _, k, _ in cmds.SHORTCUTS]
-    assert len(keys) == len(set(keys))
-    assert cmds.shortcut("undo") == "Ctrl+Z" and cmds.shortcut("redo") == "Ctrl+Shift+Z"
+    keys = [a.keys for a in ACTIONS if a.keys]
+    assert len(keys) == len(set(keys)), "two actions share a key"
+    assert shortcut("undo") == "Ctrl+Z" and shortcut("redo") == "Ctrl+Shift+Z"
     for required in ("toggle_visibility", "delete_label", "place_joint", "accept_frame", "copy_previous",
                      "interpolate"):
         assert required in names

@@ -33,7 +33,7 @@ CHILD = textwrap.dedent(
     from PyQt6.QtGui import QUndoStack
     from PyQt6.QtWidgets import QApplication
     from rpan_studio import commands as cmds
-    from rpan_studio.pose_editor import PoseEditor
+    from rpan_studio.views.pose_editor import PoseEditor
 
     folder, vid, n_frames = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     classes = json.loads(sys.argv[4])

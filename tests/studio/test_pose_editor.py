@@ -17,7 +17,7 @@ from PyQt6.QtWidgets import QApplication
 
 from rpan_core.skeleton import PENNACTION
 from rpan_studio import commands as cmds
-from rpan_studio.pose_editor import SOURCE_COLORS, JointListWidget, PoseEditor
+from rpan_studio.views.pose_editor import SOURCE_COLORS, JointListWidget, PoseEditor
 
 from .pose_editor_support import HEIGHT, WIDTH, make_project, rows
 

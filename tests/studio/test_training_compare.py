@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rpan_core.errors import CheckpointError  # noqa: E402
 from rpan_core.skeleton import PENNACTION  # noqa: E402
-from rpan_studio.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
+from rpan_studio.dialogs.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
 
 from .pose_editor_support import make_project  # noqa: E402
 
