@@ -39,7 +39,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("export_video", "Video with overlays (mp4)...", "", "Write the video with the overlays shown"),
     ActionSpec("png_view", "Current view (PNG)...", "", "Save the frame view as PNG"),
     ActionSpec("png_dynamics", "Dynamics plot (PNG)...", "", "Save the LSTM dynamics plot as PNG"),
-    ActionSpec("png_confusion", "Confusion matrix (PNG)...", "", "Evaluate the checkpoint and save its confusion matrix"),
+    ActionSpec("png_confusion", "Confusion matrix (PNG)...", "",
+               "Evaluate the checkpoint and save its confusion matrix"),
     ActionSpec("quit", "&Quit", "Ctrl+Q", "Quit (every label is already saved)"),
     # ---- navigation
     ActionSpec("play", "Play / pause", "Space", "Play / pause at the video's frame rate"),

@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import QSettings, Qt, pyqtSignal
-from PyQt6.QtGui import QAction, QKeySequence, QUndoStack
+from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PyQt6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu, QMessageBox,
     QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget,
 )
 
 from rpan_core.errors import RPANError
+from rpan_core.analyze import TwoStreamAnalysis
 from rpan_core.formats.registry import exporters, get_format, importers
 from rpan_core.project import Project
 from rpan_studio import commands as cmds
@@ -53,6 +54,10 @@ from rpan_studio.views.timeline import ActionPlot
 from rpan_studio.views.transport import PlayClock, TransportBar
 from rpan_studio.views.video_view import VideoView
 from rpan_studio.workers import TaskRunner, TaskWorker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.flow import FlowVolume
+    from rpan_studio.state import AnalysisLike
 
 __all__ = ["MainWindow"]
 
@@ -424,10 +429,10 @@ class MainWindow(QMainWindow):
         """Analyze the current video in a worker; the views update when it is done."""
         return self.session.analyze(checkpoint)
 
-    def set_analysis(self, analysis: Any) -> None:
+    def set_analysis(self, analysis: AnalysisLike | None) -> None:
         self.state.set_analysis(analysis)
 
-    def _analysis_changed(self, analysis: Any) -> None:
+    def _analysis_changed(self, analysis: AnalysisLike | None) -> None:
         skel = self.state.project.skeleton.joints if self.state.project is not None else ()
         if analysis is None:
             self.action_plot.set_probs(None, [])
@@ -444,9 +449,9 @@ class MainWindow(QMainWindow):
         if analysis is not None:
             self.analysisReady.emit(analysis)
 
-    def _show_streams(self, analysis: Any) -> None:
+    def _show_streams(self, analysis: AnalysisLike | None) -> None:
         """Stream selector and the probability plot's title for a one- or two-stream analysis."""
-        two = analysis is not None and hasattr(analysis, "streams")
+        two = isinstance(analysis, TwoStreamAnalysis)
         stream = (analysis.shown if two else analysis.stream) if analysis is not None else "rgb"
         self.overlays.show_streams(two, stream)
         title = "action probability"
@@ -469,7 +474,7 @@ class MainWindow(QMainWindow):
         """The open video's optical flow (from the project's cache when there), in a worker."""
         return self.session.compute_flow((self.flow_layer.video_id, self.flow_layer.volume))
 
-    def _flow_ready(self, video_id: int, volume: Any) -> None:
+    def _flow_ready(self, video_id: int, volume: FlowVolume) -> None:
         self.flow_layer.set_volume(volume, video_id)
         if self.display.shown():
             self.flow_layer.show(self.state.frame)
@@ -673,7 +678,7 @@ class MainWindow(QMainWindow):
         return dlg
 
     # ================================================================== closing
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
         """Stop playback and the tasks, then close the video and the project (its WAL folded into project.db)."""
         self.player.stop()
         self.display.stop()

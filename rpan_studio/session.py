@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtGui import QUndoStack
 
+from rpan_core.analyze import TwoStreamAnalysis
 from rpan_core.errors import ProjectError, RPANError
 from rpan_core.formats.registry import ImportReport, get_format
 from rpan_core.project import Project
@@ -26,6 +28,8 @@ from rpan_studio.state import StudioState
 from rpan_studio.workers import TaskRunner, TaskWorker
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.demo import DemoPath
+    from rpan_studio.state import AnalysisLike
     from rpan_core.flow import FlowVolume
     from rpan_studio.views.overlays import OverlayOptions
 
@@ -42,7 +46,8 @@ def default_analyze(video_path: str, checkpoint: str, flow_checkpoint: str | Non
     return analyze_video(video_path, checkpoint, **kwargs)
 
 
-def _flow_task(video_path: str, cache_dir: str, progress: Any = None, cancel: Any = None) -> "FlowVolume":
+def _flow_task(video_path: str, cache_dir: str, progress: Callable[[int, int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> "FlowVolume":
     from rpan_core.flow import FlowParams, compute_flow
 
     return compute_flow(video_path, cache_dir, FlowParams(), progress=progress, cancel=cancel)
@@ -126,7 +131,7 @@ class Session(QObject):
         self.videosChanged.emit()
         return ids
 
-    def set_action(self, undo_stack: Any, action: str | None) -> None:
+    def set_action(self, undo_stack: QUndoStack, action: str | None) -> None:
         from rpan_studio import commands as cmds
 
         project, vid = self.require_video()
@@ -163,7 +168,7 @@ class Session(QObject):
             raise RPANError("no checkpoint chosen: use Model > Choose checkpoint, or train one first")
         rec = project.video(vid)
 
-        def done(analysis: Any, vid: int = vid) -> None:
+        def done(analysis: AnalysisLike, vid: int = vid) -> None:
             if vid == st.video_id:  # the person may have moved on; the result stays cached on disk
                 st.set_analysis(analysis)
 
@@ -179,7 +184,7 @@ class Session(QObject):
     def select_stream(self, stream: str) -> None:
         """Show the RGB or the flow stream's attention and poses of a two-stream analysis."""
         a = self.state.analysis
-        if a is not None and hasattr(a, "select") and a.shown != stream:
+        if isinstance(a, TwoStreamAnalysis) and a.shown != stream:
             self.state.set_analysis(a.select(stream))
 
     def compute_flow(self, have: tuple[int, Any] | None = None) -> TaskWorker | None:
@@ -191,7 +196,7 @@ class Session(QObject):
             return None
         rec = st.project.video(st.video_id)
 
-        def done(volume: Any, vid: int = st.video_id) -> None:
+        def done(volume: FlowVolume, vid: int = st.video_id) -> None:
             if vid == st.video_id:
                 self.flowReady.emit(vid, volume)
 
@@ -206,8 +211,8 @@ class Session(QObject):
         """Build (or find) the demo project in a worker, then open it with its checkpoint."""
         from rpan_core.demo import ensure_demo_project
 
-        def opened(folder: Any) -> None:
-            checkpoint = getattr(folder, "checkpoint", None)  # rpan_core.demo.DemoPath
+        def opened(folder: DemoPath) -> None:
+            checkpoint = folder.checkpoint
             try:
                 if checkpoint:
                     self.state.set_checkpoint(checkpoint, "demo")
@@ -278,11 +283,11 @@ def _confusion_png(checkpoint: str, project_folder: str, out: str) -> Path:
     return save_confusion_png(m, classes, out)
 
 
-def predicted_visible(analysis: Any, start: int, stop: int) -> np.ndarray | None:
+def predicted_visible(analysis: AnalysisLike | None, start: int, stop: int) -> np.ndarray | None:
     """The model's visibility for frames start..stop-1: its dummy-cell mass below the threshold."""
     from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
 
-    dummy = getattr(analysis, "dummy", None)
-    if dummy is None:
+    if analysis is None:
         return None
+    dummy = analysis.dummy
     return np.asarray(dummy[start:stop], dtype=np.float32) < DEFAULT_DUMMY_THRESHOLD

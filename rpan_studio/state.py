@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rpan_core.project import Project
     from rpan_core.video import Video
 
-    AnyAnalysis = Union[Analysis, TwoStreamAnalysis]
+    AnalysisLike = Union[Analysis, TwoStreamAnalysis]  # what the studio shows: one stream or two fused
 
 __all__ = ["StudioState", "CheckpointOrigin", "validate_checkpoint"]
 
@@ -67,7 +67,7 @@ class StudioState(QObject):
         self.video: Video | None = None
         self.n_frames = 0
         self.frame = 0
-        self.analysis: AnyAnalysis | None = None
+        self.analysis: AnalysisLike | None = None
         self.checkpoint: str | None = None
         self.checkpoint_origin: CheckpointOrigin | None = None
         self.flow_checkpoint: str | None = None
@@ -98,7 +98,7 @@ class StudioState(QObject):
         self.frameChanged.emit(frame)
         return True
 
-    def set_analysis(self, analysis: AnyAnalysis | None) -> None:
+    def set_analysis(self, analysis: AnalysisLike | None) -> None:
         self.analysis = analysis
         self.analysisChanged.emit(analysis)
 

@@ -23,12 +23,15 @@ from __future__ import annotations
 import inspect
 import threading
 import traceback
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from rpan_core.errors import RPANError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.video import Video
 
 __all__ = ["FrameLoader", "TaskWorker", "TaskRunner", "Cancelled"]
 
@@ -92,7 +95,7 @@ class FrameLoader(QObject):
     def __init__(self, parent: QObject | None = None, read_ahead: bool = True) -> None:
         super().__init__(parent)
         self.read_ahead = read_ahead
-        self.video: Any = None
+        self.video: Video | None = None
         self.decode_count = 0  # frames actually decoded (tests: stale requests are skipped)
         self._gen = 0
         self._pending: tuple[int, int, Any] | None = None
@@ -104,7 +107,7 @@ class FrameLoader(QObject):
         self._thread.failed.connect(self._on_failed)
         self._thread.start()
 
-    def set_video(self, video: Any) -> None:
+    def set_video(self, video: Video | None) -> None:
         with self._cond:
             self._gen += 1
             self._pending = None

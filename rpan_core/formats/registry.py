@@ -68,6 +68,8 @@ class Format:
     suffix: str = ""
     skeleton: str | None = None
     options: tuple[str, ...] = field(default=())
+    #: options the format picks from the project when the caller does not give them
+    auto_options: Callable[["Project"], dict[str, Any]] | None = None
 
     @property
     def function(self) -> Callable[..., Any]:
@@ -98,8 +100,8 @@ class Format:
             kwargs["cancel"] = cancel
         if self.direction == "export":
             return Path(fn(project, path, **kwargs))
-        if self.name == "jhmdb" and "convert" not in kwargs:  # into a pennaction project: map the joints
-            kwargs["convert"] = project.skeleton.name == "pennaction"
+        if self.auto_options is not None:
+            kwargs = {**self.auto_options(project), **kwargs}
         result = fn(project, path, **kwargs)
         ids = _video_ids(result)
         labels = sum(project.label_count(v) for v in set(ids))
@@ -112,11 +114,17 @@ def _video_ids(result: Any) -> list[int]:
     return [int(v) for v in (ids or [])]
 
 
+def _jhmdb_auto(project: "Project") -> dict[str, Any]:
+    """JHMDB into a pennaction project: map the joints (skeleton.convert_pose)."""
+    return {"convert": project.skeleton.name == "pennaction"}
+
+
 FORMATS: tuple[Format, ...] = (
     Format("pennaction", "import", "PennAction (.mat folder)", "folder",
            "rpan_core.formats.pennaction:import_pennaction", skeleton="pennaction"),
     Format("jhmdb", "import", "JHMDB (joint_positions)", "folder",
-           "rpan_core.formats.jhmdb:import_jhmdb", skeleton="jhmdb", options=("split", "convert")),
+           "rpan_core.formats.jhmdb:import_jhmdb", skeleton="jhmdb", options=("split", "convert"),
+           auto_options=_jhmdb_auto),
     Format("coco", "import", "COCO keypoints", "file",
            "rpan_core.formats.coco:import_coco", suffix=".json", skeleton="pennaction", options=("images_root",)),
     Format("coco", "export", "COCO JSON", "file", "rpan_core.formats.coco:export_coco", suffix=".json"),

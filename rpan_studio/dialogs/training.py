@@ -58,6 +58,7 @@ from PyQt6.QtWidgets import (
 )
 
 from rpan_core.errors import TrainingError
+from rpan_core.project import Project
 
 __all__ = [
     "EventFollower",
@@ -85,7 +86,8 @@ class TrainingDialog(QDialog):
     """Configure a training run, launch it, and follow it live.
 
     ``current_checkpoint``: the studio's current checkpoint (the "start from the current checkpoint"
-    choice, preselected when it exists). ``trainer``: the command that stands for
+    choice, preselected when there is one), ``current_origin`` where it came from (the choice is
+    called the demo checkpoint only when it is the demo's). ``trainer``: the command that stands for
     ``rpan train`` (tests pass a small fake trainer script); options are appended.
 
     Closing the dialog while a run is going only hides it: the run goes on and
@@ -98,7 +100,7 @@ class TrainingDialog(QDialog):
 
     def __init__(
         self,
-        project: Any,
+        project: Project,
         parent: QWidget | None = None,
         *,
         current_checkpoint: str | os.PathLike | None = None,
@@ -280,11 +282,10 @@ class TrainingDialog(QDialog):
 
     # ------------------------------------------------------------------ options
     def _project_folder(self) -> Path:
-        return Path(getattr(self.project, "folder", self.project))
+        return Path(self.project.folder)
 
     def _runs_dir(self) -> Path:
-        runs = getattr(self.project, "runs_dir", None)
-        return Path(runs) if runs is not None else self._project_folder() / "runs"
+        return Path(self.project.runs_dir)
 
     def new_run_dir(self) -> Path:
         """A fresh, not yet existing run folder under the project's runs/ (timestamped)."""

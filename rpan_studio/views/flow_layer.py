@@ -12,13 +12,17 @@ checkbox.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtGui import QImage, QPixmap
 
 from rpan_studio.views.overlays import flow_rgba, flow_wheel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.flow import FlowVolume
+    from rpan_studio.views.video_view import VideoView
 
 __all__ = ["FlowLayer", "flow_wheel_pixmap"]
 
@@ -28,19 +32,19 @@ class FlowLayer:
 
     Z = 5
 
-    def __init__(self, view: Any) -> None:
+    def __init__(self, view: VideoView) -> None:
         self.view = view
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setZValue(self.Z)
         view.view_box.addItem(self.item, ignoreBounds=True)
         self.item.hide()
-        self.volume: Any = None
+        self.volume: FlowVolume | None = None
         self.video_id: int | None = None  # whose flow ``volume`` is
         self.enabled = False
         self.opacity = 0.85
         self.shown_pair: int | None = None  # tests: which flow pair is on screen
 
-    def set_volume(self, volume: Any, video_id: int | None = None) -> None:
+    def set_volume(self, volume: FlowVolume | None, video_id: int | None = None) -> None:
         self.volume = volume
         self.video_id = video_id
         if volume is None:
@@ -53,7 +57,7 @@ class FlowLayer:
     def show(self, index: int) -> None:
         """Paint the flow of frame ``index`` (or hide the layer when it is off or not computed yet)."""
         vol = self.volume
-        size = getattr(self.view, "frame_size", None)
+        size = self.view.frame_size
         if not self.enabled or vol is None or size is None or vol.num_pairs < 1:
             self.hide()
             return

@@ -13,7 +13,7 @@ labeled, which have only a model pose, which are the model's least sure.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
@@ -22,10 +22,13 @@ from rpan_studio.export import caption_for
 from rpan_studio.session import predicted_visible
 from rpan_studio.state import StudioState
 from rpan_studio.views.flow_layer import FlowLayer
-from rpan_studio.views.overlays import normalized_confidence
+from rpan_studio.views.overlays import OverlayOptions, confidence_scale, normalized_confidence
 from rpan_studio.views.pose_editor import PoseEditor
 from rpan_studio.views.video_view import VideoView
 from rpan_studio.workers import FrameLoader
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_studio.state import AnalysisLike
 
 __all__ = ["FrameDisplay", "low_confidence_frames", "LOW_CONF_QUANTILE"]
 
@@ -114,14 +117,13 @@ class FrameDisplay(QObject):
             self.editor.set_context(self.state.project, None, 0, None)
         self.refresh_states()
 
-    def _analysis_changed(self, analysis: Any) -> None:
+    def _analysis_changed(self, analysis: AnalysisLike | None) -> None:
         if analysis is None:
             self.low_conf_frames = np.zeros(0, np.int64)
             self._conf_scale = 1.0
         else:
             conf = np.asarray(analysis.conf, dtype=np.float32)
-            top = float(np.nanmax(conf)) if conf.size else 1.0
-            self._conf_scale = top if 0 < top < 1 else 1.0
+            self._conf_scale = confidence_scale(conf)
             self.low_conf_frames = low_confidence_frames(conf.mean(axis=1))
             for w in self.cursors:
                 w.set_frame(max(0, self.state.frame))
@@ -129,7 +131,7 @@ class FrameDisplay(QObject):
         if analysis is not None and self.view.frame_index == self.state.frame:
             self.render(self.state.frame)
 
-    def _overlay_changed(self, opts: Any) -> None:
+    def _overlay_changed(self, opts: OverlayOptions) -> None:
         self.view.opts = opts
         if self.shown():
             self.render(self.state.frame)
@@ -192,7 +194,7 @@ class FrameDisplay(QObject):
         self.loader.stop()
 
 
-def _video_caption(a: Any) -> str:
+def _video_caption(a: AnalysisLike) -> str:
     c = int(a.video_pred)
     name = a.classes[c] if c < len(a.classes) else str(c)
     return f"{name} {100 * float(np.asarray(a.video_probs)[c]):.0f}%"

@@ -10,20 +10,17 @@ from PyQt6.QtGui import QUndoStack
 from rpan_core.errors import ProjectError
 from rpan_studio import commands as cmds
 
-from .pose_editor_support import make_project, rows
+from .pose_editor_support import rows
 
 J = 13
 
 
 @pytest.fixture
-def env(qapp, tmp_path):
-    project, vid = make_project(tmp_path)
+def env(qapp, project_with_video):
+    project, vid = project_with_video
     stack = QUndoStack()
     yield project, vid, stack
     stack.clear()
-    close = getattr(project, "close", None)
-    if close:
-        close()
 
 
 def test_set_joint_undo_redo_restores_exact_rows(env) -> None:
