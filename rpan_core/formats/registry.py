@@ -81,7 +81,7 @@ class Format:
         """A Qt file-dialog filter for a file format ("" for a folder)."""
         if self.path_kind != "file":
             return ""
-        return f"{self.title} (*{self.suffix});;All files (*)"
+        return f"{self.suffix[1:].upper()} (*{self.suffix})"
 
     def run(self, project: "Project | ProjectSnapshot", path: str | os.PathLike,
             progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
@@ -125,7 +125,7 @@ FORMATS: tuple[Format, ...] = (
     Format("jhmdb", "import", "JHMDB (joint_positions)", "folder",
            "rpan_core.formats.jhmdb:import_jhmdb", skeleton="jhmdb", options=("split", "convert"),
            auto_options=_jhmdb_auto),
-    Format("coco", "import", "COCO keypoints", "file",
+    Format("coco", "import", "COCO keypoints (.json)", "file",
            "rpan_core.formats.coco:import_coco", suffix=".json", skeleton="pennaction", options=("images_root",)),
     Format("coco", "export", "COCO JSON", "file", "rpan_core.formats.coco:export_coco", suffix=".json"),
     Format("csv", "export", "CSV", "file", "rpan_core.formats.csv_export:export_csv", suffix=".csv"),

@@ -92,7 +92,7 @@ def test_import_coco_from_the_menu(qtbot, tmp_path, monkeypatch, make_project):
     path = export_coco(src, tmp_path / "src" / "videos" / "coco.json")  # beside the clips' frame folders
     w = _window(qtbot, tmp_path, make_project("target", classes=[]))
     _answer_dialogs(monkeypatch, path)
-    _trigger(qtbot, w, "COCO keypoints...", "import")
+    _trigger(qtbot, w, "COCO keypoints (.json)...", "import")
     assert w.project.label_count() == src.label_count()
     assert sorted(w.project.classes) == ["jump", "squat"]
     w.close()
