@@ -26,28 +26,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import pyqtgraph as pg
 from PyQt6.QtCore import QSettings, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PyQt6.QtWidgets import (
-    QDialog, QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMenu, QMessageBox,
-    QProgressBar, QPushButton, QSplitter, QVBoxLayout, QWidget,
+    QDialog, QDockWidget, QFileDialog, QListWidgetItem, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout,
+    QWidget,
 )
 
-from rpan_core.errors import RPANError
 from rpan_core.analyze import TwoStreamAnalysis
+from rpan_core.errors import RPANError
 from rpan_core.formats.registry import exporters, get_format, importers
 from rpan_core.project import Project
 from rpan_studio import commands as cmds
 from rpan_studio.actions import ACTIONS, MENUS
 from rpan_studio.dialogs import ask
 from rpan_studio.export import save_widget_png
-from rpan_studio.session import Session, predicted_visible
+from rpan_studio.labeling import Labeling
+from rpan_studio.recent import RecentProjects
+from rpan_studio.session import Session
 from rpan_studio.state import StudioState
 from rpan_studio.views.dynamics import ConfidencePlot, DynamicsPlot
 from rpan_studio.views.flow_layer import FlowLayer
 from rpan_studio.views.frame_display import FrameDisplay
 from rpan_studio.views.overlay_panel import OverlayPanel
+from rpan_studio.views.task_status import TaskStatus
+from rpan_studio.views.video_list import VideoList
 from rpan_studio.views.pose_editor import JointListWidget, PoseEditor
 from rpan_studio.views.review import ReviewList, review_queue
 from rpan_studio.views.timeline import ActionPlot
@@ -61,7 +64,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["MainWindow"]
 
-MAX_RECENT = 8
 ORG, APP = "RPAN", "RPAN Studio"
 
 
@@ -79,6 +81,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP)
         self.resize(1400, 900)
         self.settings = settings or QSettings(ORG, APP)
+        self.recent = RecentProjects(self.settings)
         self.auto_analyze = auto_analyze
         self.errors: list[str] = []  # every message shown to the user (tests read it)
         self.quiet = False  # tests: record errors instead of opening modal boxes
@@ -101,6 +104,7 @@ class MainWindow(QMainWindow):
         self.display = FrameDisplay(self.state, self.view, self.editor, self.flow_layer,
                                     (self.transport, self.action_plot, self.conf_plot, self.dynamics_plot), self)
         self.player = PlayClock(self.state, self.seek, self)
+        self.labeling = Labeling(self.session, self.display, self.undo_stack)
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -130,7 +134,7 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
-        self.video_list = QListWidget()
+        self.video_list = VideoList()
         self.videos_dock = self._dock("Videos", self.video_list, left, "videos")
         self.overlays = OverlayPanel(self.state)
         self.overlay_dock = self._dock("Overlays", self.overlays, left, "overlays")
@@ -159,7 +163,7 @@ class MainWindow(QMainWindow):
 
     def _slots(self) -> dict[str, Callable[[], Any]]:
         """The slot of every window action of rpan_studio.actions.ACTIONS."""
-        o = self.overlays
+        o, lab = self.overlays, self.labeling
         return {
             "new_project": self._new_project_dialog, "open": self._open_dialog, "open_demo": self.open_demo,
             "add_videos": self._add_videos_dialog, "export_video": self._export_video_dialog,
@@ -174,9 +178,9 @@ class MainWindow(QMainWindow):
             "analyze": self.analyze, "choose_checkpoint": self._choose_checkpoint_dialog,
             "choose_flow_checkpoint": self._choose_flow_checkpoint_dialog,
             "fusion_weights": self._fusion_weights_dialog, "train": self.open_training,
-            "compare": self.open_compare, "help": self.show_shortcuts, "accept_frame": self.accept_frame,
-            "accept_range": self._accept_range_dialog, "copy_previous": self.copy_previous,
-            "interpolate": self.interpolate, "set_action": self._set_action_dialog,
+            "compare": self.open_compare, "help": self.show_shortcuts, "accept_frame": lab.accept_frame,
+            "accept_range": self._accept_range_dialog, "copy_previous": lab.copy_previous,
+            "interpolate": lab.interpolate, "set_action": self._set_action_dialog,
         }
 
     def _build_actions(self) -> None:
@@ -228,18 +232,8 @@ class MainWindow(QMainWindow):
                     m.addAction(d.toggleViewAction())
 
     def _build_status(self) -> None:
-        sb = self.statusBar()
-        self.status_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.setTextVisible(True)
-        self.progress.hide()
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.hide()
-        self.cancel_button.clicked.connect(self.runner.cancel_all)
-        sb.addWidget(self.status_label, 1)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.cancel_button)
+        self.task_status = TaskStatus(self.statusBar(), self.runner)
+        self.progress, self.cancel_button = self.task_status.progress, self.task_status.cancel_button
 
     # ================================================================== wiring
     def _connect(self) -> None:
@@ -264,12 +258,7 @@ class MainWindow(QMainWindow):
         self.session.labelsChanged.connect(lambda: (self.display.refresh_states(), self._refresh_review()))
         self.session.flowReady.connect(self._flow_ready)
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        r = self.runner
-        r.busy.connect(self._task_busy)
-        r.progress.connect(self._task_progress)
-        r.idle.connect(self._tasks_idle)
-        r.failed.connect(self._error)
-        r.cancelled.connect(lambda name: self.statusBar().showMessage(f"{name}: cancelled", 5000))
+        self.runner.failed.connect(self._error)
 
     # ---- the state, as the tests and the --screenshot mode read it
     project = property(lambda self: self.state.project)
@@ -310,24 +299,6 @@ class MainWindow(QMainWindow):
             self._error(str(exc))
         return None
 
-    def _task_busy(self, label: str, cancellable: bool) -> None:
-        self.progress.setRange(0, 0)  # busy until the first progress report
-        self.progress.setFormat(f"{label} %p%")
-        self.progress.show()
-        self.cancel_button.setVisible(cancellable)
-        self.status_label.setText(f"{label}...")
-
-    def _task_progress(self, label: str, done: int, total: int) -> None:
-        if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(done, total))
-        self.progress.setFormat(f"{label} %p%")
-
-    def _tasks_idle(self) -> None:
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.status_label.setText("")
-
     def run_task(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TaskWorker:
         return self.runner.run(key, fn, *args, **kwargs)
 
@@ -352,35 +323,20 @@ class MainWindow(QMainWindow):
         self.view.set_skeleton_edges(project.skeleton.edges)
         self.overlays.set_skeleton(project.skeleton)
         self.setWindowTitle(f"{APP} - {Path(project.folder).name}")
-        self._add_recent(str(project.folder))
+        self.recent.add(project.folder)
+        self._refresh_recent()
         self.refresh_videos()
         self.projectOpened.emit(project)
         if self.video_list.count():
             self.video_list.setCurrentRow(0)
 
     def refresh_videos(self) -> None:
-        project = self.state.project
-        if project is None:
-            return
-        cur = self.state.video_id
-        self.video_list.blockSignals(True)
-        self.video_list.clear()
-        for rec in project.videos():
-            label = f"{Path(rec.path).name}  ({rec.frame_count} fr{', ' + rec.action if rec.action else ''})"
-            it = QListWidgetItem(label)
-            it.setData(Qt.ItemDataRole.UserRole, int(rec.id))
-            it.setToolTip(str(rec.path))
-            if not Path(rec.path).exists():
-                it.setForeground(pg.mkColor(220, 80, 80))
-                it.setToolTip(f"{rec.path} is missing: relink it (File > Add videos)")
-            self.video_list.addItem(it)
-            if cur is not None and int(rec.id) == cur:
-                self.video_list.setCurrentItem(it)
-        self.video_list.blockSignals(False)
+        if self.state.project is not None:
+            self.video_list.refresh(self.state.project, self.state.video_id)
 
     def _video_selected(self, item: QListWidgetItem | None, _prev: QListWidgetItem | None = None) -> None:
         if item is not None:
-            self._guard(lambda: self.open_video(int(item.data(Qt.ItemDataRole.UserRole))))
+            self._guard(lambda: self.open_video(VideoList.video_id(item)))
 
     def open_video(self, video_id: int) -> None:
         """Show a video of the project (decoding starts in the background; returns at once)."""
@@ -486,70 +442,28 @@ class MainWindow(QMainWindow):
         if self.display.shown():
             self.flow_layer.show(self.state.frame)
 
-    # ================================================================== editing
-    def accept_frame(self) -> None:
-        project, vid = self.session.require_video()
-        f = self.state.frame
-        pred = self.display.prediction(f)
-        if pred is None:
-            raise RPANError("this frame has no model pose yet: analyze the video first (Ctrl+R)")
-        cmds.accept_prediction(self.undo_stack, project, vid, [f], pred[0][None], pred[1][None],
-                               visible=predicted_visible(self.state.analysis, f, f + 1))
-
-    def accept_range(self, start: int, stop: int) -> None:
-        """Accept the model's poses for frames start..stop (inclusive, clipped to the analysis)."""
-        project, vid = self.session.require_video()
-        a = self.state.analysis
-        if a is None:
-            raise RPANError("no model poses yet: analyze the video first (Ctrl+R)")
-        t = int(np.asarray(a.probs).shape[0])
-        start, stop = max(0, min(start, stop)), min(t - 1, max(start, stop))
-        cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)),
-                               np.asarray(a.xy[start:stop + 1]), np.asarray(a.conf[start:stop + 1]),
-                               visible=predicted_visible(a, start, stop + 1))
-
+    # ================================================================== editing (dialogs ask, Labeling acts)
     def _accept_range_dialog(self) -> None:
-        self.session.require_video()
-        a = self.state.analysis
-        if a is None:
-            raise RPANError("no model poses yet: analyze the video first (Ctrl+R)")
-        t, f = int(np.asarray(a.probs).shape[0]), self.state.frame
+        t, f = self.labeling.analyzed_frames(), self.state.frame
         answer = ask.ask_frame_range(self, f, min(t - 1, f + 29))
         if answer is not None:
-            self.accept_range(*answer)
-
-    def copy_previous(self) -> None:
-        project, vid = self.session.require_video()
-        cmds.copy_previous(self.undo_stack, project, vid, self.state.frame)
-
-    def interpolate(self) -> None:
-        project, vid = self.session.require_video()
-        a, b = cmds.neighbour_keyframes(project, vid, self.state.frame)
-        if a is None or b is None:
-            raise RPANError("interpolation needs a labeled frame before and after this one; label both first")
-        cmds.interpolate(self.undo_stack, project, vid, a, b)
+            self.labeling.accept_range(*answer)
 
     def _set_action_dialog(self) -> None:
         project, vid = self.session.require_video()
         answer = ask.ask_action(self, list(project.classes), project.video(vid).action)
         if answer is not None:
-            self.session.set_action(self.undo_stack, answer[0])
+            self.labeling.set_action(answer[0])
 
     # ================================================================== files
     def _recent(self) -> list[str]:
-        v = self.settings.value("recent_projects", [])
-        return [str(x) for x in ([v] if isinstance(v, str) else (v or []))]
-
-    def _add_recent(self, folder: str) -> None:
-        folder = str(Path(folder).resolve())
-        self.settings.setValue("recent_projects", ([folder] + [r for r in self._recent() if r != folder])[:MAX_RECENT])
-        self._refresh_recent()
+        return self.recent.folders()
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
-        for r in self._recent():
+        for r in self.recent.folders():
             self.recent_menu.addAction(self._act(r, lambda r=r: self.open_project(r)))
-        self.recent_menu.setEnabled(bool(self._recent()))
+        self.recent_menu.setEnabled(bool(self.recent.folders()))
 
     def _open_dialog(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Open an RPAN project folder")

@@ -256,7 +256,7 @@ def test_cli_parser_accepts_project_and_checkpoint():
 
 def test_accept_range_is_one_undo_step(studio):
     w = studio
-    w.accept_range(10, 14)
+    w.labeling.accept_range(10, 14)
     st = w.project.frame_states(w.video_id)
     assert list(np.flatnonzero(st)) == [10, 11, 12, 13, 14] and set(st[10:15]) == {2}
     lab = w.project.frame_labels(w.video_id, 12)
