@@ -232,7 +232,7 @@ class Session(QObject):
         def done(report: ImportReport) -> None:
             self.videosChanged.emit()
             self.labelsChanged.emit()
-            self.message.emit(report.summary())
+            self.message.emit("; ".join([report.summary()] + report.notes))
 
         return self.tasks.run("import", fmt.run, project, str(path), label=f"importing {name}", on_done=done)
 

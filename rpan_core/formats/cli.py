@@ -60,6 +60,8 @@ def cli_main(args: argparse.Namespace) -> int:
     ok = False
     try:
         report = fmt.run(project, args.src, **options)
+        for line in report.notes:  # e.g. COCO: the videos matched, keypoints aliased and not imported
+            print(line)
         print(f"imported {len(report.video_ids)} videos ({report.labels} joint labels) into {folder}"
               + (f" (new {project.skeleton.name} project)" if created else ""))
         ok = True

@@ -47,6 +47,12 @@ class ImportReport:
     labels: int
     detail: Any = None  # the importer's own return value, for formats that report more
 
+    @property
+    def notes(self) -> list[str]:
+        """The importer's own report lines past its headline (COCO: videos matched, keypoints not imported)."""
+        lines = getattr(self.detail, "lines", None)
+        return list(lines())[1:] if callable(lines) else []
+
     def summary(self) -> str:
         return f"imported {len(self.video_ids)} videos ({self.labels} joint labels) from {self.format}"
 
@@ -125,8 +131,8 @@ FORMATS: tuple[Format, ...] = (
     Format("jhmdb", "import", "JHMDB (joint_positions)", "folder",
            "rpan_core.formats.jhmdb:import_jhmdb", skeleton="jhmdb", options=("split", "convert"),
            auto_options=_jhmdb_auto),
-    Format("coco", "import", "COCO keypoints (.json)", "file",
-           "rpan_core.formats.coco:import_coco", suffix=".json", skeleton="pennaction", options=("images_root",)),
+    Format("coco", "import", "COCO keypoints (.json)", "file", "rpan_core.formats.coco:import_coco_report",
+           suffix=".json", skeleton="pennaction", options=("images_root",)),
     Format("coco", "export", "COCO JSON", "file", "rpan_core.formats.coco:export_coco", suffix=".json"),
     Format("csv", "export", "CSV", "file", "rpan_core.formats.csv_export:export_csv", suffix=".csv"),
     Format("pennaction", "export", "PennAction layout (folder)", "folder",
