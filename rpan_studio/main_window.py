@@ -299,12 +299,6 @@ class MainWindow(QMainWindow):
             self._error(str(exc))
         return None
 
-    def run_task(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TaskWorker:
-        return self.runner.run(key, fn, *args, **kwargs)
-
-    def cancel_tasks(self) -> None:
-        self.runner.cancel_all()
-
     def wait_tasks(self, timeout_ms: int = 60000) -> None:
         self.runner.wait_all(timeout_ms)
 

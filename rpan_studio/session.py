@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
-from PyQt6.QtGui import QUndoStack
 
 from rpan_core.analyze import TwoStreamAnalysis
 from rpan_core.errors import ProjectError, RPANError
@@ -130,13 +129,6 @@ class Session(QObject):
         ids = [project.add_video(p) for p in paths]
         self.videosChanged.emit()
         return ids
-
-    def set_action(self, undo_stack: QUndoStack, action: str | None) -> None:
-        from rpan_studio import commands as cmds
-
-        project, vid = self.require_video()
-        cmds.set_action(undo_stack, project, vid, action)
-        self.videosChanged.emit()
 
     # ------------------------------------------------------------------ video
     def open_video(self, video_id: int) -> None:
