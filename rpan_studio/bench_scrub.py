@@ -63,8 +63,8 @@ def run(quick: bool = False, n_frames: int | None = None, n_seeks: int | None = 
     from rpan_core.skeleton import PENNACTION
     from rpan_core.video import open_video
     from rpan_studio.app import make_app
-    from rpan_studio.overlays import normalized_confidence
-    from rpan_studio.video_view import VideoView
+    from rpan_studio.views.overlays import normalized_confidence
+    from rpan_studio.views.video_view import VideoView
     from rpan_studio.workers import FrameLoader
 
     n_frames = n_frames or (3_000 if quick else 100_000)
