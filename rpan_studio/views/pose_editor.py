@@ -60,6 +60,20 @@ def _side(name: str) -> str:
     return "left" if name.startswith("left_") else "right" if name.startswith("right_") else "center"
 
 
+_LIMBS = (("shoulder", "elbow", "wrist"), ("hip", "knee", "ankle"))
+
+
+def limb_of(skel: Skeleton, joint: int) -> list[int]:
+    """The joints of ``joint``'s limb (arm: shoulder, elbow, wrist; leg: hip, knee, ankle; same side), in
+    skeleton order; a joint outside the limbs (the head) is its own limb."""
+    name = skel.joints[joint]
+    side = _side(name)
+    for words in _LIMBS:
+        if side != "center" and any(w in name for w in words):
+            return [j for j, n in enumerate(skel.joints) if _side(n) == side and any(w in n for w in words)]
+    return [joint]
+
+
 class JointHandle(pg.TargetItem):
     """A draggable joint marker of constant screen size. Reports to its editor; never writes itself."""
 
@@ -99,6 +113,10 @@ class JointHandle(pg.TargetItem):
             self.editor._refresh_edges()
         elif ev.button() == Qt.MouseButton.LeftButton:
             ev.accept()
+            if self.editor.placing_joint is not None:  # labeling: a click on a drawn marker still places
+                p = self.mapToView(ev.pos())
+                self.editor._guard(lambda: self.editor.place_at(p.x(), p.y()))
+                return
             self.editor.select(self.joint)
 
     def cancel_drag(self) -> None:
@@ -118,6 +136,7 @@ class PoseEditor(QObject):
     labelsChanged = pyqtSignal(int, object)
     selectionChanged = pyqtSignal(object)  # int | None
     placingChanged = pyqtSignal(object)  # joint being placed, or None
+    sequenceFinished = pyqtSignal(int)  # a labeling sequence ended: how many joints it labeled
     errorOccurred = pyqtSignal(str)  # a user-facing message (e.g. nothing to toggle)
     redrawn = pyqtSignal()  # the shown labels were re-read (new frame, edit, undo)
 
@@ -144,7 +163,18 @@ class PoseEditor(QObject):
         self.name_tag.setZValue(30)
         self.name_tag.hide()
         view_box.addItem(self.name_tag, ignoreBounds=True)
+        # labeling mode: the joint to place next, written beside the pointer
+        self.cursor_tag = pg.TextItem("", color=(255, 255, 255), fill=pg.mkBrush(20, 20, 20, 200),
+                                      border=pg.mkPen(SELECT_COLOR, width=1), anchor=(-0.08, -0.25))
+        self.cursor_tag.setZValue(40)
+        self.cursor_tag.hide()
+        view_box.addItem(self.cursor_tag, ignoreBounds=True)
+        self._queue: list[int] = []  # joints still to place after the current one
+        self._history: list[int] = []  # joints placed or skipped in this sequence (for "back")
+        self._sequence_total = 0
+        self._sequence_done = 0
         self._scene_connected = None
+        self._last_pointer: QPointF | None = None
         self.actions = self._make_actions()
         cmds.notifier().labelsChanged.connect(self._store_changed)
         self._connect_scene()
@@ -163,6 +193,7 @@ class PoseEditor(QObject):
         """Show ``frame`` of ``video_id`` (project None clears the editor)."""
         if project is not self.project or video_id != self.video_id or frame != self.frame:
             self._nudge_key = None
+            self.cancel_place()  # a labeling sequence belongs to its frame
             # A drag begun on another frame (playback, a seek) must never land on this one.
             for h in self.handles:
                 if h.moving:
@@ -293,41 +324,143 @@ class PoseEditor(QObject):
                                            joint_name=self.skeleton.joints[j]))
 
     def begin_place(self, joint: int | str | None = None) -> None:
-        """Arm placing: the next left click in the view puts ``joint`` there (default: next missing joint)."""
+        """Labeling mode. Without ``joint`` (the P key): place every missing joint of the frame in skeleton order,
+        one click each (X marks the current one not visible and skips it, B goes back one joint, Esc stops).
+        With ``joint``: the next click places that joint only."""
         if not self._ready():
             return
         if isinstance(joint, str):
             joint = self.skeleton.index(joint)
-        if joint is None:
-            missing = self.missing_joints()
-            if not missing:
-                self.errorOccurred.emit("every joint of this frame is labeled; select one and drag it instead")
-                return
-            start = -1 if self._placing is None else self._placing
-            later = [j for j in missing if j > start]
-            joint = (later or missing)[0]
-        self._placing = int(joint)
-        self._connect_scene()
-        self.select(self._placing)
-        self._redraw()
-        self.placingChanged.emit(self._placing)
+        if joint is not None:
+            self._start_sequence([int(joint)])
+            return
+        missing = self.missing_joints()
+        if not missing:
+            self.errorOccurred.emit("every joint of this frame is labeled; select one and drag it, or press "
+                                    f"{shortcut('redo_limb')} to place its limb again")
+            return
+        self._start_sequence(missing)
+
+    def redo_limb(self, joint: int | None = None) -> None:
+        """Place the selected joint's limb again (shoulder-elbow-wrist or hip-knee-ankle), one click per joint."""
+        if not self._ready():
+            return
+        j = self._selected if joint is None else joint
+        if j is None:
+            self.errorOccurred.emit("select a joint of the limb to redo first (click it, or Tab)")
+            return
+        self._start_sequence(limb_of(self.skeleton, j))
+
+    def skip_hidden(self) -> None:
+        """Labeling mode: mark the joint to place as not visible (no position) and go on to the next."""
+        j = self._placing
+        if j is None or not self._ready():
+            self.errorOccurred.emit(f"{shortcut('skip_hidden')} marks the joint being placed as not visible: "
+                                    f"start placing with {shortcut('place_joint')} first")
+            return
+        name = self.skeleton.joints[j]
+        self._push(cmds.LabelEditCommand(self.project, self.video_id,
+                                         {(self.frame, j): Row(math.nan, math.nan, False, LabelSource.MANUAL)},
+                                         f"Mark {name} not visible on frame {self.frame}"))
+        self._advance(j)
+
+    def back_joint(self) -> None:
+        """Labeling mode: go back to the joint placed (or skipped) before the current one; the next click
+        places it again."""
+        if self._placing is None or not self._history:
+            return
+        prev = self._history.pop()
+        self._queue.insert(0, self._placing)
+        self._sequence_done = max(0, self._sequence_done - 1)
+        self._set_placing(prev)
 
     def cancel_place(self) -> None:
         if self._placing is None:
             return
+        self._queue, self._history = [], []
         self._placing = None
+        self.cursor_tag.hide()
+        self._set_cursor(False)
         self._redraw()
         self.placingChanged.emit(None)
 
     def place_at(self, x: float, y: float) -> None:
-        """Place the armed joint at (x, y) (what a click does while placing)."""
+        """Place the armed joint at (x, y) (what a click does while placing), then arm the next one."""
         j = self._placing
         if j is None or not self._ready():
             return
-        self._placing = None
-        self.placingChanged.emit(None)
         self.move_joint(j, x, y)
-        self.select(j)
+        self._advance(j)
+
+    def _start_sequence(self, joints: list[int]) -> None:
+        self._queue = list(joints[1:])
+        self._history = []
+        self._sequence_total, self._sequence_done = len(joints), 0
+        self._connect_scene()
+        self._set_cursor(True)
+        self._set_placing(joints[0])
+
+    def _set_placing(self, joint: int) -> None:
+        self._placing = int(joint)
+        self.select(self._placing)
+        self._update_cursor_tag()
+        self._redraw()
+        self.placingChanged.emit(self._placing)
+
+    def _advance(self, done: int) -> None:
+        self._history.append(done)
+        self._sequence_done += 1
+        if self._queue:
+            self._set_placing(self._queue.pop(0))
+            return
+        n = self._sequence_done
+        self._placing = None
+        self._history = []
+        self.cursor_tag.hide()
+        self._set_cursor(False)
+        self.select(done)
+        self._redraw()
+        self.placingChanged.emit(None)
+        self.sequenceFinished.emit(n)
+
+    def cursor_hint(self) -> str:
+        """The text beside the pointer while placing ('' when not placing)."""
+        j = self._placing
+        if j is None or self.skeleton is None:
+            return ""
+        k = self._sequence_done + 1
+        keys = f"{shortcut('skip_hidden')} not visible · {shortcut('back_joint')} back · Esc stop"
+        return f"{self.skeleton.joints[j].replace('_', ' ')}  ({k}/{self._sequence_total})\n{keys}"
+
+    def _update_cursor_tag(self, pos: QPointF | None = None) -> None:
+        text = self.cursor_hint()
+        if not text:
+            self.cursor_tag.hide()
+            return
+        self.cursor_tag.setText(text)
+        if pos is None:
+            pos = self._last_pointer
+        if pos is not None:
+            self.cursor_tag.setPos(pos)
+        else:
+            r = self.view_box.viewRect()
+            self.cursor_tag.setPos(r.center())
+        self.cursor_tag.setVisible(self._visible)
+
+    def _set_cursor(self, placing: bool) -> None:
+        view = self.view_box.getViewWidget()
+        if view is not None:
+            if placing:
+                view.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            else:
+                view.viewport().unsetCursor()
+
+    def _pointer_moved(self, scene_pos: QPointF) -> None:
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return
+        self._last_pointer = self.view_box.mapSceneToView(scene_pos)
+        if self._placing is not None:
+            self._update_cursor_tag(self._last_pointer)
 
     # --- keyboard ---
     def install_shortcuts(self, widget: QWidget) -> None:
@@ -338,9 +471,10 @@ class PoseEditor(QObject):
 
     # ------------------------------------------------------------------ internals
     def _make_actions(self) -> dict[str, QAction]:
-        def make(name: str, slot, keys: str | None = None) -> QAction:
-            desc = action(name).description
-            act = QAction(desc, self)
+        def make(name: str, slot, keys: str | None = None, text: str | None = None) -> QAction:
+            spec = action(name)
+            act = QAction(text or spec.text or spec.description, self)
+            act.setStatusTip(spec.description)
             act.setShortcut(QKeySequence(keys or shortcut(name)))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             act.triggered.connect(lambda _checked=False: self._guard(slot))
@@ -351,14 +485,19 @@ class PoseEditor(QObject):
             "delete_label": make("delete_label", self.delete_joint),
             "place_joint": make("place_joint", self.begin_place),
             "cancel_place": make("cancel_place", self.cancel_place),
+            "skip_hidden": make("skip_hidden", self.skip_hidden),
+            "back_joint": make("back_joint", self.back_joint),
+            "redo_limb": make("redo_limb", self.redo_limb),
             "next_joint": make("next_joint", lambda: self.select_next(1)),
             "previous_joint": make("previous_joint", lambda: self.select_next(-1)),
         }
         for name, (dx, dy) in {"nudge_left": (-1, 0), "nudge_right": (1, 0),
                                "nudge_up": (0, -1), "nudge_down": (0, 1)}.items():
-            acts[name] = make(name, lambda dx=dx, dy=dy: self.nudge(dx, dy))
+            one = action(name).description.split(" (")[0]  # "Move the selected joint 1 px left"
+            acts[name] = make(name, lambda dx=dx, dy=dy: self.nudge(dx, dy), text=one)
             keys = shortcut(name).replace("Alt+", "Alt+Shift+")
-            acts[name + "_10"] = make(name, lambda dx=dx, dy=dy: self.nudge(10 * dx, 10 * dy), keys)
+            acts[name + "_10"] = make(name, lambda dx=dx, dy=dy: self.nudge(10 * dx, 10 * dy), keys,
+                                      text=one.replace("1 px", "10 px"))
         acts["delete_label"].setShortcuts([QKeySequence("Delete"), QKeySequence("Backspace")])
         return acts
 
@@ -389,9 +528,11 @@ class PoseEditor(QObject):
             if self._scene_connected is not None:
                 try:
                     self._scene_connected.sigMouseClicked.disconnect(self._scene_clicked)
+                    self._scene_connected.sigMouseMoved.disconnect(self._pointer_moved)
                 except TypeError:
                     pass
             scene.sigMouseClicked.connect(self._scene_clicked)
+            scene.sigMouseMoved.connect(self._pointer_moved)
             self._scene_connected = scene
             view = self.view_box.getViewWidget()
             if view is not None:
@@ -537,7 +678,7 @@ class PoseEditor(QObject):
         if j is not None and self._visible and self.handles[j].isVisible():
             text = skel.joints[j].replace("_", " ")
             if self._placing == j:
-                text = f"click to place: {text}"
+                text = f"placing again: {text}"
             self.name_tag.setText(text)
             self.name_tag.setPos(self.handles[j].pos())
             self.name_tag.show()

@@ -227,14 +227,19 @@ def test_place_missing_joint_by_click(h) -> None:
     assert rows(h.project, h.vid, 1)[9] == (pytest.approx(x), pytest.approx(y), True, "manual")
     assert h.editor.placing_joint is None and placing[-1] is None
     assert h.editor.selected_joint == 9
-    # a click on an existing handle selects it and places nothing
+    # while placing, a click on a drawn marker still places (joints may sit on one another)
     h.editor.begin_place(2)
     h.click(h.to_px(*pose[0]))
-    assert h.editor.selected_joint == 0 and 2 not in rows(h.project, h.vid, 1)
+    assert h.editor.selected_joint == 2 and rows(h.project, h.vid, 1)[2][:2] == rows(h.project, h.vid, 1)[0][:2]
+    h.stack.undo()
+    h.editor.begin_place(2)
     h.editor.actions["cancel_place"].trigger()
     assert h.editor.placing_joint is None
     h.click(h.to_px(50.0, 10.0))
     assert set(rows(h.project, h.vid, 1)) == {0, 9}
+    # not placing: a click on a handle selects it
+    h.click(h.to_px(*pose[0]))
+    assert h.editor.selected_joint == 0
 
 
 def test_menu_edits_redraw_and_are_reported(h, qtbot) -> None:
