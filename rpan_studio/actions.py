@@ -53,7 +53,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("next_unlabeled", "Next unlabeled frame", "U", "Next unlabeled frame"),
     ActionSpec("next_lowconf", "Next low-confidence frame", "L",
                "Next low-confidence frame (the model's least sure 10%)"),
-    ActionSpec("goto_frame", "Go to frame...", "Ctrl+G", "Type a frame number"),
+    ActionSpec("goto_frame", "Go to frame...", "Ctrl+G", "Type a frame number (Enter goes there; the arrows step again)"),
+    ActionSpec("first_frame", "First frame", "Home", "Go to the first frame"),
+    ActionSpec("last_frame", "Last frame", "End", "Go to the last frame"),
     # ---- overlays
     ActionSpec("heat", "Heat map", "H", "Toggle the attention heat map"),
     ActionSpec("skeleton", "Estimated pose", "K", "Toggle the estimated skeleton"),
@@ -61,6 +63,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # ---- model
     ActionSpec("analyze", "&Analyze current video", "Ctrl+R", "Analyze the current video"),
     ActionSpec("choose_checkpoint", "Choose &checkpoint...", "", "Analyze with another checkpoint"),
+    ActionSpec("model_card", "Model &card...", "Ctrl+I",
+               "What the current model was trained on, and whether the open video is far from it"),
     ActionSpec("choose_flow_checkpoint", "Choose &flow checkpoint (two streams)...", "",
                "Add a flow stream: RGB and flow probabilities fused"),
     ActionSpec("fusion_weights", "Stream &fusion weights...", "", "Weights of the RGB and flow streams"),
@@ -107,8 +111,8 @@ _BY_NAME = {a.name: a for a in ACTIONS}
 #: the menus as lists of action names ("-" a separator); File's import/export entries come from the formats registry
 MENUS: dict[str, tuple[str, ...]] = {
     "&View": ("play", "step_forward", "step_back", "next_labeled", "prev_labeled", "next_unlabeled",
-              "next_lowconf", "goto_frame", "-", "heat", "skeleton", "annotation"),
-    "&Model": ("analyze", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
+              "next_lowconf", "goto_frame", "first_frame", "last_frame", "-", "heat", "skeleton", "annotation"),
+    "&Model": ("analyze", "model_card", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
     "&Help": ("help",),
 }
 

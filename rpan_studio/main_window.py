@@ -40,6 +40,7 @@ from rpan_core.project import Project
 from rpan_studio import commands as cmds
 from rpan_studio.actions import ACTIONS, MENUS
 from rpan_studio.dialogs import ask
+from rpan_studio.dialogs.model_card import ModelBanner, ModelCardDialog, read_card
 from rpan_studio.export import save_widget_png
 from rpan_studio.labeling import Labeling
 from rpan_studio.recent import RecentProjects
@@ -120,6 +121,8 @@ class MainWindow(QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
+        self.banner = ModelBanner()
+        lay.addWidget(self.banner)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.transport)
         self.setCentralWidget(central)
@@ -174,6 +177,8 @@ class MainWindow(QMainWindow):
             "next_labeled": lambda: self.jump("labeled", 1), "prev_labeled": lambda: self.jump("labeled", -1),
             "next_unlabeled": lambda: self.jump("unlabeled", 1), "next_lowconf": lambda: self.jump("lowconf", 1),
             "goto_frame": self.transport.focus_frame_number, "heat": o.heat_check.toggle,
+            "first_frame": lambda: self.seek(0), "last_frame": lambda: self.seek(max(0, self.state.n_frames - 1)),
+            "model_card": self.show_model_card,
             "skeleton": o.skeleton_check.toggle, "annotation": o.annotation_check.toggle,
             "analyze": self.analyze, "choose_checkpoint": self._choose_checkpoint_dialog,
             "choose_flow_checkpoint": self._choose_flow_checkpoint_dialog,
@@ -243,6 +248,7 @@ class MainWindow(QMainWindow):
         t.stepRequested.connect(self.step)
         t.jumpRequested.connect(self.jump)
         t.playRequested.connect(self.toggle_play)
+        t.typingDone.connect(lambda: self.view.setFocus(Qt.FocusReason.OtherFocusReason))
         self.player.playingChanged.connect(t.set_playing)
         d.frameShown.connect(self.frameShown)
         d.frameFailed.connect(self._frame_failed)
@@ -254,6 +260,8 @@ class MainWindow(QMainWindow):
         self.overlays.streamChosen.connect(lambda s: self._guard(lambda: self.session.select_stream(s)))
         st.projectChanged.connect(self._project_changed)
         st.analysisChanged.connect(self._analysis_changed)
+        st.checkpointChanged.connect(lambda *_: self._update_model_trust())
+        st.videoChanged.connect(lambda *_: self._update_model_trust())
         self.session.videosChanged.connect(self.refresh_videos)
         self.session.labelsChanged.connect(lambda: (self.display.refresh_states(), self._refresh_review()))
         self.session.flowReady.connect(self._flow_ready)
@@ -575,6 +583,32 @@ class MainWindow(QMainWindow):
     def open_demo(self) -> TaskWorker:
         """Build (or find) the demo project in a worker, with the busy bar, then open it."""
         return self.session.open_demo()
+
+    def model_warnings(self) -> list[str]:
+        """Why the current model's output on the open video is not an estimate (empty: nothing to say)."""
+        from rpan_core.model_card import mismatch_warnings, video_origin
+
+        st = self.state
+        if st.project is None or st.video_id is None or not st.checkpoint:
+            return []
+        card, _err = read_card(st.checkpoint)
+        rec = st.project.video(st.video_id)
+        return mismatch_warnings(card, rec.width, rec.height, video_origin(rec.path))
+
+    def _update_model_trust(self) -> None:
+        warnings = self.model_warnings()
+        self.banner.set_warnings(warnings)
+        if self.display.untrusted != bool(warnings):
+            self.display.untrusted = bool(warnings)
+            if self.display.shown():
+                self.display.render(self.state.frame)
+
+    def show_model_card(self) -> QDialog:
+        """Model > Model card: what the current checkpoint was trained on."""
+        dlg = ModelCardDialog(self.state.checkpoint, self.state.checkpoint_origin, self.model_warnings(), self)
+        dlg.show()
+        self.model_card_dialog = dlg
+        return dlg
 
     def show_shortcuts(self) -> QDialog:
         """A dialog listing every keyboard shortcut (from rpan_studio.actions)."""

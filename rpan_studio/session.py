@@ -72,6 +72,21 @@ def project_checkpoints(project: Project) -> list[str]:
     return [p for p in found if not (p in seen or seen.add(p))]
 
 
+def shipped_demo_checkpoint(project: Project) -> str | None:
+    """The shipped demo checkpoint when it exists and predicts the project's skeleton (else None)."""
+    from rpan_core.checkpoint import read_checkpoint
+    from rpan_core.demo import demo_checkpoint_path
+
+    path = demo_checkpoint_path()
+    if not path.is_file():
+        return None
+    try:
+        info = read_checkpoint(path)[1]
+    except RPANError:
+        return None
+    return str(path) if info.skeleton.name == project.skeleton.name else None
+
+
 class Session(QObject):
     """What the studio does to the open project (see the module doc). ``analyze_fn`` (tests) replaces rpan_core."""
 
@@ -96,11 +111,17 @@ class Session(QObject):
         old = self.state.project
         if old is not None and old is not project:
             old.close()
-        self.state.set_project(project)
-        if self.state.checkpoint is None:
+        if self.state.checkpoint is None:  # before the project is shown: its first video analyzes with it
             latest = project_checkpoints(project)
             if latest:
                 self.state.set_checkpoint(latest[0], "latest run")
+            else:
+                demo = shipped_demo_checkpoint(project)
+                if demo is not None:
+                    self.state.set_checkpoint(demo, "demo")
+                    self.message.emit(f"this project has no trained model yet: using the shipped demo model "
+                                      f"({Path(demo).name}); Model > Model card says what it knows")
+        self.state.set_project(project)
         return project
 
     def create_project(self, folder: str | os.PathLike, skeleton: str, classes: list[str]) -> Project:

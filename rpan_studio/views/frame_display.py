@@ -68,6 +68,7 @@ class FrameDisplay(QObject):
         self.labeled = np.zeros(0, np.int64)
         self.low_conf_frames = np.zeros(0, np.int64)
         self._conf_scale = 1.0
+        self.untrusted = False  # the model card says this video is far from the model's training data
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameFailed.connect(self._on_frame_failed)
@@ -180,8 +181,11 @@ class FrameDisplay(QObject):
             conf = normalized_confidence(pred[1] / self._conf_scale)
             occluded = predicted_visible(a, index, index + 1)
             self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
-            self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}"
-                                  f"   (video: {_video_caption(a)})")
+            if self.untrusted:  # the banner says why; no action names dressed up as estimates
+                self.view.set_caption(f"frame {index}   (not an estimate here: see the banner)")
+            else:
+                self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}"
+                                      f"   (video: {_video_caption(a)})")
         else:
             self.view.set_heat(None)
             self.view.set_pose(None, None)

@@ -91,6 +91,40 @@ class LinkedPlot(pg.PlotWidget):
         self.cursor.sigDragged.connect(self._cursor_dragged)
         self.scene().sigMouseClicked.connect(self._clicked)
         self.setMinimumHeight(40)
+        self._scrubbing = False
+
+    # press anywhere on the plot and drag: scrub (not only a click, or grabbing the 2-pixel cursor line)
+    def _frame_at_x(self, ev) -> int:
+        vb = self.getPlotItem().getViewBox()
+        x = vb.mapSceneToView(self.mapToScene(ev.position().toPoint())).x()
+        return int(np.clip(round(x), 0, self.n_frames - 1))
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        if ev.button() == Qt.MouseButton.LeftButton and \
+                self.frame_at_scene(self.mapToScene(ev.position().toPoint())) is not None:
+            self._scrubbing = True
+            self._scrub_frame = self._frame_at_x(ev)
+            self.seekRequested.emit(self._scrub_frame)
+            ev.accept()
+            return
+        super().mousePressEvent(ev)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        if self._scrubbing and ev.buttons() & Qt.MouseButton.LeftButton:
+            f = self._frame_at_x(ev)
+            if f != self._scrub_frame:
+                self._scrub_frame = f
+                self.seekRequested.emit(f)
+            ev.accept()
+            return
+        super().mouseMoveEvent(ev)
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802 (Qt name)
+        if self._scrubbing:
+            self._scrubbing = False
+            ev.accept()
+            return
+        super().mouseReleaseEvent(ev)
 
     def set_n_frames(self, n: int) -> None:
         self.n_frames = max(1, int(n))

@@ -27,6 +27,7 @@ class TransportBar(QWidget):
     stepRequested = pyqtSignal(int)
     jumpRequested = pyqtSignal(str, int)  # labeled | unlabeled | lowconf, direction
     playRequested = pyqtSignal()
+    typingDone = pyqtSignal()  # Enter in the frame number: the window takes the keys back (arrows step)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,6 +36,7 @@ class TransportBar(QWidget):
         self.spin.setKeyboardTracking(False)
         self.spin.setToolTip("Current frame: type a number and press Enter")
         self.spin.valueChanged.connect(self.seekRequested)
+        self.spin.editingFinished.connect(self._editing_finished)
         self.count_label = QLabel("/ 0")
         self.fps_label = QLabel("")
         bar = QHBoxLayout()
@@ -90,6 +92,10 @@ class TransportBar(QWidget):
 
     def set_playing(self, playing: bool) -> None:
         self.play_button.setText("||" if playing else "\u25b6")
+
+    def _editing_finished(self) -> None:
+        if self.spin.hasFocus():
+            self.typingDone.emit()
 
     def focus_frame_number(self) -> None:
         self.spin.setFocus()

@@ -1,0 +1,128 @@
+"""A day of labeling in the studio (issue 14): the model's card and banner, the shipped demo checkpoint
+for a project without runs, scrubbing by press-and-drag, Ctrl+G then Enter then arrows, Home/End."""
+from __future__ import annotations
+
+from PyQt6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt
+from PyQt6.QtGui import QMouseEvent
+from PyQt6.QtWidgets import QApplication
+
+from rpan_core.demo import demo_checkpoint_path
+from rpan_core.model_card import mark_synthetic
+from rpan_studio.app import make_app
+from rpan_studio.main_window import MainWindow
+
+from .coded_clips import make_analysis
+from .test_main_window import N, studio, wait_shown  # noqa: F401 (the fixture)
+
+
+def _window(qtbot, tmp_path, project, checkpoint=None):
+    make_app()
+    analysis = make_analysis(N)
+    calls = []
+
+    def fake_analyze(video_path, checkpoint, project=None, progress=None, cancel=None):
+        calls.append(checkpoint)
+        return analysis
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(project, checkpoint=checkpoint, analyze_fn=fake_analyze, settings=settings)
+    w.quiet = True
+    w.test_calls = calls
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitUntil(lambda: w.analysis is not None and w.view.frame_index == 0, timeout=10000)
+    return w
+
+
+def _activate(qtbot, w):
+    w.activateWindow()
+    qtbot.waitUntil(lambda: w.isActiveWindow(), timeout=3000)
+    w.view.setFocus()
+
+
+def test_a_project_without_runs_uses_the_shipped_demo_model_and_says_so(qtbot, tmp_path, coded_project):
+    project, _vid = coded_project(N)
+    w = _window(qtbot, tmp_path, project)
+    assert w.checkpoint == str(demo_checkpoint_path()) and w.state.checkpoint_origin == "demo"
+    assert w.test_calls == [str(demo_checkpoint_path())]
+    _activate(qtbot, w)
+    qtbot.keyClick(w.view, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # Ctrl+R works
+    qtbot.waitUntil(lambda: len(w.test_calls) == 2, timeout=5000)
+    assert not [e for e in w.errors if "checkpoint" in e]
+    dlg = w.open_training()  # the Train dialog's first choice is the demo checkpoint, enabled and named
+    assert dlg.init_current.isEnabled() and dlg.init_current.isChecked()
+    assert dlg.init_current.text() == f"Demo checkpoint ({demo_checkpoint_path().name})"
+    dlg.close()
+
+
+def test_the_demo_model_on_a_real_video_gets_a_banner_and_no_caption(qtbot, tmp_path, coded_project):
+    project, _vid = coded_project(N)
+    w = _window(qtbot, tmp_path, project, checkpoint=demo_checkpoint_path())
+    assert w.banner.isVisible()
+    assert "Demo model trained on synthetic figures" in w.banner.text() and "not estimates" in w.banner.text()
+    assert "not an estimate" in w.view.caption.text and "jump" not in w.view.caption.text
+    w.grab().save("/tmp/day_banner_after.png")
+    _activate(qtbot, w)
+    qtbot.keyClick(w.view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Model > Model card
+    qtbot.waitUntil(lambda: getattr(w, "model_card_dialog", None) is not None, timeout=3000)
+    text = w.model_card_dialog.text()
+    assert "synthetic figures" in text and "Labeled frames: 10800" in text and "320x240" in text
+    assert "not estimates" in text
+    w.model_card_dialog.grab().save("/tmp/day_model_card.png")
+    w.model_card_dialog.close()
+    # the same model on a synthetic clip: no banner, the caption names the action
+    mark_synthetic(tmp_path / "clip")
+    w.open_video(w.video_id)
+    qtbot.waitUntil(lambda: w.analysis is not None and w.view.frame_index == 0, timeout=5000)
+    assert not w.banner.isVisible() and "not an estimate" not in w.view.caption.text
+
+
+def _send(widget, kind, p: QPoint, button, buttons) -> None:
+    ev = QMouseEvent(kind, QPointF(p), QPointF(widget.mapToGlobal(p)), button, buttons,
+                     Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, ev)
+
+
+def _x_of_frame(plot, frame) -> QPoint:
+    import pyqtgraph as pg
+
+    vb = plot.getPlotItem().getViewBox()
+    y_mid = sum(vb.viewRange()[1]) / 2
+    p = plot.mapFromScene(vb.mapViewToScene(pg.Point(frame, y_mid)))
+    return QPoint(p.x(), p.y())
+
+
+def test_press_and_drag_on_the_timeline_scrubs(qtbot, studio):  # noqa: F811
+    w = studio
+    seen = []
+    w.state.frameChanged.connect(seen.append)
+    vp, left, none = w.seekbar.viewport(), Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    _send(vp, QEvent.Type.MouseButtonPress, _x_of_frame(w.seekbar, 5), left, left)  # not on the cursor line
+    for f in (10, 15, 20, 25):
+        _send(vp, QEvent.Type.MouseMove, _x_of_frame(w.seekbar, f), none, left)
+    _send(vp, QEvent.Type.MouseButtonRelease, _x_of_frame(w.seekbar, 25), left, none)
+    wait_shown(qtbot, w, 25)
+    assert seen[:5] == [5, 10, 15, 20, 25]
+    # the action plot scrubs the same way
+    _send(w.action_plot.viewport(), QEvent.Type.MouseButtonPress, _x_of_frame(w.action_plot, 3), left, left)
+    _send(w.action_plot.viewport(), QEvent.Type.MouseMove, _x_of_frame(w.action_plot, 12), none, left)
+    _send(w.action_plot.viewport(), QEvent.Type.MouseButtonRelease, _x_of_frame(w.action_plot, 12), left, none)
+    wait_shown(qtbot, w, 12)
+
+
+def test_ctrl_g_enter_gives_the_arrows_back_and_home_end(qtbot, studio):  # noqa: F811
+    w = studio
+    _activate(qtbot, w)
+    qtbot.keyClick(w.view, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert w.spin.hasFocus()
+    qtbot.keyClicks(w.spin.lineEdit(), "17")
+    qtbot.keyClick(w.spin.lineEdit(), Qt.Key.Key_Return)
+    wait_shown(qtbot, w, 17)
+    assert not w.spin.hasFocus()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+    wait_shown(qtbot, w, 18)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_End)
+    wait_shown(qtbot, w, N - 1)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Home)
+    wait_shown(qtbot, w, 0)
