@@ -13,10 +13,13 @@ handler), ``mouse`` rows only document mouse gestures.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
-__all__ = ["ActionSpec", "ACTIONS", "action", "shortcut", "help_rows", "MENUS"]
+__all__ = ["ActionSpec", "ACTIONS", "action", "shortcut", "help_rows", "MENUS", "keys_file", "load_keys"]
 
 Scope = Literal["window", "editor", "mouse"]
 
@@ -34,9 +37,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # ---- File
     ActionSpec("new_project", "&New project...", "Ctrl+N", "Create a project in an empty folder"),
     ActionSpec("open", "&Open project...", "Ctrl+O", "Open a project"),
-    ActionSpec("open_demo", "Open &demo project", "", "Open (building it the first time) the demo project"),
+    ActionSpec("open_demo", "Open &demo project", "Ctrl+D", "Open (building it the first time) the demo project"),
     ActionSpec("add_videos", "&Add videos...", "Ctrl+Shift+O", "Add videos to the project"),
-    ActionSpec("export_video", "Video with overlays (mp4)...", "", "Write the video with the overlays shown"),
+    ActionSpec("export_video", "Video with overlays (mp4)...", "Ctrl+E", "Write the video with the overlays shown"),
     ActionSpec("png_view", "Current view (PNG)...", "", "Save the frame view as PNG"),
     ActionSpec("png_dynamics", "Dynamics plot (PNG)...", "", "Save the LSTM dynamics plot as PNG"),
     ActionSpec("png_confusion", "Confusion matrix (PNG)...", "",
@@ -62,13 +65,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("annotation", "Annotated pose", "N", "Toggle the annotated pose"),
     # ---- model
     ActionSpec("analyze", "&Analyze current video", "Ctrl+R", "Analyze the current video"),
-    ActionSpec("choose_checkpoint", "Choose &checkpoint...", "", "Analyze with another checkpoint"),
+    ActionSpec("choose_checkpoint", "Choose &checkpoint...", "Ctrl+Shift+K", "Analyze with another checkpoint"),
     ActionSpec("model_card", "Model &card...", "Ctrl+I",
                "What the current model was trained on, and whether the open video is far from it"),
     ActionSpec("choose_flow_checkpoint", "Choose &flow checkpoint (two streams)...", "",
                "Add a flow stream: RGB and flow probabilities fused"),
     ActionSpec("fusion_weights", "Stream &fusion weights...", "", "Weights of the RGB and flow streams"),
-    ActionSpec("train", "&Train / fine-tune...", "", "Train or fine-tune on the project's labels"),
+    ActionSpec("train", "&Train / fine-tune...", "Ctrl+T", "Train or fine-tune on the project's labels"),
     ActionSpec("compare", "C&ompare checkpoints...", "", "Accuracy and PCK of two checkpoints side by side"),
     ActionSpec("help", "Keyboard &shortcuts", "F1", "This list of shortcuts"),
     # ---- editing (menu level; the keys act on the current frame)
@@ -81,7 +84,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Copy the pose of the previous labeled frame to this frame"),
     ActionSpec("interpolate", "Interpolate between keyframes", "I",
                "Interpolate between the previous and next labeled keyframes"),
-    ActionSpec("set_action", "Set video &action...", "", "The action label of this video"),
+    ActionSpec("set_action", "Set video &action...", "Ctrl+Shift+A", "The action label of this video"),
     # ---- the pose editor's own keys (bound by rpan_studio.views.pose_editor)
     ActionSpec("drag_joint", "", "Left drag",
                "Move a joint (one undo step per drag; right-click while dragging cancels)", "mouse"),
@@ -123,10 +126,73 @@ def action(name: str) -> ActionSpec:
 
 
 def shortcut(name: str) -> str:
-    """The key sequence of ``name`` (KeyError for an unknown name)."""
-    return _BY_NAME[name].keys
+    """The key sequence of ``name`` (the keys file's, else the table's; KeyError for an unknown name)."""
+    return _KEYS.get(name, _BY_NAME[name].keys)
 
 
 def help_rows() -> list[tuple[str, str]]:
     """(keys, description) for the F1 dialog: every action that has keys, in table order."""
-    return [(a.keys, a.description) for a in ACTIONS if a.keys]
+    return [(shortcut(a.name), a.description) for a in ACTIONS if shortcut(a.name)]
+
+
+# ---------------------------------------------------------------------------- the keys file
+#: the keys changed by the settings file (action name -> key sequence), read once at start
+_KEYS: dict[str, str] = {}
+
+
+def keys_file() -> Path:
+    """``$RPAN_STUDIO_KEYS``, else ``$XDG_CONFIG_HOME/rpan-studio/keys.json`` (``~/.config/...``)."""
+    env = os.environ.get("RPAN_STUDIO_KEYS")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "rpan-studio" / "keys.json"
+
+
+def load_keys(path: str | os.PathLike | None = None) -> str | None:
+    """Read the keys file (``{"action name": "Ctrl+K", ...}``; "" removes a key) into the table's keys.
+
+    Returns None when every entry was used, else ONE message naming each entry that was ignored and
+    why (unknown action, unreadable key, a key another action has): the defaults stay for those.
+    A missing file is not an error (the defaults apply).
+    """
+    from PyQt6.QtGui import QKeySequence
+
+    p = Path(path) if path is not None else keys_file()
+    _KEYS.clear()
+    if not p.is_file():
+        return None
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"the keys file {p} is not readable JSON ({exc}); the default keys are used. Fix or delete it"
+    if not isinstance(data, dict):
+        return f"the keys file {p} must hold one JSON object {{\"action\": \"keys\"}}; the default keys are used"
+    bad: list[str] = []
+    wanted: dict[str, str] = {}
+    for name, keys in data.items():
+        spec = _BY_NAME.get(name)
+        if spec is None or spec.scope == "mouse":
+            bad.append(f"{name!r}: no such action (F1 lists them)")
+        elif not isinstance(keys, str):
+            bad.append(f"{name!r}: the keys must be a string like \"Ctrl+K\"")
+        elif keys and (QKeySequence(keys).isEmpty() or QKeySequence(keys).toString() == ""
+                       or "\ufffd" in QKeySequence(keys).toString()):
+            bad.append(f"{name!r}: {keys!r} is not a key sequence (write it like \"Ctrl+Shift+K\")")
+        else:
+            wanted[name] = QKeySequence(keys).toString() if keys else ""
+    final = {a.name: wanted.get(a.name, a.keys) for a in ACTIONS if a.scope != "mouse"}
+    owner: dict[str, str] = {}
+    for name in [n for n in final if n not in wanted] + list(wanted):  # defaults claim first, then the file
+        k = final[name]
+        if not k:
+            continue
+        if k in owner and name in wanted:
+            bad.append(f"{name!r}: {k} is already the key of {owner[k]!r}; change that one too")
+            del wanted[name]
+            continue
+        owner.setdefault(k, name)
+    _KEYS.update(wanted)
+    if not bad:
+        return None
+    return f"the keys file {p} has entries that were ignored (their default keys stay): " + "; ".join(bad)

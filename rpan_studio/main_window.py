@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from PyQt6.QtCore import QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
 from PyQt6.QtWidgets import (
     QDialog, QDockWidget, QFileDialog, QListWidgetItem, QMainWindow, QMenu, QMessageBox, QSplitter, QVBoxLayout,
@@ -38,7 +38,7 @@ from rpan_core.errors import RPANError
 from rpan_core.formats.registry import exporters, get_format, importers
 from rpan_core.project import Project
 from rpan_studio import commands as cmds
-from rpan_studio.actions import ACTIONS, MENUS
+from rpan_studio.actions import ACTIONS, MENUS, load_keys, shortcut
 from rpan_studio.dialogs import ask
 from rpan_studio.dialogs.model_card import ModelBanner, ModelCardDialog, read_card
 from rpan_studio.export import save_widget_png
@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
                  checkpoint: str | os.PathLike | None = None, *, analyze_fn: Callable[..., Any] | None = None,
                  auto_analyze: bool = True, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        keys_problem = load_keys()  # the keys file, read once at start (before any action is made)
         self.setWindowTitle(APP)
         self.resize(1400, 900)
         self.settings = settings or QSettings(ORG, APP)
@@ -112,6 +113,10 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status()
         self._connect()
+        if keys_problem:  # one clear message, never a crash; not modal before the window is up
+            self.errors.append(keys_problem)
+            self.statusBar().showMessage(keys_problem, 20000)
+            QTimer.singleShot(0, lambda: None if self.quiet else QMessageBox.warning(self, APP, keys_problem))
         if project is not None:
             self.open_project(project)
 
@@ -191,7 +196,7 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         slots = self._slots()
         self.actions_: dict[str, QAction] = {
-            a.name: self._act(a.text, slots[a.name], a.keys or None, a.description)
+            a.name: self._act(a.text, slots[a.name], shortcut(a.name) or None, a.description)
             for a in ACTIONS if a.scope == "window" and a.name in slots}
         self.undo_action, self.redo_action = cmds.make_undo_actions(self.undo_stack, self)
         self.addAction(self.undo_action)
