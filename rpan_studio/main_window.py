@@ -323,6 +323,7 @@ class MainWindow(QMainWindow):
 
     def _project_changed(self, project: Project | None) -> None:
         self.undo_stack.clear()
+        self._clear_video_views()
         if project is None:
             self.setWindowTitle(APP)
             self.video_list.clear()
@@ -336,6 +337,19 @@ class MainWindow(QMainWindow):
         self.projectOpened.emit(project)
         if self.video_list.count():
             self.video_list.setCurrentRow(0)
+
+    def _clear_video_views(self) -> None:
+        """No video shown: the timeline, the plots and the frame number forget the previous one."""
+        if self.state.video_id is not None:
+            return
+        self.seekbar.set_states(np.zeros(0, np.uint8))
+        self.transport.set_video(0, "")
+        for p in (self.action_plot, self.conf_plot, self.dynamics_plot):
+            p.set_n_frames(1)
+        self.action_plot.set_probs(None, [])
+        self.conf_plot.set_conf(None)
+        self.dynamics_plot.set_hidden(None)
+        self.view.clear_frame()
 
     def refresh_videos(self) -> None:
         if self.state.project is not None:
@@ -351,6 +365,8 @@ class MainWindow(QMainWindow):
         self.session.open_video(video_id)
         v = self.state.video
         self.transport.set_video(self.state.n_frames, f"{v.fps:.2f} fps  {v.width}x{v.height}")
+        for p in (self.action_plot, self.conf_plot, self.dynamics_plot):  # the new video's range, not the old one's
+            p.set_n_frames(self.state.n_frames)
         self.seek(0)
         if self.overlays.flow_check.isChecked():
             self._guard(self.compute_flow)
@@ -358,7 +374,11 @@ class MainWindow(QMainWindow):
             self.analyze()
 
     def add_videos(self, paths: list[str]) -> list[int]:
-        return self.session.add_videos(paths)
+        """Add videos to the project and open the first one added."""
+        ids = self.session.add_videos(paths)
+        if ids:
+            self.video_list.select_video(ids[0])
+        return ids
 
     def _states_changed(self, states: np.ndarray) -> None:
         self.seekbar.set_states(states)

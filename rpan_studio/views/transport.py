@@ -80,7 +80,7 @@ class TransportBar(QWidget):
         self.spin.setRange(0, max(0, n_frames - 1))
         self.spin.setValue(0)
         self.spin.blockSignals(False)
-        self.count_label.setText(f"/ {n_frames - 1}")
+        self.count_label.setText(f"/ {n_frames - 1}" if n_frames > 0 else "/ no video")
         self.fps_label.setText(info)
 
     def set_frame(self, frame: int) -> None:

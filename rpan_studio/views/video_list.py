@@ -33,6 +33,14 @@ class VideoList(QListWidget):
                 self.setCurrentItem(it)
         self.blockSignals(False)
 
+    def select_video(self, video_id: int) -> bool:
+        """Make ``video_id``'s row current (which opens it, through currentItemChanged)."""
+        for i in range(self.count()):
+            if self.video_id(self.item(i)) == int(video_id):
+                self.setCurrentRow(i)
+                return True
+        return False
+
     @staticmethod
     def video_id(item: QListWidgetItem) -> int:
         return int(item.data(Qt.ItemDataRole.UserRole))

@@ -355,10 +355,11 @@ def test_add_videos_many_at_once_and_switch(qtbot, studio):
     w = studio
     a = write_coded_clip(w.test_tmp / "more_a", 6)
     b = write_coded_clip(w.test_tmp / "more_b", 9)
-    ids = w.add_videos([str(a), str(b)])
-    assert len(ids) == 2 and w.video_list.count() == 3
     w.seek(20)
     wait_shown(qtbot, w, 20)
+    ids = w.add_videos([str(a), str(b)])
+    assert len(ids) == 2 and w.video_list.count() == 3
+    qtbot.waitUntil(lambda: w.video_id == ids[0] and w.view.frame_index == 0, timeout=5000)  # opens what it added
     w.video_list.setCurrentRow(2)
     qtbot.waitUntil(lambda: w.video_id == ids[1] and w.view.frame_index == 0, timeout=5000)
     assert w.spin.maximum() == 8 and w.frame == 0

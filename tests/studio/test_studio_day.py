@@ -126,3 +126,76 @@ def test_ctrl_g_enter_gives_the_arrows_back_and_home_end(qtbot, studio):  # noqa
     wait_shown(qtbot, w, N - 1)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Home)
     wait_shown(qtbot, w, 0)
+
+
+def _menu_action(w, menu_title, text_start):
+    for m in w.menuBar().actions():
+        if m.text().replace("&", "") == menu_title:
+            for a in m.menu().actions():
+                if a.text().replace("&", "").startswith(text_start):
+                    return a
+    raise AssertionError(f"no {menu_title} > {text_start}")
+
+
+def test_add_videos_opens_what_it_added_with_the_plots_on_its_frame_range(qtbot, studio, monkeypatch):  # noqa: F811
+    from PyQt6.QtWidgets import QFileDialog
+
+    from .coded_clips import write_coded_clip
+
+    w = studio
+    w.seek(30)
+    wait_shown(qtbot, w, 30)
+    clip = write_coded_clip(w.test_tmp / "short", 12)
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", staticmethod(lambda *a, **k: ([str(clip)], "")))
+    _menu_action(w, "File", "Add videos").trigger()
+    qtbot.waitUntil(lambda: w.video_list.count() == 2 and w.view.frame_index == 0 and w.spin.maximum() == 11,
+                    timeout=5000)
+    assert w.video_list.currentRow() == 1
+    qtbot.waitUntil(lambda: w.analysis is not None, timeout=5000)
+    for p in (w.action_plot, w.conf_plot, w.dynamics_plot, w.seekbar):
+        assert p.n_frames in (12, N)  # the fake analysis is 40 frames long; the timeline is the clip's
+    assert w.seekbar.n_frames == 12
+
+
+def test_a_new_project_clears_the_old_timeline(qtbot, studio, monkeypatch):  # noqa: F811
+    from rpan_studio.dialogs import ask
+
+    w = studio
+    wait_shown(qtbot, w, 0)
+    assert len(w.seekbar.states) == N
+    monkeypatch.setattr(ask, "ask_new_project", lambda parent: ask.NewProjectAnswer(
+        str(w.test_tmp / "fresh"), "pennaction", ["a"]))
+    _menu_action(w, "File", "New project").trigger()
+    assert w.project is not None and w.project.folder.name == "fresh" and w.video_list.count() == 0
+    assert len(w.seekbar.states) == 0 and w.spin.maximum() == 0 and w.view.frame_index is None
+    assert not w.action_plot.curves
+    w.grab().save("/tmp/day_new_project_after.png")
+
+
+def test_the_analysis_progress_bar_is_readable_with_time_left(qtbot, studio):  # noqa: F811
+    import threading
+
+    from .coded_clips import make_analysis
+
+    w = studio
+    gate, reported = threading.Event(), threading.Event()
+
+    def slow(video_path, checkpoint, project=None, progress=None, cancel=None):
+        import time
+        progress(0, 40)
+        time.sleep(0.3)
+        progress(10, 40)
+        reported.set()
+        gate.wait(10)
+        return make_analysis(N)
+
+    w.session.analyze_fn = slow
+    w.analyze()
+    qtbot.waitUntil(reported.is_set, timeout=5000)
+    qtbot.waitUntil(lambda: "10 / 40" in w.progress.text(), timeout=5000)
+    text = w.progress.text()
+    assert "analyzing" in text and "25%" in text and "left" in text
+    assert w.progress.width() >= 420
+    w.statusBar().grab().save("/tmp/day_progress_after.png")
+    gate.set()
+    w.wait_tasks()
