@@ -71,6 +71,7 @@ __all__ = [
 from rpan_studio.dialogs.training_curves import TrainingCurves, step_summary  # noqa: E402
 from rpan_studio.dialogs.training_run import (
     current_checkpoint_label,  # noqa: E402 - re-exported: the dialog's public helpers
+    training_data_notes,
     DEFAULT_TRAINER,
     EventFollower,
     IntegerAxis,
@@ -250,6 +251,14 @@ class TrainingDialog(QDialog):
         self.log_view.setPlaceholderText("Messages from the trainer appear here.")
         self.log_view.setFixedHeight(110)
         outer.addWidget(self.log_view)
+        self.notes = training_data_notes(self.project)
+        self.notes_label = QLabel("\n".join(self.notes))
+        self.notes_label.setWordWrap(True)
+        self.notes_label.setStyleSheet("QLabel { background: #fff3c4; color: #1a1a1a; padding: 4px; }")
+        self.notes_label.setVisible(bool(self.notes))
+        outer.insertWidget(outer.indexOf(self.curves_view), self.notes_label)
+        no_val = any(n.startswith("No validation labels") for n in self.notes)
+        self.curves_view.set_empty_note("No validation labels:\nnothing to plot (see the note above)" if no_val else "")
 
         close_row = QHBoxLayout()
         self.compare_button = QPushButton("Compare with starting checkpoint…")
@@ -543,7 +552,8 @@ class TrainingDialog(QDialog):
             elif kind == "epoch":
                 summary = ", ".join(f"{k} {ev[k]:.3f}" for k in TrainingCurves.METRIC_KEYS
                                     if isinstance(ev.get(k), (int, float)))
-                self.log_view.appendPlainText(f"epoch {whole(ev.get('epoch'))}: {summary}")
+                if summary:  # no empty "epoch N:" lines when nothing was validated
+                    self.log_view.appendPlainText(f"epoch {whole(ev.get('epoch'))}: {summary}")
             elif kind == "end":
                 self.end_event = ev
             elif ev.get("message"):

@@ -61,8 +61,19 @@ class TrainingCurves(QWidget):
                 symbol="o", symbolSize=6, symbolBrush=self.COLORS[k], symbolPen=None)
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.metric_plot)
+        # why the validation plot is empty (no validation labels), said inside it until a point arrives
+        self.empty_note = pg.TextItem("", color=(235, 235, 235), anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 170))
+        self.empty_note.setPos(0.5, 0.6)
+        self.empty_note.hide()
+        self.metric_plot.addItem(self.empty_note, ignoreBounds=True)
         self.x: dict[str, list[float]] = {k: [] for k in self.LOSS_KEYS + self.METRIC_KEYS}
         self.y: dict[str, list[float]] = {k: [] for k in self.LOSS_KEYS + self.METRIC_KEYS}
+
+    def set_empty_note(self, text: str) -> None:
+        """A sentence in the validation plot while it has no point ('' hides it)."""
+        self.empty_note.setText(text)
+        has_points = any(self.x[k] for k in self.METRIC_KEYS)
+        self.empty_note.setVisible(bool(text) and not has_points)
 
     def clear(self) -> None:
         for k, c in self.curves.items():
@@ -88,3 +99,5 @@ class TrainingCurves(QWidget):
                     dirty.add(k)
         for k in dirty:
             self.curves[k].setData(self.x[k], self.y[k])
+        if any(k in self.METRIC_KEYS for k in dirty):
+            self.empty_note.hide()

@@ -206,6 +206,22 @@ class IntegerAxis(pg.AxisItem):
 
 
 
+def training_data_notes(project: Any) -> list[str]:
+    """What the Train dialog must say before a run about the project's labels: no validation labels (the
+    validation plot will stay empty), no action on any video (the action loss is 0: pose-only training)."""
+    videos = project.videos()
+    splits = {v.split for v in videos}
+    val = "val" if "val" in splits else "test"
+    notes = []
+    if not any(project.labeled_frames(v.id, person=None) for v in videos if v.split == val):
+        notes.append(f"No validation labels: no video in the '{val}' split has labeled frames, so the validation "
+                     f"plot stays empty. Put a labeled video in the '{val}' split to see validation curves.")
+    if not any(v.action for v in videos):
+        notes.append("No video has an action: the action loss is 0 and this run trains poses only "
+                     "(Edit > Set video action to train actions too).")
+    return notes
+
+
 def current_checkpoint_label(path: str | None, origin: str | None) -> str:
     """The "start from" choice for the studio's current checkpoint, saying which one it is and where it came from.
 

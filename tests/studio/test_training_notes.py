@@ -1,0 +1,61 @@
+"""The Train dialog says why the validation plot is empty and when training is pose-only, and writes no
+empty "epoch N:" lines (a run with nothing to validate)."""
+from __future__ import annotations
+
+import sys
+import textwrap
+
+from rpan_studio.dialogs.training import TrainingDialog
+
+NO_VAL_TRAINER = textwrap.dedent(r'''
+    import argparse, json, os
+    p = argparse.ArgumentParser()
+    for o in ("--project", "--run-dir", "--epochs", "--lr", "--init", "--device"):
+        p.add_argument(o)
+    p.add_argument("--freeze-backbone", action="store_true")
+    a = p.parse_args()
+    os.makedirs(a.run_dir, exist_ok=True)
+    ev = open(os.path.join(a.run_dir, "events.jsonl"), "a")
+    def emit(**kw):
+        ev.write(json.dumps(kw) + "\n"); ev.flush()
+    emit(type="start", total_steps=4, epochs=2)
+    for step in range(1, 5):
+        emit(type="step", step=step, epoch=(step - 1) // 2, loss=1.0 / step, action_loss=0.0, pose_loss=1.0 / step,
+             lr=0.01, clips_per_s=5.0, elapsed_s=0.1 * step)
+        if step % 2 == 0:
+            emit(type="epoch", epoch=step // 2 - 1)  # nothing validated: no metric at all
+    open(os.path.join(a.run_dir, "last.pt"), "wb").write(b"x")
+    emit(type="end", status="finished", message="done", best_checkpoint=None)
+''')
+
+
+def test_no_validation_labels_and_no_actions_are_explained(qtbot, project_with_video, tmp_path):
+    project, vid = project_with_video
+    project.set_labels(vid, [(0, j, 10.0 + j, 20.0, True, "manual") for j in range(13)])  # a train-split keyframe
+    script = tmp_path / "trainer.py"
+    script.write_text(NO_VAL_TRAINER)
+    dlg = TrainingDialog(project, trainer=[sys.executable, str(script)])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    text = dlg.notes_label.text()
+    assert dlg.notes_label.isVisible()
+    assert "No validation labels" in text and "'test' split" in text
+    assert "No video has an action" in text and "action loss is 0" in text and "poses only" in text
+    assert dlg.curves_view.empty_note.isVisible() and "No validation labels" in dlg.curves_view.empty_note.textItem.toPlainText()
+    dlg.grab().save("/tmp/day_train_dialog_after.png")
+    with qtbot.waitSignal(dlg.runFinished, timeout=20000):
+        assert dlg.start()
+    log = dlg.log_view.toPlainText()
+    assert "epoch 0:" not in log and "epoch 1:" not in log
+    assert dlg.curves_view.empty_note.isVisible()  # still nothing to plot
+
+
+def test_a_project_with_validation_labels_and_actions_has_no_notes(qtbot, make_project, tmp_path):
+    from tests.conftest import write_frames
+
+    project = make_project()
+    vid = project.add_video(write_frames(tmp_path / "v"), action="jump", split="test")
+    project.set_labels(vid, [(0, j, 10.0 + j, 20.0, True, "manual") for j in range(13)])
+    dlg = TrainingDialog(project, trainer=[sys.executable, "-c", "pass"])
+    qtbot.addWidget(dlg)
+    assert dlg.notes == [] and not dlg.curves_view.empty_note.isVisible()
