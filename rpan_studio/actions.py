@@ -39,6 +39,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("open", "&Open project...", "Ctrl+O", "Open a project"),
     ActionSpec("open_demo", "Open &demo project", "Ctrl+D", "Open (building it the first time) the demo project"),
     ActionSpec("add_videos", "&Add videos...", "Ctrl+Shift+O", "Add videos to the project"),
+    ActionSpec("remove_video", "&Remove video from project...", "Ctrl+Shift+Delete",
+               "Remove the open video and its labels from the project (asks first; the file stays on disk)"),
     ActionSpec("export_video", "Video with overlays (mp4)...", "Ctrl+E", "Write the video with the overlays shown"),
     ActionSpec("png_view", "Current view (PNG)...", "", "Save the frame view as PNG"),
     ActionSpec("png_dynamics", "Dynamics plot (PNG)...", "", "Save the LSTM dynamics plot as PNG"),
@@ -60,6 +62,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("first_frame", "First frame", "Home", "Go to the first frame"),
     ActionSpec("last_frame", "Last frame", "End", "Go to the last frame"),
     # ---- overlays
+    ActionSpec("fit_view", "&Fit frame to window", "F", "Zoom so the whole frame fills the view"),
     ActionSpec("heat", "Heat map", "H", "Toggle the attention heat map"),
     ActionSpec("skeleton", "Estimated pose", "K", "Toggle the estimated skeleton"),
     ActionSpec("annotation", "Annotated pose", "N", "Toggle the annotated pose"),
@@ -114,7 +117,7 @@ _BY_NAME = {a.name: a for a in ACTIONS}
 #: the menus as lists of action names ("-" a separator); File's import/export entries come from the formats registry
 MENUS: dict[str, tuple[str, ...]] = {
     "&View": ("play", "step_forward", "step_back", "next_labeled", "prev_labeled", "next_unlabeled",
-              "next_lowconf", "goto_frame", "first_frame", "last_frame", "-", "heat", "skeleton", "annotation"),
+              "next_lowconf", "goto_frame", "first_frame", "last_frame", "-", "fit_view", "heat", "skeleton", "annotation"),
     "&Model": ("analyze", "model_card", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
     "&Help": ("help",),
 }

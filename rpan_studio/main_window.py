@@ -183,7 +183,8 @@ class MainWindow(QMainWindow):
             "next_unlabeled": lambda: self.jump("unlabeled", 1), "next_lowconf": lambda: self.jump("lowconf", 1),
             "goto_frame": self.transport.focus_frame_number, "heat": o.heat_check.toggle,
             "first_frame": lambda: self.seek(0), "last_frame": lambda: self.seek(max(0, self.state.n_frames - 1)),
-            "model_card": self.show_model_card,
+            "model_card": self.show_model_card, "fit_view": self.view.fit,
+            "remove_video": self.remove_video,
             "skeleton": o.skeleton_check.toggle, "annotation": o.annotation_check.toggle,
             "analyze": self.analyze, "choose_checkpoint": self._choose_checkpoint_dialog,
             "choose_flow_checkpoint": self._choose_flow_checkpoint_dialog,
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         self._add(f, ("new_project", "open"))
         self.recent_menu = f.addMenu("Open &recent")
         self._refresh_recent()
-        self._add(f, ("open_demo", "-", "add_videos"))
+        self._add(f, ("open_demo", "-", "add_videos", "remove_video"))
         imp = f.addMenu("&Import annotations")
         for fmt in importers():  # the formats registry: the same table as `rpan import`
             imp.addAction(self._act(f"{fmt.title}...", lambda n=fmt.name: self._import_dialog(n)))
@@ -337,6 +338,28 @@ class MainWindow(QMainWindow):
         self.projectOpened.emit(project)
         if self.video_list.count():
             self.video_list.setCurrentRow(0)
+
+    def remove_video(self) -> bool:
+        """File > Remove video: asks (saying how many labels go with it), then removes the open video."""
+        project, vid = self.session.require_video()
+        rec = project.video(vid)
+        n = project.label_count(vid, person=None)
+        frames = len(project.labeled_frames(vid, person=None))
+        if not self._ask(f"Remove {Path(rec.path).name} from the project?\n\n"
+                         + (f"Its {n} labels on {frames} frames are deleted with it. " if n else "It has no labels. ")
+                         + "The video file stays on disk. This cannot be undone."):
+            return False
+        self.player.stop()
+        self.session.close_video()
+        project.remove_video(vid)
+        self.undo_stack.clear()  # its edits cannot be undone any more
+        self.refresh_videos()
+        self.statusBar().showMessage(f"removed {Path(rec.path).name} ({n} labels)", 8000)
+        if self.video_list.count():
+            self.video_list.setCurrentRow(0)
+        else:
+            self._clear_video_views()
+        return True
 
     def _clear_video_views(self) -> None:
         """No video shown: the timeline, the plots and the frame number forget the previous one."""

@@ -126,6 +126,12 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.frame_index = int(index)
         self.paint_count += 1
 
+    def fit(self) -> None:
+        """Zoom so the whole frame fills the view (after zooming out, joint handles keep their screen size)."""
+        if self.frame_size is not None:
+            h, w = self.frame_size
+            self.view_box.setRange(xRange=(0, w), yRange=(0, h), padding=0.01)
+
     def clear_frame(self) -> None:
         self.image_item.clear()
         self.heat_item.clear()

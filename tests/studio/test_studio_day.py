@@ -199,3 +199,37 @@ def test_the_analysis_progress_bar_is_readable_with_time_left(qtbot, studio):  #
     w.statusBar().grab().save("/tmp/day_progress_after.png")
     gate.set()
     w.wait_tasks()
+
+
+def test_f_fits_the_frame_to_the_window_after_zooming_out(qtbot, studio):  # noqa: F811
+    from .coded_clips import H, W
+
+    w = studio
+    vb = w.view.view_box
+    vb.scaleBy((8, 8))  # zoomed far out: a tiny frame under big handles
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x1 - x0 > 4 * W
+    _activate(qtbot, w)
+    qtbot.keyClick(w.view, Qt.Key.Key_F)
+    (x0, x1), (y0, y1) = vb.viewRange()
+    assert x0 <= 0.5 and x1 >= W - 0.5 and y0 <= 0.5 and y1 >= H - 0.5  # all of it
+    assert min(x1 - x0 - W, y1 - y0 - H) < 0.2 * max(W, H)  # and it fills the view in one direction
+
+
+def test_remove_a_video_asks_then_removes_it_and_its_labels(qtbot, studio):  # noqa: F811
+    from .coded_clips import write_coded_clip
+
+    w = studio
+    other = w.add_videos([str(write_coded_clip(w.test_tmp / "other", 8))])[0]
+    qtbot.waitUntil(lambda: w.video_id == other, timeout=5000)
+    w.project.set_labels(other, [(2, j, 5.0 + j, 9.0, True, "manual") for j in range(13)])
+    w.quiet_answer = False  # "No": nothing happens
+    _menu_action(w, "File", "Remove video").trigger()
+    assert w.video_list.count() == 2 and w.project.label_count(other) == 13
+    assert "13 labels on 1 frames are deleted" in w.errors[-1]
+    w.quiet_answer = True
+    _menu_action(w, "File", "Remove video").trigger()
+    assert w.video_list.count() == 1 and all(v.id != other for v in w.project.videos())
+    assert w.project.label_count(other) == 0
+    qtbot.waitUntil(lambda: w.video_id is not None and w.video_id != other and w.view.frame_index == 0,
+                    timeout=5000)
