@@ -44,7 +44,8 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
                          start: int = 0, stop: int | None = None, fps: float | None = None,
                          progress: Callable[[int, int], None] | None = None,
                          cancel: Callable[[], bool] | None = None) -> Path:
-    """Write frames ``start..stop`` of the video with overlays to an mp4 (mp4v); returns the path.
+    """Write frames ``start..stop`` of the video with overlays to an H.264 mp4 (yuv420p, fast start: plays in
+    browsers and common players; PyAV's libx264); returns the path.
 
     ``analysis`` provides ``attention``, ``xy``, ``conf``, ``probs``, ``classes``
     (frames past its length are written without overlays). Written to a temporary
@@ -65,10 +66,7 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
             raise VideoError(f"{video_path}: nothing to export between frames {start} and {stop}; "
                              "choose a non-empty range")
         w, h = video.width, video.height
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps or video.fps or 25.0), (w, h))
-        if not writer.isOpened():
-            raise RPANError(f"{out}: cannot write an mp4 here (no mp4v encoder or no write access); "
-                            "choose another folder")
+        writer = H264Writer(tmp, float(fps or video.fps or 25.0), w, h)
         n_an = 0 if analysis is None else int(np.asarray(analysis.probs).shape[0])
         classes = [] if analysis is None else list(analysis.classes)
         scale = 1.0 if analysis is None else confidence_scale(analysis.conf)  # the live view's colour scale
@@ -85,7 +83,7 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
                                         caption=caption_for(analysis.probs[t], classes), opts=opts)
                 else:
                     img = frame
-                writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+                writer.write(img)
                 if progress is not None:
                     progress(k + 1, total)
         except _Cancel:
@@ -103,6 +101,52 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
 
 class _Cancel(Exception):
     pass
+
+
+class H264Writer:
+    """RGB frames -> an H.264 mp4 (yuv420p, ``+faststart``) through PyAV: what browsers and most players play
+    (OpenCV's mp4v is MPEG-4 Part 2, which they do not). Odd sizes are padded by one black pixel (4:2:0)."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, width: int, height: int, crf: int = 20) -> None:
+        from fractions import Fraction
+
+        import av
+
+        self.path = Path(path)
+        codec = next((c for c in ("libx264", "h264", "libopenh264") if c in av.codecs_available), None)
+        if codec is None:
+            raise RPANError("this PyAV build has no H.264 encoder; reinstall the `av` package from PyPI "
+                            "(its wheels include libx264)")
+        try:
+            self.container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
+        except (OSError, av.FFmpegError) as exc:
+            raise RPANError(f"{self.path}: cannot write a video here ({exc}); choose another folder") from exc
+        self.stream = self.container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        self.width, self.height = width + width % 2, height + height % 2
+        self.stream.width, self.stream.height = self.width, self.height
+        self.stream.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            self.stream.options = {"crf": str(crf), "preset": "veryfast"}
+
+    def write(self, rgb: np.ndarray) -> None:
+        import av
+
+        h, w = rgb.shape[:2]
+        if (w, h) != (self.width, self.height):
+            rgb = cv2.copyMakeBorder(rgb, 0, self.height - h, 0, self.width - w, cv2.BORDER_CONSTANT, value=0)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb, dtype=np.uint8), format="rgb24")
+        for packet in self.stream.encode(frame):
+            self.container.mux(packet)
+
+    def release(self) -> None:
+        if self.container is None:
+            return
+        try:
+            for packet in self.stream.encode(None):
+                self.container.mux(packet)
+        finally:
+            self.container.close()
+            self.container = None
 
 
 def save_widget_png(widget: QWidget, path: str | os.PathLike) -> Path:

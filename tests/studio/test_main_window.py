@@ -8,6 +8,7 @@ the attention peak and the pose on a moving square whose position is known.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 import time
 
 import numpy as np
@@ -194,6 +195,13 @@ def test_export_png_and_mp4(qtbot, studio):
     x, y = np.round(w.test_analysis.xy[3, 6]).astype(int)
     r, g, b = frame[y, x].astype(int)
     assert g > 150 and g > r + 60, (r, g, b)  # a confident (green) joint dot is burnt in
+    import av  # browser-playable: H.264, 4:2:0, moov atom first (fast start)
+
+    with av.open(str(worker.result)) as c:
+        st = c.streams.video[0]
+        assert st.codec_context.name == "h264" and st.codec_context.pix_fmt == "yuv420p"
+    head = Path(worker.result).read_bytes()[:4096]
+    assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
 
 
 def test_analysis_can_be_cancelled_and_never_blocks_seeking(qtbot, studio):
