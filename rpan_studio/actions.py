@@ -37,6 +37,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     # ---- File
     ActionSpec("new_project", "&New project...", "Ctrl+N", "Create a project in an empty folder"),
     ActionSpec("open", "&Open project...", "Ctrl+O", "Open a project"),
+    ActionSpec("open_video", "Open &video...", "Ctrl+Shift+V",
+               "Open a video: into the open project, or without one in a scratch project (keep it with Save as)"),
+    ActionSpec("save_as", "&Save project as...", "Ctrl+Shift+S",
+               "Turn the scratch project of an opened video into a real project in a folder you choose"),
     ActionSpec("open_demo", "Open &demo project", "Ctrl+D", "Open (building it the first time) the demo project"),
     ActionSpec("add_videos", "&Add videos...", "Ctrl+Shift+O", "Add videos to the project"),
     ActionSpec("remove_video", "&Remove video from project...", "Ctrl+Shift+Delete",

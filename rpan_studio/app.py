@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 __all__ = ["main", "configure_parser", "cli_main", "make_app"]
@@ -17,7 +18,8 @@ __all__ = ["main", "configure_parser", "cli_main", "make_app"]
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("project", nargs="?", default=None,
-                        help="a project folder (default: the built-in demo project)")
+                        help="a project folder, or a video file (opened in a scratch project; File > Save "
+                             "project as keeps it) (default: the built-in demo project)")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint (.pt) to analyze with (default: the project's newest run)")
     parser.add_argument("--no-analyze", action="store_true",
@@ -48,7 +50,9 @@ def cli_main(args: argparse.Namespace) -> int:
 
     window = MainWindow(checkpoint=args.checkpoint, auto_analyze=not args.no_analyze)
     window.show()
-    if args.project:
+    if args.project and Path(args.project).is_file() and Path(args.project).name != "project.db":
+        window.open_video_file(args.project)  # a video: its scratch project
+    elif args.project:
         window.open_project(args.project)  # RPANError -> the cli prints it
     else:
         window.open_demo()

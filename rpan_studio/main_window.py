@@ -173,7 +173,8 @@ class MainWindow(QMainWindow):
         """The slot of every window action of rpan_studio.actions.ACTIONS."""
         o, lab = self.overlays, self.labeling
         return {
-            "new_project": self._new_project_dialog, "open": self._open_dialog, "open_demo": self.open_demo,
+            "new_project": self._new_project_dialog, "open": self._open_dialog,
+            "open_video": self._open_video_dialog, "save_as": self._save_as_dialog, "open_demo": self.open_demo,
             "add_videos": self._add_videos_dialog, "export_video": self._export_video_dialog,
             "png_view": lambda: self._png_dialog("view"), "png_dynamics": lambda: self._png_dialog("dynamics"),
             "png_confusion": lambda: self._png_dialog("confusion"), "quit": self.close,
@@ -199,6 +200,7 @@ class MainWindow(QMainWindow):
         self.actions_: dict[str, QAction] = {
             a.name: self._act(a.text, slots[a.name], shortcut(a.name) or None, a.description)
             for a in ACTIONS if a.scope == "window" and a.name in slots}
+        self.actions_["save_as"].setEnabled(False)  # only a scratch project is saved as
         self.undo_action, self.redo_action = cmds.make_undo_actions(self.undo_stack, self)
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
@@ -213,7 +215,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
-        self._add(f, ("new_project", "open"))
+        self._add(f, ("new_project", "open", "open_video", "save_as"))
         self.recent_menu = f.addMenu("Open &recent")
         self._refresh_recent()
         self._add(f, ("open_demo", "-", "add_videos", "remove_video"))
@@ -325,13 +327,19 @@ class MainWindow(QMainWindow):
     def _project_changed(self, project: Project | None) -> None:
         self.undo_stack.clear()
         self._clear_video_views()
+        self.actions_["save_as"].setEnabled(False)
         if project is None:
             self.setWindowTitle(APP)
             self.video_list.clear()
             return
         self.view.set_skeleton_edges(project.skeleton.edges)
         self.overlays.set_skeleton(project.skeleton)
-        self.setWindowTitle(f"{APP} - {Path(project.folder).name}")
+        from rpan_core.scratch import is_scratch
+
+        scratch = is_scratch(project)
+        self.setWindowTitle(f"{APP} - {Path(project.folder).name}" + (
+            " (scratch project: File > Save project as keeps it)" if scratch else ""))
+        self.actions_["save_as"].setEnabled(scratch)
         self.recent.add(project.folder)
         self._refresh_recent()
         self.refresh_videos()
@@ -395,6 +403,32 @@ class MainWindow(QMainWindow):
             self._guard(self.compute_flow)
         if self.auto_analyze and self.state.checkpoint:
             self.analyze()
+
+    def open_video_file(self, path: str | os.PathLike) -> None:
+        """Open a video file: into the open project, or (no project, or a scratch one) in its scratch project."""
+        from rpan_core.scratch import is_scratch
+
+        project = self.state.project
+        if project is not None and not is_scratch(project):
+            self.add_videos([str(path)])
+            return
+        self.player.stop()
+        self.session.open_scratch(path)
+
+    def _open_video_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video", "",
+                                              "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.webm *.mpg);;All files (*)")
+        if path:
+            self.open_video_file(path)
+
+    def save_project_as(self, folder: str | os.PathLike) -> None:
+        self.player.stop()
+        self.session.save_scratch_as(folder)
+
+    def _save_as_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Save the project in a new (empty) folder")
+        if d:
+            self.save_project_as(d)
 
     def add_videos(self, paths: list[str]) -> list[int]:
         """Add videos to the project and open the first one added."""

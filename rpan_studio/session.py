@@ -124,6 +124,24 @@ class Session(QObject):
         self.state.set_project(project)
         return project
 
+    def open_scratch(self, video: str | os.PathLike) -> Project:
+        """Open ``video`` without a project: its scratch project (rpan_core.scratch), made or reopened."""
+        from rpan_core.scratch import scratch_project
+
+        return self.open_project(scratch_project(video))
+
+    def save_scratch_as(self, folder: str | os.PathLike) -> Project:
+        """The open scratch project becomes a real project in ``folder`` (and stays open, at its video)."""
+        from rpan_core.scratch import is_scratch, save_scratch_as
+
+        project = self.require_project()
+        if not is_scratch(project):
+            raise ProjectError(f"this project is already saved in {project.folder}; Save as turns the scratch "
+                               "project of an opened video into a real one")
+        self.close_video()
+        self.state.set_project(None)
+        return self.open_project(save_scratch_as(project, folder))
+
     def create_project(self, folder: str | os.PathLike, skeleton: str, classes: list[str]) -> Project:
         return self.open_project(Project.create(folder, skeleton=skeleton, classes=classes))
 

@@ -233,3 +233,50 @@ def test_remove_a_video_asks_then_removes_it_and_its_labels(qtbot, studio):  # n
     assert w.project.label_count(other) == 0
     qtbot.waitUntil(lambda: w.video_id is not None and w.video_id != other and w.view.frame_index == 0,
                     timeout=5000)
+
+
+def test_open_video_without_a_project_then_save_as_makes_it_real(qtbot, tmp_path, monkeypatch):
+    from PyQt6.QtWidgets import QFileDialog
+
+    from rpan_core.scratch import is_scratch
+
+    from .coded_clips import write_coded_clip
+
+    monkeypatch.setenv("RPAN_SCRATCH_DIR", str(tmp_path / "scratch"))
+    clip = write_coded_clip(tmp_path / "mine", 10)
+    make_app()
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), auto_analyze=False)
+    w.quiet = True
+    qtbot.addWidget(w)
+    w.show()
+    assert not w.actions_["save_as"].isEnabled()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(clip), "")))
+    _menu_action(w, "File", "Open video").trigger()
+    qtbot.waitUntil(lambda: w.view.frame_index == 0, timeout=5000)
+    assert is_scratch(w.project) and "scratch" in w.windowTitle() and w.actions_["save_as"].isEnabled()
+    scratch_folder = w.project.folder
+    w.project.set_labels(w.video_id, [(4, j, 5.0 + j, 9.0, True, "manual") for j in range(13)])
+    dest = tmp_path / "kept"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(dest)))
+    _menu_action(w, "File", "Save project as").trigger()
+    qtbot.waitUntil(lambda: w.view.frame_index == 0, timeout=5000)
+    assert w.project.folder == dest and not is_scratch(w.project) and "scratch" not in w.windowTitle()
+    assert w.project.label_count() == 13 and not scratch_folder.exists()
+    assert not w.actions_["save_as"].isEnabled()
+    w.close()
+
+
+def test_rpan_studio_video_opens_it_in_a_scratch_project(qtbot, tmp_path, monkeypatch):
+    from rpan_studio.app import main
+
+    monkeypatch.setenv("RPAN_SCRATCH_DIR", str(tmp_path / "scratch"))
+    import cv2
+    import numpy as np
+    mp4 = tmp_path / "clip.mp4"
+    wr = cv2.VideoWriter(str(mp4), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (64, 48))
+    for i in range(6):
+        wr.write(np.full((48, 64, 3), 30 * i, np.uint8))
+    wr.release()
+    out = tmp_path / "shot.png"
+    assert main([str(mp4), "--no-analyze", "--screenshot", str(out)]) == 0
+    assert out.exists() and list((tmp_path / "scratch").iterdir())
