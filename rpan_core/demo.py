@@ -125,9 +125,12 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
             close = getattr(project, "close", None)
             if close:
                 close()
+            real_ck = _copy_real_checkpoint(folder)
             tmp = marker.with_suffix(".tmp")
             tmp.write_text(json.dumps({"version": DEMO_VERSION, "seed": DEMO_SEED, "videos": DEMO_VIDEOS,
-                                       "checkpoint": str(dst), "created": time.time()}, indent=1))
+                                       "checkpoint": str(dst), "created": time.time(),
+                                       "video_checkpoints": ({f"real/{REAL_CLIP}": str(real_ck)} if real_ck
+                                                             else {})}, indent=1))
             os.replace(tmp, marker)
             if progress is not None:
                 progress(total, total)
@@ -139,9 +142,40 @@ def ensure_demo_project(path: str | os.PathLike | None = None, progress: Any = N
                 tmp = dst.with_suffix(".pt.tmp")
                 shutil.copy2(src_ck, tmp)
                 os.replace(tmp, dst)
+            _copy_real_checkpoint(folder, only_if_registered=True)
     out = DemoPath(folder)
     out.checkpoint = dst
     return out
+
+
+def _copy_real_checkpoint(folder: Path, only_if_registered: bool = False) -> Path | None:
+    """The shipped real-video checkpoint copied into the demo project (``checkpoints/real.pt``), when shipped."""
+    src = real_checkpoint_path()
+    dst = folder / "checkpoints" / "real.pt"
+    if not src.is_file() or (only_if_registered and not dst.exists()):
+        return None
+    if not dst.exists() or not filecmp.cmp(src, dst, shallow=False):
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_suffix(".pt.tmp")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+    return dst
+
+
+def demo_video_checkpoint(folder: str | os.PathLike, video_path: str | os.PathLike) -> Path | None:
+    """In the demo project: the checkpoint made for this video (the real clip's real-video model), else the
+    demo checkpoint; None outside the demo project."""
+    folder = Path(folder)
+    try:
+        marker = json.loads((folder / "demo.json").read_text())
+    except (OSError, ValueError):
+        return None
+    rel = Path(video_path).resolve()
+    for name, ck in (marker.get("video_checkpoints") or {}).items():
+        if (folder / name).resolve() == rel and Path(ck).is_file():
+            return Path(ck)
+    ck = marker.get("checkpoint")
+    return Path(ck) if ck and Path(ck).is_file() else None
 
 
 def _add_real_clip(project: Any, folder: Path) -> None:
@@ -304,5 +338,6 @@ def cli_main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["ensure_demo_project", "demo_checkpoint_path", "real_clip_path", "real_checkpoint_path", "demo_dir", "DemoPath", "train_demo_model", "demo_metrics",
+__all__ = ["ensure_demo_project", "demo_checkpoint_path", "real_clip_path", "real_checkpoint_path",
+           "demo_video_checkpoint", "demo_dir", "DemoPath", "train_demo_model", "demo_metrics",
            "write_results_section", "configure_parser", "cli_main"]

@@ -394,6 +394,7 @@ class MainWindow(QMainWindow):
         """Show a video of the project (decoding starts in the background; returns at once)."""
         self.player.stop()
         self.session.open_video(video_id)
+        self.session.follow_demo_checkpoint(video_id)
         v = self.state.video
         self.transport.set_video(self.state.n_frames, f"{v.fps:.2f} fps  {v.width}x{v.height}")
         for p in (self.action_plot, self.conf_plot, self.dynamics_plot):  # the new video's range, not the old one's
@@ -409,7 +410,8 @@ class MainWindow(QMainWindow):
         from rpan_core.scratch import is_scratch
 
         project = self.state.project
-        if project is not None and not is_scratch(project):
+        demo = project is not None and (Path(project.folder) / "demo.json").exists()
+        if project is not None and not is_scratch(project) and not demo:  # never into the demo project
             self.add_videos([str(path)])
             return
         self.player.stop()

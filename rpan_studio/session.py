@@ -180,6 +180,18 @@ class Session(QObject):
         self.close_video()
         self.state.set_video(video_id, video)
 
+    def follow_demo_checkpoint(self, video_id: int) -> None:
+        """In the demo project, while the demo's own models are in use: the real clip is shown with the
+        real-video model, the synthetic clips with the synthetic demo model."""
+        from rpan_core.demo import demo_video_checkpoint
+
+        st = self.state
+        if st.project is None or st.checkpoint_origin != "demo":
+            return
+        ck = demo_video_checkpoint(st.project.folder, st.project.video(video_id).path)
+        if ck is not None and str(ck) != st.checkpoint:
+            st.set_checkpoint(ck, "demo")
+
     def close_video(self) -> None:
         video = self.state.video
         if video is not None or self.state.video_id is not None:

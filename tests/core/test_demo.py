@@ -20,6 +20,9 @@ def demo_env(tmp_path, monkeypatch):
     save_checkpoint(ck, RPAN(RPANConfig(num_classes=len(ACTIONS), input_size=(64, 96), hidden=16)),
                     classes=list(ACTIONS), train_config={"clip_len": 8}, metrics={})
     monkeypatch.setenv("RPAN_DEMO_CHECKPOINT", str(ck))
+    real = tmp_path / "real_demo_checkpoint.pt"
+    save_checkpoint(real, RPAN(RPANConfig(num_classes=1, input_size=(64, 96), hidden=16)), classes=["unlabeled"])
+    monkeypatch.setenv("RPAN_DEMO_REAL_CHECKPOINT", str(real))
     monkeypatch.setenv("RPAN_DEMO_DIR", str(tmp_path / "demo"))
     return tmp_path
 
@@ -39,6 +42,12 @@ def test_demo_project_is_built_once_and_registers_the_checkpoint(demo_env):
     assert len(real) == 1 and real[0].path.endswith("pose2sim_cam01.mp4") and real[0].height > real[0].width
     from rpan_core.model_card import video_origin
     assert video_origin(real[0].path) == "real" and video_origin(synthetic[0].path) == "synthetic"
+    from rpan_core.demo import demo_video_checkpoint  # the real clip is shown with the real-video model
+    ck_real = demo_video_checkpoint(p, real[0].path)
+    assert ck_real == p / "checkpoints" / "real.pt"
+    assert ck_real.read_bytes() == (demo_env / "real_demo_checkpoint.pt").read_bytes()
+    assert demo_video_checkpoint(p, synthetic[0].path) == p.checkpoint
+    assert demo_video_checkpoint(demo_env, synthetic[0].path) is None  # not the demo project
     assert any(v.split == "test" for v in vids) and len(project.labeled_frames(vids[0].id) if hasattr(
         project, "labeled_frames") else project.video_labels(vids[0].id).frames) > 0
     stamp = os.stat(p / "demo.json").st_mtime_ns
