@@ -20,6 +20,8 @@ from typing import Any, Iterable
 #: A folder whose videos were rendered by ``rpan_core.synth`` holds this (empty) file.
 SYNTH_MARKER = ".rpan-synthetic"
 
+#: Fewer labeled frames than this: the model's poses are rough guesses, and the view says so.
+FEW_FRAMES = 10
 #: Ratio of sizes / aspects beyond which a video counts as far from the training data.
 FAR_SIZE = 2.0
 FAR_ASPECT = 1.5
@@ -150,6 +152,10 @@ def mismatch_warnings(card: ModelCard | None, width: int, height: int, origin: s
             out.append(f"This video's size ({width}x{height}) is far from the training videos' ({w0}x{h0})")
     if card.source == "real" and origin == "synthetic":
         out.append("Model trained on real video, shown on a synthetic clip")
+    if 0 < card.labeled_frames < FEW_FRAMES:
+        n = card.labeled_frames
+        out.append(f"Model trained on only {n} labeled frame{'s' if n > 1 else ''}: its poses are rough guesses "
+                   "to correct, not estimates")
     return out
 
 

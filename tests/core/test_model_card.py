@@ -51,6 +51,8 @@ def test_a_real_model_warns_on_a_far_shape_and_a_card_less_checkpoint_says_unkno
     assert mismatch_warnings(card, 1920, 1080, "real") == []
     assert "shape" in mismatch_warnings(card, 1080, 1920, "real")[0]
     assert mismatch_warnings(None, 10, 10, "real") == []
+    card.labeled_frames = 3
+    assert "only 3 labeled frames" in mismatch_warnings(card, 1920, 1080, "real")[0]
     assert "unknown" in card_lines(None)[0][1]
 
 
