@@ -168,6 +168,18 @@ class TrainingDialog(QDialog):
         row.addWidget(self.browse_button)
         il.addLayout(row)
         il.addWidget(self.init_scratch)
+        # the shipped demo model, offered by name whenever it ships and is not already the current one
+        from rpan_core.demo import demo_checkpoint_path
+
+        demo = demo_checkpoint_path()
+        self.demo_checkpoint = str(demo) if demo.is_file() else None
+        self.init_demo = QRadioButton(f"Shipped demo checkpoint ({demo.name}: synthetic figures)")
+        self.init_demo.setToolTip(str(demo))
+        self.init_group.addButton(self.init_demo, 3)
+        il.insertWidget(1, self.init_demo)
+        same = self.demo_checkpoint is not None and self.current_checkpoint is not None and \
+            Path(self.current_checkpoint).resolve() == demo.resolve()
+        self.init_demo.setVisible(self.demo_checkpoint is not None and not same)
         if self.current_checkpoint:  # validated where it was set (StudioState.set_checkpoint)
             self.init_current.setToolTip(self.current_checkpoint)
             self.init_current.setChecked(True)
@@ -313,6 +325,8 @@ class TrainingDialog(QDialog):
         init: str | None
         if choice == 0:
             init = self.current_checkpoint
+        elif choice == 3:
+            init = self.demo_checkpoint
         elif choice == 1:
             init = self.ckpt_edit.text().strip()
             if not init:

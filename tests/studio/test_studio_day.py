@@ -280,3 +280,11 @@ def test_rpan_studio_video_opens_it_in_a_scratch_project(qtbot, tmp_path, monkey
     out = tmp_path / "shot.png"
     assert main([str(mp4), "--no-analyze", "--screenshot", str(out)]) == 0
     assert out.exists() and list((tmp_path / "scratch").iterdir())
+
+
+def test_the_edit_menu_names_1_px_and_10_px_nudges_apart(studio):  # noqa: F811
+    edit = next(m.menu() for m in studio.menuBar().actions() if m.text().replace("&", "") == "Edit")
+    texts = {a.text(): a.shortcut().toString() for a in edit.actions() if "px" in a.text()}
+    assert texts["Move the selected joint 1 px left"] == "Alt+Left"
+    assert texts["Move the selected joint 10 px left"] == "Alt+Shift+Left"
+    assert len(texts) == 8  # four directions, two step sizes, all named apart

@@ -59,3 +59,27 @@ def test_a_project_with_validation_labels_and_actions_has_no_notes(qtbot, make_p
     dlg = TrainingDialog(project, trainer=[sys.executable, "-c", "pass"])
     qtbot.addWidget(dlg)
     assert dlg.notes == [] and not dlg.curves_view.empty_note.isVisible()
+
+
+def test_the_shipped_demo_checkpoint_is_a_named_choice_beside_the_current_one(qtbot, project_with_video, tmp_path):
+    from rpan_core.demo import demo_checkpoint_path
+
+    project, _vid = project_with_video
+    run_ck = tmp_path / "runs" / "run-1" / "best.pt"
+    run_ck.parent.mkdir(parents=True)
+    run_ck.write_bytes(b"x")
+    dlg = TrainingDialog(project, current_checkpoint=run_ck, current_origin="latest run",
+                         trainer=[sys.executable, "-c", "pass"])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.init_current.text() == "Current checkpoint: run-1/best.pt (latest run)"
+    assert dlg.init_demo.isVisible() and dlg.init_demo.text().startswith("Shipped demo checkpoint")
+    dlg.init_demo.click()
+    assert dlg.options().init == str(demo_checkpoint_path())
+    dlg.init_current.click()
+    assert dlg.options().init == str(run_ck)
+    same = TrainingDialog(project, current_checkpoint=demo_checkpoint_path(), current_origin="demo",
+                          trainer=[sys.executable, "-c", "pass"])
+    qtbot.addWidget(same)
+    same.show()
+    assert not same.init_demo.isVisible() and same.init_current.text().startswith("Demo checkpoint")
