@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from PyQt6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PyQt6.QtWidgets import QDialog, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from rpan_studio.actions import help_rows
+from rpan_studio.actions import ACTIONS, keys_file, shortcut
 
 __all__ = ["ShortcutsDialog"]
 
@@ -15,15 +15,19 @@ class ShortcutsDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        rows = help_rows()
-        self.table = QTableWidget(len(rows), 2, self)
-        self.table.setHorizontalHeaderLabels(["keys", "what it does"])
-        for i, (k, d) in enumerate(rows):
+        rows = [(shortcut(a.name), a.description, a.name) for a in ACTIONS if shortcut(a.name)]
+        self.table = QTableWidget(len(rows), 3, self)
+        self.table.setHorizontalHeaderLabels(["keys", "what it does", "name (keys file)"])
+        for i, (k, d, n) in enumerate(rows):
             self.table.setItem(i, 0, QTableWidgetItem(k))
             self.table.setItem(i, 1, QTableWidgetItem(d))
+            self.table.setItem(i, 2, QTableWidgetItem(n))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
         lay = QVBoxLayout(self)
         lay.addWidget(self.table)
+        note = QLabel(f'Change keys in {keys_file()} (read at start), e.g. {{"heat": "F6"}}')
+        note.setWordWrap(True)
+        lay.addWidget(note)
         self.resize(620, 560)
