@@ -22,6 +22,7 @@ class ShortcutsDialog(QDialog):
             self.table.setItem(i, 0, QTableWidgetItem(k))
             self.table.setItem(i, 1, QTableWidgetItem(d))
             self.table.setItem(i, 2, QTableWidgetItem(n))
+        self.table.horizontalHeader().moveSection(2, 1)  # keys, name, what it does (the long one last)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().hide()
@@ -30,4 +31,4 @@ class ShortcutsDialog(QDialog):
         note = QLabel(f'Change keys in {keys_file()} (read at start), e.g. {{"heat": "F6"}}')
         note.setWordWrap(True)
         lay.addWidget(note)
-        self.resize(620, 560)
+        self.resize(900, 600)
