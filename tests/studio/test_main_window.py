@@ -312,7 +312,8 @@ def test_demo_opens_in_a_worker(qtbot, tmp_path, monkeypatch, coded_project):
         found.checkpoint = demo_ck
         return found
 
-    monkeypatch.setitem(sys.modules, "rpan_core.demo", types.SimpleNamespace(ensure_demo_project=ensure_demo_project))
+    monkeypatch.setitem(sys.modules, "rpan_core.demo", types.SimpleNamespace(
+        ensure_demo_project=ensure_demo_project, demo_video_checkpoint=lambda folder, video: None))
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     analysis = make_analysis(12)
     w = MainWindow(analyze_fn=lambda *a, **k: analysis, settings=settings)
