@@ -190,7 +190,7 @@ def flow_cache_dir(project: Any, analyses_root: Path) -> Path:
 
 
 def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, *, project: Any = None,
-                  device: str | None = None, batch: int = 64, progress: Callable[..., Any] | None = None,
+                  device: str | None = None, batch: int | None = None, progress: Callable[..., Any] | None = None,
                   cancel: Any = None, cache_dir: str | os.PathLike | None = None, stride: int | None = None,
                   refresh: bool = False) -> Analysis:
     """Analyze every frame of ``video_path`` with ``checkpoint`` (cached; see the module docstring).
@@ -198,13 +198,16 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     ``progress(done, total)`` is called per block of frames; ``cancel`` is a
     ``threading.Event`` (or a callable returning True) polled per block, and a
     cancelled call raises :class:`AnalysisCancelled`. ``batch`` is the number of
-    frames sent through the backbone at once (GPU throughput).
+    frames sent through the backbone at once (default: sized to the device,
+    :func:`rpan_core.pipeline.auto_batch`). Frames are decoded and resized on a
+    background thread while the network runs (:func:`rpan_core.pipeline.frame_blocks`).
     """
     import torch
 
     from rpan_core.checkpoint import load_checkpoint
     from rpan_core.data import resize_frame
     from rpan_core.device import pick_device
+    from rpan_core.pipeline import auto_batch, frame_blocks
     from rpan_core.targets import decode_argmax, decode_refined
     from rpan_core.video import open_video
 
@@ -234,6 +237,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             except (OSError, ValueError, KeyError):
                 shutil.rmtree(final, ignore_errors=True)
         dev = pick_device(device)
+        batch = int(batch) if batch else auto_batch(dev)
         model, info = load_checkpoint(ck_path, device=str(dev))
         if project is not None:  # a model for another joint set would draw its joints on the wrong bones
             from rpan_core.checkpoint import expect_skeleton
@@ -269,28 +273,31 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         tmp = root / f".{key}.tmp{os.getpid()}-{threading.get_ident()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
+        blocks = None
         try:
             out: dict[str, np.ndarray] = {}
             state = model.init_state(s)
             state = _to_device(state, dev)
-            frames_iter = video.frames() if volume is None else iter(())
             done = 0
-            blk = np.empty((m * s, *in_size, 3), np.uint8)
             use_amp = dev.type == "cuda"
-            for t_start in range(0, steps, m):
+            starts = list(range(0, steps, m))
+            # decoding and resizing run on a background thread, a block ahead of the network
+            blocks = None if volume is not None else frame_blocks(
+                video.frames(), [min(n, min(steps, t + m) * s) - t * s for t in starts],
+                lambda fr: resize_frame(fr, in_size), (*in_size, 3))
+            for t_start in starts:
                 if _cancelled(cancel):
                     raise AnalysisCancelled(f"analysis of {video_path} cancelled")
                 t_stop = min(steps, t_start + m)
                 f0, f1 = t_start * s, min(n, t_stop * s)
                 nf = f1 - f0
-                for k in range(nf if volume is None else 0):
-                    fr = next(frames_iter, None)
-                    if fr is None:
+                if blocks is not None:
+                    blk, got = next(blocks, (None, 0))
+                    if got < nf:
                         from rpan_core.errors import VideoError
 
-                        raise VideoError(f"{video_path}: only {f0 + k} of its {n} frames could be decoded; "
+                        raise VideoError(f"{video_path}: only {f0 + got} of its {n} frames could be decoded; "
                                          "re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) and analyze again")
-                    blk[k] = resize_frame(fr, in_size)
                 real = nf
                 want = (t_stop - t_start) * s
                 if volume is not None:  # the last step's missing chains repeat the last frame
@@ -298,8 +305,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     nf = want
                     x = x[None]
                 else:
-                    if nf < want:
-                        blk[nf:want] = blk[nf - 1]
+                    if nf < want:  # the last step's missing chains repeat the last frame
+                        blk = np.concatenate([blk[:nf], np.repeat(blk[nf - 1:nf], want - nf, 0)])
                         nf = want
                     x = model.preprocess(blk[None, :nf])
                 with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
@@ -330,6 +337,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 done = f0 + real
                 if progress is not None:
                     progress(done, n)
+            if blocks is not None:
+                blocks.close()
             for v in out.values():
                 v.flush()
             del out
@@ -348,6 +357,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             except OSError:  # another process finished the same analysis first
                 shutil.rmtree(tmp, ignore_errors=True)
         except BaseException:
+            if blocks is not None:
+                blocks.close()  # stops the decode thread
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     a = Analysis.load(final)
@@ -418,7 +429,7 @@ class TwoStreamAnalysis:
 
 def analyze_two_stream(video_path: str | os.PathLike, rgb_checkpoint: str | os.PathLike,
                        flow_checkpoint: str | os.PathLike, weights: Any = None, *, project: Any = None,
-                       device: str | None = None, batch: int = 64, progress: Callable[..., Any] | None = None,
+                       device: str | None = None, batch: int | None = None, progress: Callable[..., Any] | None = None,
                        cancel: Any = None, cache_dir: str | os.PathLike | None = None, stride: int | None = None,
                        refresh: bool = False) -> TwoStreamAnalysis:
     """Analyze a video under an RGB and a flow checkpoint (each cached) and fuse them (default 1:2).
@@ -487,7 +498,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", help="project folder: cache under its analyses/ and report PCK@0.2 "
                                           "against its labels for this video")
     parser.add_argument("--device", help="cuda, cpu (default: CUDA when available)")
-    parser.add_argument("--batch", type=int, default=64, help="frames per backbone batch (default 64)")
+    parser.add_argument("--batch", type=int, help="frames per backbone batch (default: sized to the device, "
+                                                  "16 on a CPU, more with more GPU memory)")
     parser.add_argument("--stride", type=int, help="recurrent stride (default: the checkpoint's training stride)")
     parser.add_argument("--refresh", action="store_true", help="recompute even if cached")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
@@ -515,7 +527,7 @@ def cli_main(args: argparse.Namespace) -> int:
         from rpan_core.project import Project
 
         project = Project.open(args.project)
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         raise ConfigError(f"--batch must be at least 1 (got {args.batch})")
     bar = tqdm(total=None, desc="analyze", unit="frame")
 
