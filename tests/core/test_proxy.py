@@ -37,7 +37,7 @@ def _small(img: np.ndarray) -> np.ndarray:
 
 
 def test_proxy_downscaled_exact_and_reported(wide_video, tmp_path):
-    assert proxy_size(1080, 1920) == (720, 1280) and proxy_size(1920, 1088) == (1280, 726)
+    assert proxy_size(1080, 1920) == (540, 960) and proxy_size(1920, 1088, 1280) == (1280, 726)
     assert proxy_size(96, 128) == (96, 128)
     proxy = build_proxy(wide_video, tmp_path, long_side=256)
     with proxy, open_video(wide_video) as v:
