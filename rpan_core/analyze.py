@@ -575,7 +575,10 @@ def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np
 # ----------------------------------------------------------------------------- command line
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", help="a video file or a folder of frames")
+    parser.add_argument("video", nargs="?", help="a video file or a folder of frames (or --all with --project)")
+    parser.add_argument("--all", action="store_true",
+                        help="analyze every video of --project (cached ones skipped, a summary table at the end); "
+                             "under torchrun each rank takes its share (rank r: videos r, r+W, ...)")
     parser.add_argument("--checkpoint", required=True,
                         help="a .pt checkpoint written by `rpan train` (an RGB- or a flow-stream one)")
     parser.add_argument("--flow-checkpoint", help="also analyze with this flow-stream checkpoint and fuse the two "
@@ -606,6 +609,24 @@ def _project_labels(project: Any, video_hash: str, video_path: str) -> tuple | N
     return None
 
 
+def _cli_all(args: argparse.Namespace, project: Any) -> int:
+    """``--all``: every video of the project (see rpan_core.analyze_all); 1 when a video failed."""
+    from rpan_core.analyze_all import format_table, run_all
+
+    if project is None:
+        raise ConfigError("--all analyzes a project's videos: give --project P (or a single VIDEO instead of --all)")
+    if args.video is not None:
+        raise ConfigError("give either a VIDEO or --all, not both")
+    if args.flow_checkpoint:
+        raise ConfigError("--all runs one checkpoint; analyze two streams per video with VIDEO --flow-checkpoint")
+    rows = run_all(project, args.checkpoint, device=args.device, batch=args.batch, stride=args.stride,
+                   refresh=args.refresh)
+    if rows is None:  # not rank 0: rank 0 prints every rank's rows
+        return 0
+    print(json.dumps(rows, indent=1) if args.json else format_table(rows))
+    return 1 if any(r["status"] == "error" for r in rows) else 0
+
+
 def cli_main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -616,6 +637,10 @@ def cli_main(args: argparse.Namespace) -> int:
         project = Project.open(args.project)
     if args.batch is not None and args.batch < 1:
         raise ConfigError(f"--batch must be at least 1 (got {args.batch})")
+    if args.all:
+        return _cli_all(args, project)
+    if args.video is None:
+        raise ConfigError("give a VIDEO to analyze, or --all with --project P for every video of a project")
     bar = tqdm(total=None, desc="analyze", unit="frame")
 
     def prog(done: float, total: float | None = None) -> None:
