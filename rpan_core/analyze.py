@@ -59,7 +59,9 @@ from rpan_core.errors import ConfigError, RPANError
 
 #: Bump when the on-disk layout or the computation changes (old entries are then ignored).
 #: v2: meta.json records the inputs and each array's checksum.
-ANALYSIS_VERSION = 2
+#: v3: frames resized by the two-stage area resize (rpan_core.pipeline); the video-level frames
+#: resized like every other frame (were bilinear-interpolated from full size).
+ANALYSIS_VERSION = 3
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs")
@@ -234,17 +236,25 @@ def _resolve_cache_dir(project: Any) -> Path:
     return Path(project.analyses_dir)
 
 
-def _video_level(model: Any, video: Any, T: int, dev: Any, volume: Any = None) -> np.ndarray:
-    """Paper protocol: ``T`` equally spaced frames, softmax of the last step (flow stacks with ``volume``)."""
+def _video_level(model: Any, video: Any, T: int, dev: Any, volume: Any = None,
+                 seen: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """Paper protocol: ``T`` equally spaced frames, softmax of the last step (flow stacks with ``volume``).
+
+    ``seen``: those frames already resized during the sequential pass (no seek: on a
+    long-GOP video eight random seeks cost more than the whole pass); missing ones
+    are decoded and resized here, the same way."""
     import torch
 
-    from rpan_core.data import clip_indices
+    from rpan_core.data import clip_indices, resize_frame
 
     idx = clip_indices(video.frame_count, T)
+    size = tuple(model.cfg.input_size)
     if volume is not None:
-        x = torch.from_numpy(_flow_input(volume, idx, tuple(model.cfg.input_size)))[None]
+        x = torch.from_numpy(_flow_input(volume, idx, size))[None]
     else:
-        frames = np.stack([video.frame(int(i)) for i in idx])
+        seen = seen or {}
+        frames = np.stack([seen[int(i)] if int(i) in seen else resize_frame(video.frame(int(i)), size)
+                           for i in idx])
         x = model.preprocess(frames[None])
     with torch.no_grad():
         out = model(x.to(dev))
@@ -371,6 +381,10 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         blocks = None if volume is not None else frame_blocks(
             video.frames(), [min(n, min(steps, t + m) * s) - t * s for t in starts],
             lambda fr: resize_frame(fr, in_size), (*in_size, 3))
+        from rpan_core.data import clip_indices
+
+        level_idx = np.asarray(clip_indices(n, T_clip), np.int64)  # the video-level frames, kept as they pass
+        level_frames: dict[int, np.ndarray] = {}
         # closing the blocks (also on an error or a cancel) stops the decode thread
         with atomic_dir(final, replace=True) as tmp, \
                 (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()):
@@ -392,6 +406,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
 
                         raise VideoError(f"{video_path}: only {f0 + got} of its {n} frames could be decoded; "
                                          "re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) and analyze again")
+                    for i in level_idx[(level_idx >= f0) & (level_idx < f1)]:
+                        level_frames[int(i)] = blk[int(i) - f0].copy()
                 real = nf
                 want = (t_stop - t_start) * s
                 if volume is not None:  # the last step's missing chains repeat the last frame
@@ -438,7 +454,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             del out
             if _cancelled(cancel):
                 raise AnalysisCancelled(f"analysis of {video_path} cancelled")
-            vprobs = _video_level(model, video, T_clip, dev, volume)
+            vprobs = _video_level(model, video, T_clip, dev, volume, level_frames)
             meta = {"version": ANALYSIS_VERSION, "video": str(video_path), "video_hash": vhash,
                     "checkpoint": str(ck_path), "checkpoint_hash": ck_hash, "classes": list(info.classes),
                     "skeleton": getattr(info.skeleton, "name", info.skeleton), "frame_size": [H, W],
