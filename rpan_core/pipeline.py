@@ -4,7 +4,9 @@ Why: analysis used to decode a frame, resize it, and only then run the network, 
 after the other, so its speed was the *sum* of the three costs. Decoding (FFmpeg
 inside OpenCV) and resizing (OpenCV) release the GIL, so a plain thread overlaps them
 with the network (PyTorch releases the GIL too): the analysis then runs at the speed
-of the slower of the two, not their sum. A small queue (``depth`` blocks) bounds
+of the slower of the two, not their sum. Resizing runs on its own threads beside the
+decoder, so on a machine with cores to spare (a GPU machine, where the network is
+not on the CPU) the pass runs at the speed of decoding alone. A small queue (``depth`` blocks) bounds
 the memory and keeps the decoder at most that far ahead.
 
 Why :func:`area_resize`: ``cv2.INTER_AREA`` (the right filter for a large downscale:
@@ -18,14 +20,16 @@ stays tiny.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
 
-__all__ = ["area_resize", "frame_blocks", "auto_batch"]
+__all__ = ["area_resize", "frame_blocks", "auto_batch", "default_workers"]
 
 #: The integer pre-shrink keeps at least this many source pixels per target pixel on each axis.
 AREA_MARGIN = 3
@@ -75,16 +79,25 @@ def auto_batch(device: Any) -> int:
 _END = object()
 
 
+def default_workers() -> int:
+    """Resize threads beside the decoder: half the cores (the rest decode and feed the network), 1..4."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
 def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], transform: Callable[[np.ndarray], np.ndarray],
-                 shape: tuple[int, ...], depth: int = 2) -> Iterator[tuple[np.ndarray, int]]:
+                 shape: tuple[int, ...], depth: int = 2, workers: int | None = None
+                 ) -> Iterator[tuple[np.ndarray, int]]:
     """Yield ``(block, count)`` for each wanted block size: ``count`` frames of ``frames``, each
     passed through ``transform`` into ``block[:count]`` (``len(block)`` = the size asked for,
-    ``shape`` = one transformed frame). Work happens on a background thread up to ``depth``
-    blocks ahead. ``count`` < the size asked for means ``frames`` ran out. An exception in
-    the thread (a decode error) is raised here; closing the generator stops the thread.
+    ``shape`` = one transformed frame). A background thread decodes (iterates ``frames``) up
+    to ``depth`` blocks ahead and hands each frame to ``workers`` resize threads (default
+    :func:`default_workers`), so decoding never waits for resizing. ``count`` < the size asked
+    for means ``frames`` ran out. An exception in a thread (a decode error) is raised here;
+    closing the generator stops the threads.
     """
     q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
     stop = threading.Event()
+    pool = ThreadPoolExecutor(max(1, int(workers or default_workers())), thread_name_prefix="analysis-resize")
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -95,11 +108,15 @@ def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], trans
                 continue
         return False
 
+    def fill(blk: np.ndarray, k: int, fr: np.ndarray) -> None:
+        blk[k] = transform(fr)
+
     def work() -> None:
         it = iter(frames)
         try:
             for size in block_sizes:
                 blk = np.empty((int(size), *shape), np.uint8)
+                futures = []
                 k = 0
                 for k in range(int(size)):
                     if stop.is_set():
@@ -107,10 +124,10 @@ def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], trans
                     fr = next(it, None)
                     if fr is None:
                         break
-                    blk[k] = transform(fr)
+                    futures.append(pool.submit(fill, blk, k, fr))
                 else:
                     k = int(size)
-                if not put((blk, k)) or k < int(size):
+                if not put((blk, k, futures)) or k < int(size):
                     return
             put(_END)
         except BaseException as exc:  # handed to the consumer, raised there
@@ -132,9 +149,13 @@ def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], trans
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
-            if item[1] < len(item[0]):
+            blk, k, futures = item
+            for f in futures:
+                f.result()  # a resize error is raised here
+            yield blk, k
+            if k < len(blk):
                 return
     finally:
         stop.set()
         t.join(timeout=10)
+        pool.shutdown(wait=True, cancel_futures=True)
