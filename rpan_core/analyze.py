@@ -609,6 +609,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stride", type=int, help="recurrent stride (default: the checkpoint's training stride)")
     parser.add_argument("--refresh", action="store_true", help="recompute even if cached")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--poses-out", metavar="FILE.json",
+                        help="also write the predicted poses of every frame as a COCO keypoints file (per-joint "
+                             "confidence in 'scores'); `rpan import --format coco` reads it back")
 
 
 def _project_labels(project: Any, video_hash: str, video_path: str) -> tuple | None:
@@ -692,6 +695,10 @@ def cli_main(args: argparse.Namespace) -> int:
             summary["pck@0.2"] = pose_pck(a, fr, xy, vis)
             if getattr(rec, "action", None):
                 summary["true_action"] = rec.action
+    if getattr(args, "poses_out", None):
+        from rpan_core.formats.coco_poses import write_poses
+
+        summary["poses_out"] = str(write_poses(a, args.video, args.poses_out))
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -706,6 +713,8 @@ def cli_main(args: argparse.Namespace) -> int:
             p = summary["pck@0.2"]
             print(f"PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
                   f"refined {p['refined']['mean']:.3f}")
+        if "poses_out" in summary:
+            print(f"poses of {a.num_frames} frames written to {summary['poses_out']} (COCO keypoints)")
     return 0
 
 
