@@ -6,6 +6,8 @@ only. Weight decay lives in the optimizer, not here.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 
@@ -31,3 +33,9 @@ def rpan_loss(logits: torch.Tensor, attention_with_dummy: torch.Tensor, labels: 
     pose = (sq * pmask).sum() / b
     total = lambda_action * action + lambda_pose * pose
     return {"total": total, "action": action, "pose": pose}
+
+
+def attention_with_dummy(out: Any) -> torch.Tensor:
+    """``B x T x J x (K+1)`` from an RPANOutput: the K cells then the dummy cell, as Eq. 12 compares them."""
+    att = out.attention.flatten(-2)
+    return torch.cat([att, out.dummy.unsqueeze(-1).to(att.dtype)], dim=-1)
