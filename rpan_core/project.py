@@ -759,13 +759,20 @@ class Project(_Reader):
                 h = v.content_hash
         except RPANError as exc:
             raise ProjectError(f"cannot relink video {video_id} to {new_path}: {exc}") from exc
-        if h != rec.content_hash:
+        upgrade = False
+        if h != rec.content_hash and Path(new_path).is_dir():  # a folder hashed by an older version
+            from rpan_core.video import legacy_folder_hash
+
+            with contextlib.suppress(OSError):
+                upgrade = legacy_folder_hash(new_path) == rec.content_hash
+        if h != rec.content_hash and not upgrade:
             raise ProjectError(f"{new_path} is a different video than {Path(rec.path).name} (video {video_id}): "
                                f"its content hash {h[:12]} differs from the stored {rec.content_hash[:12]}. "
                                "Pick the same file (or add the new one as a new video)")
         abspath = os.path.abspath(new_path)
         with self.transaction():
-            self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?", (abspath, self._rel(abspath), rec.id))
+            self._write("UPDATE videos SET path=?, rel_path=?, content_hash=? WHERE id=?",
+                        (abspath, self._rel(abspath), h, rec.id))
         return self.video(video_id)
 
     def remove_video(self, video_id: int) -> None:
