@@ -17,6 +17,9 @@ from typing import Any, Callable
 from rpan_core.engine.config import DEFAULT_MODEL_PRESET, TrainConfig
 from rpan_core.errors import ConfigError, TrainingError
 
+#: The one class of a model trained on a project without action classes (pose-only training).
+POSE_ONLY_CLASS = "(pose only)"
+
 
 def model_overrides(tc: TrainConfig, num_classes: int, skeleton: str) -> dict[str, Any]:
     """The RPANConfig fields the training config sets on top of the model preset."""
@@ -55,11 +58,8 @@ MODEL_BUILDERS: dict[str, Callable[[TrainConfig, str, dict[str, Any]], Any]] = {
 
 def build_model(tc: TrainConfig, project: Any, log: Callable[[str], None] = print) -> tuple[Any, list[str], dict]:
     """(model, classes, notes): from scratch with ``tc.model_preset`` or from ``tc.init``."""
-    classes = list(project.classes)
+    classes = list(project.classes) or [POSE_ONLY_CLASS]  # no classes: a pose-only model (its one output unused)
     skel_name = getattr(project.skeleton, "name", project.skeleton)
-    if not classes:
-        raise TrainingError(f"the project {project.folder} has no action classes; add the classes first "
-                            "(Project.set_classes) and label some videos")
     if tc.init:
         return init_from_checkpoint(tc, classes, skel_name, log)
     name = tc.model_preset or DEFAULT_MODEL_PRESET
@@ -194,5 +194,5 @@ def _stack_length() -> int:
     return STACK_LENGTH
 
 
-__all__ = ["MODEL_BUILDERS", "DEFAULT_MODEL_PRESET", "build_model", "build_from_preset", "init_from_checkpoint",
+__all__ = ["MODEL_BUILDERS", "POSE_ONLY_CLASS", "DEFAULT_MODEL_PRESET", "build_model", "build_from_preset", "init_from_checkpoint",
            "model_overrides", "classifier_names", "backbone_key", "features_forward"]

@@ -22,6 +22,8 @@ def cli_main(args: argparse.Namespace) -> int:
         print(f"run folder: {run_dir}")
         if end.get("best_checkpoint"):
             print(f"best checkpoint: {end['best_checkpoint']}")
+        elif end.get("result"):
+            print(f"result: {end['result']} (no held-out labels chose a best checkpoint)")
     return 0
 
 

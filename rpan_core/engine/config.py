@@ -37,6 +37,9 @@ PRESETS: dict[str, dict[str, Any]] = {
                      batch=8, clip_len=8, lambda_action=1.0, lambda_pose=1.0),
 }
 
+#: Where the learning rate drops when no --lr-step-epoch is given: this share of the run (epochs or steps).
+LR_STEP_SHARE = {"paper": 0.4, "finetune": 0.67}
+
 #: The model preset of a from-scratch run when none is named.
 DEFAULT_MODEL_PRESET = "demo"
 
@@ -104,6 +107,10 @@ class TrainConfig:
     hidden: int | None = option(None, "LSTM hidden size")
     dropout: float | None = option(None, "dropout before the LSTM and the classifier")
     epochs: int | None = option(None, "passes over the training samples")
+    steps: int | None = option(None, "train this many optimizer steps, however many videos there are (the epochs "
+                               "follow from it; replaces --epochs)")
+    minutes: float | None = option(None, "wall-clock budget: the run ends cleanly (validated, best/last written) once "
+                                   "this many minutes are spent")
     lr: float | None = option(None, "learning rate")
     lr_step_epoch: int | None = option(None, "epoch at which lr drops by --lr-gamma")
     lr_gamma: float | None = option(None, "factor of the lr drop (default 0.1)")
@@ -123,6 +130,15 @@ class TrainConfig:
     seed: int = option(0, "random seed (clips, flips, initialization)")
     val_split: str | None = option(None, "split used for validation (default: val if present, else test)")
     checkpoint_every: int = option(0, "also write last.pt every N steps (0: at epoch ends only)")
+    save_every_min: float | None = option(None, "write last.pt and the resume state at most every this many "
+                                          "minutes instead of at every epoch end (always at the run's end, on a "
+                                          "stop, and when best.pt improves)")
+    holdout: float = option(0.1, "share of the training videos' labeled frames held out to choose best.pt when no "
+                            "--val-split is given and the default one has no labels (0: none; the run then keeps "
+                            "last.pt)")
+    best_by: str = option("auto", "what best.pt maximizes on held-out labels: accuracy (action, PCK breaking ties), "
+                          "pck (pose), or auto (accuracy when the held-out videos carry action labels and the "
+                          "run trains actions, else pck)", choices=("auto", "accuracy", "pck"))
     max_steps: int | None = option(None, "stop (as finished) after this many steps in total")
     preload: bool = option(True, "do not decode small projects into RAM up front (--no-preload)")
     tensorboard: bool = option(True, "no TensorBoard logs in the run folder (--no-tensorboard; written when tensorboard is installed)")
@@ -139,8 +155,8 @@ class TrainConfig:
             if getattr(out, k) is None:
                 setattr(out, k, v)
         if self.lr_step_epoch is None:
-            share = 0.4 if out.preset == "paper" else 0.67
-            out.lr_step_epoch = min(out.lr_step_epoch, max(1, int(round(out.epochs * share))))
+            out.lr_step_epoch = (None if out.steps else  # with --steps the drop comes at a share of the steps
+                                 min(out.lr_step_epoch, max(1, int(round(out.epochs * LR_STEP_SHARE[out.preset])))))
         if out.input_size is not None:
             out.input_size = parse_size(out.input_size)
         if out.stream not in STREAMS:
@@ -148,9 +164,14 @@ class TrainConfig:
         if out.stream == "flow" and out.freeze_backbone:
             raise ConfigError("--freeze-backbone caches RGB feature cubes and is not available for the flow "
                               "stream; fine-tune the flow model without it")
-        for name in ("epochs", "batch", "clip_len"):
-            if int(getattr(out, name)) < 1:
+        for name in ("epochs", "batch", "clip_len", "steps"):
+            if getattr(out, name) is not None and int(getattr(out, name)) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1 (got {getattr(out, name)})")
+        for name in ("minutes", "save_every_min"):
+            if getattr(out, name) is not None and not float(getattr(out, name)) > 0:
+                raise ConfigError(f"--{name.replace('_', '-')} must be positive (got {getattr(out, name)})")
+        if not 0 <= float(out.holdout) < 1:
+            raise ConfigError(f"--holdout is a share of the labeled frames, from 0 to below 1 (got {out.holdout})")
         if not out.lr > 0:
             raise ConfigError(f"--lr must be positive (got {out.lr})")
         if out.init:

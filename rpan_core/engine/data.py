@@ -37,6 +37,17 @@ class RunData:
     info: dict[str, Any] = field(default_factory=dict)  # extra train_config entries (e.g. flow parameters)
 
     @property
+    def pose_only(self) -> bool:
+        """No training video carries an action label: only the pose attention learns (the action loss is masked)."""
+        return not any(it.action >= 0 for it in self.train_items)
+
+    @property
+    def held_out(self) -> dict[str, bool]:
+        """What the validation set can measure: ``accuracy`` (action labels), ``pck`` (pose labels)."""
+        return {"accuracy": any(it.action >= 0 for it in self.val_items),
+                "pck": any(len(it.label_frames) for it in self.val_items)}
+
+    @property
     def steps_per_epoch(self) -> int:
         return max(1, math.ceil(len(self.sampler) / self.batch))
 
@@ -57,11 +68,77 @@ class RunData:
         self.val_ds.close()
 
 
+class DrawnClips:
+    """The training samples of an epoch: which clips of which videos.
+
+    The paper draws one clip per video per epoch, which is right for action videos but
+    makes an "epoch" of two sparsely labeled videos a single optimizer step. Here a
+    pose-only video gives one clip per ``T`` of its labeled frames (each drawn with its
+    own random numbers), and an epoch holds at least one full batch, so the number of
+    steps follows the labels, not the number of videos.
+    """
+
+    def __init__(self, ds: Any, T: int, batch: int) -> None:
+        self.ds = ds
+        counts = [1 if it.action >= 0 else max(1, int(round(len(it.label_frames) / T))) for it in ds.items]
+        self.index = [(i, d) for i, n in enumerate(counts) for d in range(n)]
+        k = 0
+        while self.index and len(self.index) < batch:  # fewer clips than one batch: draw more of the same videos
+            i = k % len(counts)
+            self.index.append((i, counts[i]))
+            counts[i] += 1
+            k += 1
+
+    @property
+    def items(self) -> list:
+        return self.ds.items
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, j: int) -> dict:
+        return self.ds[self.index[j]]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.ds.set_epoch(epoch)
+
+    def close(self) -> None:
+        self.ds.close()
+
+
+def hold_out_frames(items: list, share: float) -> tuple[list, list]:
+    """(training items, validation items): every video keeps ``1 - share`` of its labeled frames for training.
+
+    The held-out frames are spread evenly over each video's labeled frames (deterministic, so a
+    resumed run holds out the same ones); a held-out copy carries no action label, so it
+    measures the pose only.
+    """
+    import dataclasses as dc
+
+    import numpy as np
+
+    train, val = [], []
+    for it in items:
+        n = len(it.label_frames)
+        m = int(n * share)
+        if m < 1 or n - m < 1:
+            train.append(it)
+            continue
+        pick = np.unique(np.floor((np.arange(m) + 0.5) * n / m).astype(int).clip(0, n - 1))
+        keep = np.setdiff1d(np.arange(n), pick)
+        train.append(dc.replace(it, label_frames=it.label_frames[keep], xy=it.xy[keep], visible=it.visible[keep],
+                                labeled=it.labeled[keep]))
+        val.append(dc.replace(it, action=-1, label_frames=it.label_frames[pick], xy=it.xy[pick],
+                              visible=it.visible[pick], labeled=it.labeled[pick]))
+    return train, val
+
+
 def clip_data(trainer: "Trainer", model: Any) -> RunData:
-    """The paper's sampling: one clip of T frames per video per epoch (pose-only videos: their labeled frames)."""
+    """The paper's sampling (one clip of T frames per action video per epoch) with :class:`DrawnClips` for
+    pose-only videos; validation on the validation split, else on labeled frames held out of training."""
     from torch.utils.data import DistributedSampler
 
-    from rpan_core.data import ClipDataset, FeatureCache, check_trainable, collect_items, mean_stride, preload
+    from rpan_core.data import ClipDataset, FeatureCache, check_trainable, collect_items, mean_stride
     from rpan_core.engine.build import backbone_key
     from rpan_core.skeleton import get_skeleton
 
@@ -79,6 +156,11 @@ def clip_data(trainer: "Trainer", model: Any) -> RunData:
         close = getattr(snap, "close", None)
         if close:
             close()
+    if not val_items and tc.val_split is None and tc.holdout > 0:  # a split named on purpose is not overridden
+        train_items, val_items = hold_out_frames(train_items, tc.holdout)
+        if val_items:
+            n = sum(len(it.label_frames) for it in val_items)
+            val_split = f"held-out frames ({n} of the training videos' labeled frames)"
     input_size, info = tuple(model.cfg.input_size), {}
     cache = flow = None
     if tc.stream == "flow":
@@ -94,14 +176,27 @@ def clip_data(trainer: "Trainer", model: Any) -> RunData:
             folder = folder / f"rank{trainer.rank}"
         cache = FeatureCache(folder, model, trainer.device, input_size)
     elif tc.preload:
-        preload(train_items + val_items, input_size)
+        preload_shared(train_items, val_items, input_size)
     kw = dict(T=tc.clip_len, input_size=input_size, grid=tuple(model.grid), skeleton=skeleton, seed=tc.seed,
               sigma_px=tc.sigma_px, cube_cache=cache, flow=flow)
-    train_ds = ClipDataset(train_items, train=True, mirror=tc.mirror, **kw)
+    train_ds = DrawnClips(ClipDataset(train_items, train=True, mirror=tc.mirror, **kw), tc.clip_len, tc.batch)
     val_ds = ClipDataset(val_items, train=False, **kw)
     sampler = DistributedSampler(train_ds, num_replicas=trainer.world, rank=trainer.rank, shuffle=True, seed=tc.seed)
     return RunData(train_ds, val_ds, sampler, int(tc.batch), train_items, val_items, val_split,
                    mean_stride(train_items, tc.clip_len), info)
+
+
+def preload_shared(train_items: list, val_items: list, input_size: tuple[int, int]) -> None:
+    """Decode each video once into RAM, also when its held-out copy is a second item of the same video."""
+    from rpan_core.data import preload
+
+    first = {}
+    for it in train_items + val_items:
+        first.setdefault(it.video_id, it)
+    if preload(list(first.values()), input_size):
+        for it in train_items + val_items:
+            src = first[it.video_id]
+            it.frames, it.frame_count, it.height, it.width = src.frames, src.frame_count, src.height, src.width
 
 
 def flow_adapter(trainer: "Trainer", items: list, input_size: tuple[int, int]) -> Any:
@@ -131,4 +226,4 @@ def make_data(trainer: "Trainer", model: Any) -> RunData:
     return DATA_FACTORIES.get(trainer.tc.preset, clip_data)(trainer, model)
 
 
-__all__ = ["RunData", "DATA_FACTORIES", "make_data", "clip_data", "flow_adapter"]
+__all__ = ["RunData", "DrawnClips", "DATA_FACTORIES", "make_data", "clip_data", "hold_out_frames", "flow_adapter"]

@@ -117,7 +117,7 @@ class CallbackHook(Hook):
 
 
 class DistributedStopHook(Hook):
-    """All ranks stop together when any got SIGTERM (else DDP would hang in the next all-reduce)."""
+    """All ranks stop (SIGTERM) and end (time budget spent) together, else DDP would hang in the next all-reduce."""
 
     def on_step(self, run: "Trainer", ev: dict[str, Any]) -> None:
         if run.world == 1:
@@ -125,12 +125,13 @@ class DistributedStopHook(Hook):
         import torch
         import torch.distributed as dist
 
-        flag = torch.tensor([1.0 if run.stop_reason else 0.0])
+        flags = torch.tensor([1.0 if run.stop_reason else 0.0, 1.0 if run.done else 0.0])
         if dist.get_backend() == "nccl":
-            flag = flag.to(run.device)
-        dist.all_reduce(flag)
-        if float(flag) > 0 and not run.stop_reason:
+            flags = flags.to(run.device)
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        if float(flags[0]) > 0 and not run.stop_reason:
             run.stop_reason = "cancelled (another rank got SIGTERM)"
+        run.done = float(flags[1]) > 0
 
 
 class BestModelHook(Hook):
@@ -141,32 +142,41 @@ class BestModelHook(Hook):
     """
 
     def on_epoch(self, run: "Trainer", metrics: dict[str, Any]) -> None:
-        s = score(metrics)
-        if s > run.state.best.get("score", -math.inf):
+        s = score(metrics, run.best_by)
+        if s is not None and s > run.state.best.get("score", -math.inf):
             run.state.best = {"score": s, "epoch": metrics.get("epoch"), "step": run.state.step}
             if run.main:
                 run.save_checkpoint("best.pt", metrics)
 
 
 class CheckpointHook(Hook):
-    """``trainer_state.pt`` then ``last.pt``: at every epoch end (and the run's last step, which is validated
-    like one), mid-epoch when the run stops, and every ``checkpoint_every`` steps. A mid-epoch save records
-    the next batch, so a resume continues exactly."""
+    """``trainer_state.pt`` then ``last.pt``: at every epoch end, or with ``save_every_min`` once that many
+    minutes have passed (at an epoch end or mid-epoch); always at the run's end (validated like an epoch end),
+    on a stop, and when ``best.pt`` improved (so the state never lags behind it); and every
+    ``checkpoint_every`` steps. A mid-epoch save records the next batch, so a resume continues exactly."""
 
     def __init__(self) -> None:
         self.metrics: dict[str, Any] = {}
+        self.saved_at = time.time()
+
+    def _due(self, run: "Trainer") -> bool:
+        minutes = run.tc.save_every_min
+        return bool(minutes) and time.time() - self.saved_at >= 60.0 * float(minutes)
 
     def on_step(self, run: "Trainer", ev: dict[str, Any]) -> None:
         every = run.tc.checkpoint_every and run.state.step % run.tc.checkpoint_every == 0
         mid_epoch = run.state.batch_in_epoch != 0
-        if run.stop_reason or (every and mid_epoch):  # the run's end is saved after its validation
+        if run.stop_reason or ((every or self._due(run)) and mid_epoch):  # the end is saved after validation
             self.save(run)
 
     def on_epoch(self, run: "Trainer", metrics: dict[str, Any]) -> None:
         self.metrics = metrics
-        self.save(run)
+        improved = run.state.best.get("step") == run.state.step
+        if not run.tc.save_every_min or run.done or improved or self._due(run):
+            self.save(run)
 
     def save(self, run: "Trainer") -> None:
+        self.saved_at = time.time()
         if not run.main:
             return
         run.state.elapsed_s = time.time() - run.t_start

@@ -22,6 +22,7 @@ The parts: :mod:`~rpan_core.engine.config` (options), :mod:`~rpan_core.engine.bu
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -33,7 +34,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rpan_core.atomic import is_disk_full
-from rpan_core.engine.config import TrainConfig
+from rpan_core.engine.config import LR_STEP_SHARE, TrainConfig
 from rpan_core.engine.state import STATE_FILE, RunState, load_state, remove_leftovers, restore
 from rpan_core.errors import ConfigError, RPANError, TrainingError
 from rpan_core.runlog import EventLog, new_run_dir, write_json_atomic
@@ -96,8 +97,9 @@ class Trainer:
                                 "new run") from exc
         if given.device:
             saved.device = given.device
-        if given.max_steps:  # the only recipe field a resume may change: where to stop
-            saved.max_steps = given.max_steps
+        for name in ("max_steps", "minutes"):  # the only recipe fields a resume may change: where to stop
+            if getattr(given, name):
+                setattr(saved, name, getattr(given, name))
         saved.run_dir = str(self.resume_dir)
         return saved
 
@@ -187,6 +189,7 @@ class Trainer:
             fields["last_checkpoint"] = str(self.run_dir / "last.pt")
         if status != "failed":
             fields["metrics"] = getattr(self, "last_metrics", {})
+        fields["result"] = fields["best_checkpoint"] or fields.get("last_checkpoint")
         try:
             self.log.write("end", **fields)
         except OSError:  # a full disk may refuse even this line; the error itself still reaches the user
@@ -261,11 +264,14 @@ class Trainer:
         self.data = make_data(self, self.model)
         self.model.to(self.device)
         spe = self.data.steps_per_epoch
-        self.total_steps = spe * tc.epochs if not tc.max_steps else min(spe * tc.epochs, int(tc.max_steps))
+        self.epochs = math.ceil(tc.steps / spe) if tc.steps else tc.epochs
+        self.total_steps = min(tc.steps or spe * tc.epochs, int(tc.max_steps or 1 << 62))
+        milestone = tc.lr_step_epoch * spe if tc.lr_step_epoch else round(LR_STEP_SHARE[tc.preset] * tc.steps)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.opt = torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay)
-        self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones=[tc.lr_step_epoch * spe],
+        self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones=[max(1, milestone)],
                                                           gamma=tc.lr_gamma)
+        notes.update(self._recipe_notes())
         self.use_amp = bool(tc.amp and self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.train_cfg = dict(tc.to_dict(), stride=self.data.stride, val_split=self.data.val_split,
@@ -294,11 +300,33 @@ class Trainer:
                     reg(str(self.run_dir), self.train_cfg)
                 except Exception as exc:  # noqa: BLE001 (registry is a convenience; the run goes on)
                     self.say(f"could not register the run in the project: {exc}")
-        self.start_info = dict(total_steps=self.total_steps, epochs=tc.epochs, steps_per_epoch=spe,
+        self.start_info = dict(total_steps=self.total_steps, epochs=self.epochs, steps_per_epoch=spe,
                                step=self.state.step, resumed=self.resume_dir is not None, device=str(self.device),
                                world_size=self.world, train_videos=len(self.data.train_items),
                                val_videos=len(self.data.val_items), classes=self.classes, preset=tc.preset,
+                               pose_only=self.data.pose_only, best_by=self.best_by, minutes=tc.minutes,
                                **{k: v for k, v in notes.items() if isinstance(v, str)})
+
+    def _recipe_notes(self) -> dict[str, str]:
+        """What this run does that a user might not expect, said once (stderr, log.txt, the start event)."""
+        from rpan_core.engine.validate import best_metric
+
+        data, notes = self.data, {}
+        self.best_by = best_metric(self.tc.best_by, data.held_out, data.pose_only)
+        if data.pose_only:
+            notes["pose_only_note"] = ("no training video carries an action label: pose-only training (the action "
+                                  "loss is masked; only the pose attention learns)")
+        if self.best_by is None:
+            notes["no_best"] = (f"no held-out labels to choose best.pt by {self.tc.best_by} (the {data.val_split!r} "
+                                "split has none and no labeled frames could be held out): no best.pt is written; "
+                                "the result is last.pt")
+        else:
+            what = "action accuracy" if self.best_by == "accuracy" else "PCK@0.2"
+            notes["best"] = f"best.pt: the epoch with the highest {what} on {data.val_split}"
+        for k in ("pose_only_note", "no_best", "best"):
+            if k in notes and self.resume_dir is None:
+                self.say(notes[k])
+        return notes
 
     # ------------------------------------------------------------------ the loop
     def forward(self, batch: dict, net: Any = None) -> Any:
@@ -344,7 +372,7 @@ class Trainer:
         self.done = self.state.step >= self.total_steps
         try:
             self._emit("on_start")
-            while not (self.done or self.stop_reason) and self.state.epoch < self.tc.epochs:
+            while not (self.done or self.stop_reason) and self.state.epoch < self.epochs:
                 epoch = self.state.epoch
                 correct, seen = self._epoch(epoch)
                 if self.stop_reason:
@@ -361,7 +389,8 @@ class Trainer:
             self.data.close()
         if self.stop_reason:
             return "cancelled", self.stop_reason
-        return "finished", f"{self.state.step} steps in {time.time() - self.t_start:.1f} s"
+        budget = f" (the {self.tc.minutes:g} min budget is spent)" if getattr(self, "budget_spent", False) else ""
+        return "finished", f"{self.state.step} steps in {time.time() - self.t_start:.1f} s{budget}"
 
     def _epoch(self, epoch: int) -> tuple[int, int]:
         """The rest of ``epoch`` from the saved position; (correct, seen) action predictions on its batches."""
@@ -380,7 +409,7 @@ class Trainer:
             st = self.state
             st.step += 1
             st.epoch, st.batch_in_epoch = (epoch, b + 1) if b + 1 < len(batches) else (epoch + 1, 0)
-            self.done = st.step >= self.total_steps
+            self.done = st.step >= self.total_steps or self._out_of_time()
             self._emit("on_step", dict(
                 step=st.step, epoch=epoch + (b + 1) / len(batches), loss=losses["total"],
                 action_loss=losses["action"], pose_loss=losses["pose"], lr=self.opt.param_groups[0]["lr"],
@@ -389,6 +418,13 @@ class Trainer:
             if self.stop_reason or self.done:
                 break
         return correct, seen
+
+    def _out_of_time(self) -> bool:
+        """The ``--minutes`` budget is spent (time before a resume counts)."""
+        if not self.tc.minutes or time.time() - self.t_start < 60.0 * float(self.tc.minutes):
+            return False
+        self.budget_spent = True
+        return True
 
     def _emit(self, event: str, *args: Any) -> None:
         for h in self.hooks:

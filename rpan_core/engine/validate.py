@@ -49,11 +49,26 @@ def validate(model: Any, ds: Any, forward: Callable[[dict], Any], batch: int = 8
     return res
 
 
-def score(metrics: dict[str, Any]) -> float:
-    """The number ``best.pt`` maximizes: validation accuracy (else training accuracy), PCK breaking ties."""
-    s = metrics.get("val_accuracy")
-    s = s if s is not None else metrics.get("train_accuracy") or 0.0
-    return s + 1e-3 * (metrics.get("val_pck") or 0.0)
+def best_metric(requested: str, held_out: dict[str, bool], pose_only: bool) -> str | None:
+    """What ``best.pt`` maximizes (``accuracy`` or ``pck``), or None where no held-out label can tell.
+
+    Never the training accuracy: a "best" chosen on the data it was trained on (or on
+    nothing, which kept epoch 1) is announced as better than ``last.pt`` while it is not.
+    """
+    if requested == "auto":
+        if held_out.get("accuracy") and not pose_only:
+            return "accuracy"
+        return "pck" if held_out.get("pck") else None
+    return requested if held_out.get(requested) else None
 
 
-__all__ = ["validate", "score"]
+def score(metrics: dict[str, Any], by: str | None) -> float | None:
+    """The number ``best.pt`` maximizes: held-out accuracy (PCK breaking ties) or held-out PCK; None: unknown."""
+    if by == "accuracy" and metrics.get("val_accuracy") is not None:
+        return metrics["val_accuracy"] + 1e-3 * (metrics.get("val_pck") or 0.0)
+    if by == "pck" and metrics.get("val_pck") is not None:
+        return float(metrics["val_pck"])
+    return None
+
+
+__all__ = ["validate", "best_metric", "score"]
