@@ -35,7 +35,8 @@ import numpy as np
 
 from rpan_core.atomic import is_disk_full
 from rpan_core.engine.config import LR_STEP_SHARE, TrainConfig
-from rpan_core.engine.state import STATE_FILE, RunState, load_state, remove_leftovers, restore
+from rpan_core.engine.state import (STATE_FILE, RunState, load_state, remove_leftovers, remove_own_temps,
+                                   restore)
 from rpan_core.errors import ConfigError, RPANError, TrainingError
 from rpan_core.runlog import EventLog, new_run_dir, write_json_atomic
 
@@ -140,6 +141,8 @@ class Trainer:
                 self._setup_dirs()
                 status, message = self._train()
             except BaseException as exc:  # noqa: BLE001 (every stop ends with an end event)
+                if self.main:
+                    remove_own_temps(self.run_dir)
                 status, message, err = self._failure(exc)
                 self._end(status, message)
                 if err is not None:

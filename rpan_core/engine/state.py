@@ -104,4 +104,27 @@ def remove_leftovers(run_dir: Path) -> list[Path]:
     return remove_orphans(run_dir) if run_dir is not None and os.path.isdir(run_dir) else []
 
 
-__all__ = ["RunState", "STATE_FILE", "save_state", "load_state", "restore", "remove_leftovers"]
+def remove_own_temps(run_dir: Path | None) -> list[Path]:
+    """Temp files THIS process left in the run folder when a save failed (a writer that raised before its
+    own clean-up, e.g. torch reporting a full disk as a RuntimeError): once the run has failed they are
+    garbage, and on a full disk they keep it full."""
+    import re
+
+    from rpan_core.atomic import TMP_TAG
+
+    if run_dir is None or not os.path.isdir(run_dir):
+        return []
+    pid = os.getpid()
+    mine = re.compile(rf"(\.tmp{pid}(-\d+)?(\.\w+)?|{re.escape(TMP_TAG)}{pid}-\d+)$")
+    removed = []
+    for p in Path(run_dir).iterdir():
+        if p.is_file() and mine.search(p.name):
+            try:
+                p.unlink()
+                removed.append(p)
+            except OSError:
+                pass
+    return removed
+
+
+__all__ = ["RunState", "STATE_FILE", "save_state", "load_state", "restore", "remove_leftovers", "remove_own_temps"]
