@@ -32,9 +32,11 @@ from rpan_core.errors import ConfigError
 #: hundred labeled frames on top of a trained checkpoint.
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(epochs=100, lr=0.1, lr_step_epoch=40, lr_gamma=0.1, momentum=0.9, weight_decay=5e-4,
-                  batch=16, clip_len=8, lambda_action=1.0, lambda_pose=1.0),
+                  batch=16, clip_len=8, lambda_action=1.0, lambda_pose=1.0, optimizer="sgd", lr_schedule="step",
+                  pose_loss="squared"),
     "finetune": dict(epochs=15, lr=0.01, lr_step_epoch=10, lr_gamma=0.1, momentum=0.9, weight_decay=5e-4,
-                     batch=8, clip_len=8, lambda_action=1.0, lambda_pose=1.0),
+                     batch=8, clip_len=8, lambda_action=1.0, lambda_pose=1.0, optimizer="sgd", lr_schedule="step",
+                     pose_loss="squared"),
 }
 
 #: Where the learning rate drops when no --lr-step-epoch is given: this share of the run (epochs or steps).
@@ -115,7 +117,14 @@ class TrainConfig:
     lr_step_epoch: int | None = option(None, "epoch at which lr drops by --lr-gamma")
     lr_gamma: float | None = option(None, "factor of the lr drop (default 0.1)")
     momentum: float | None = option(None, "SGD momentum")
-    weight_decay: float | None = option(None, "SGD weight decay")
+    weight_decay: float | None = option(None, "weight decay")
+    optimizer: str | None = option(None, "sgd (the paper's, with --momentum) or adamw", choices=("sgd", "adamw"))
+    lr_schedule: str | None = option(None, "step: lr drops by --lr-gamma at --lr-step-epoch (the paper); cosine: "
+                                     "from --lr down to 0 over the run's steps or its --minutes, whichever ends first",
+                                     choices=("step", "cosine"))
+    pose_loss: str | None = option(None, "squared: Eq. 12's squared error between attention and target (the paper); "
+                                   "cross_entropy: of the attention toward the target, whose gradients do not shrink "
+                                   "as 1/K on a fine grid", choices=("squared", "cross_entropy"))
     batch: int | None = option(None, "videos per mini-batch (per GPU under torchrun)")
     clip_len: int | None = option(None, "frames per clip, T (default 8)")
     lambda_action: float | None = option(None, "weight of the action loss (Eq. 13)")

@@ -260,6 +260,7 @@ class Trainer:
         from rpan_core.engine.data import make_data
 
         tc = self.tc
+        self.t_start = time.time()  # the --minutes budget covers what a user waits for: setup and caching too
         self._setup_device()
         torch.manual_seed(tc.seed)
         np.random.seed(tc.seed)
@@ -269,17 +270,12 @@ class Trainer:
         spe = self.data.steps_per_epoch
         self.epochs = math.ceil(tc.steps / spe) if tc.steps else tc.epochs
         self.total_steps = min(tc.steps or spe * tc.epochs, int(tc.max_steps or 1 << 62))
-        milestone = tc.lr_step_epoch * spe if tc.lr_step_epoch else round(LR_STEP_SHARE[tc.preset] * tc.steps)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        self.opt = torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay)
-        self.sched = torch.optim.lr_scheduler.MultiStepLR(self.opt, milestones=[max(1, milestone)],
-                                                          gamma=tc.lr_gamma)
+        self.opt, self.sched = self._optimizer(spe)
         notes.update(self._recipe_notes())
         self.use_amp = bool(tc.amp and self.device.type == "cuda")
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
         self.train_cfg = dict(tc.to_dict(), stride=self.data.stride, val_split=self.data.val_split,
                               world_size=self.world, **self.data.info)
-        self.t_start = time.time()
         if self.resume_dir is not None:
             self.state = restore(load_state(self.run_dir / STATE_FILE), model=self.model, opt=self.opt,
                                  sched=self.sched, scaler=self.scaler)
@@ -309,6 +305,30 @@ class Trainer:
                                val_videos=len(self.data.val_items), classes=self.classes, preset=tc.preset,
                                pose_only=self.data.pose_only, best_by=self.best_by, minutes=tc.minutes,
                                **{k: v for k, v in notes.items() if isinstance(v, str)})
+
+    def _optimizer(self, steps_per_epoch: int) -> tuple[Any, Any]:
+        """(optimizer, lr scheduler) of the recipe: SGD or AdamW; a step drop or a cosine over the run."""
+        import torch
+
+        tc = self.tc
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if tc.optimizer == "adamw":
+            opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        else:
+            opt = torch.optim.SGD(params, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay)
+        if tc.lr_schedule == "cosine":  # by progress, so a time budget gets the whole curve too
+            cosine = lambda _: 0.5 * (1 + math.cos(math.pi * self.fraction_done()))  # noqa: E731
+            return opt, torch.optim.lr_scheduler.LambdaLR(opt, cosine)
+        milestone = (tc.lr_step_epoch * steps_per_epoch if tc.lr_step_epoch else
+                     round(LR_STEP_SHARE[tc.preset] * self.total_steps))
+        return opt, torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[max(1, milestone)], gamma=tc.lr_gamma)
+
+    def fraction_done(self) -> float:
+        """How much of the run is done, 0..1: of its steps, or of its time budget if that ends first."""
+        done = self.state.step / max(self.total_steps, 1)
+        if self.tc.minutes:
+            done = max(done, (time.time() - self.t_start) / (60.0 * float(self.tc.minutes)))
+        return min(1.0, done)
 
     def _recipe_notes(self) -> dict[str, str]:
         """What this run does that a user might not expect, said once (stderr, log.txt, the start event)."""
@@ -355,7 +375,7 @@ class Trainer:
             out = self.forward(batch)
         L = rpan_loss(out.logits.float(), attention_with_dummy(out).float(), batch["label"].to(dev),
                       batch["targets"].to(dev), batch["pose_mask"].to(dev), batch["action_mask"].to(dev),
-                      lambda_action=tc.lambda_action, lambda_pose=tc.lambda_pose)
+                      lambda_action=tc.lambda_action, lambda_pose=tc.lambda_pose, pose_loss=tc.pose_loss)
         self.scaler.scale(L["total"]).backward()
         if tc.clip_grad:
             self.scaler.unscale_(self.opt)

@@ -123,3 +123,28 @@ def test_checkpoints_per_epoch_or_per_interval(pose2, tmp_path, monkeypatch):
     spe = _events(tmp_path / "interval")[0]["steps_per_epoch"]
     assert per_epoch == [spe, 2 * spe, 3 * spe]  # one save an epoch, none per step
     assert calls == [3 * spe]  # an hour's interval: only the run's end
+
+
+def test_adamw_cosine_and_cross_entropy_recipe(pose2, tmp_path):
+    run = Path(run_training(TrainConfig(project=str(pose2), run_dir=str(tmp_path / "r"), steps=6, optimizer="adamw",
+                                        lr_schedule="cosine", pose_loss="cross_entropy",
+                                        **dict(TINY, lr=0.003)), progress=False))
+    steps = [e for e in _events(run) if e["type"] == "step"]
+    lrs = [e["lr"] for e in steps]
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] < 0.1 * 0.003  # cosine down to ~0 at the last step
+    assert all(e["pose_loss"] > 0 for e in steps)
+    st = torch.load(run / "trainer_state.pt", weights_only=True)
+    assert "exp_avg" in str(st["optimizer"]["state"])  # AdamW's moments are in the resume state
+
+
+def test_cross_entropy_pose_loss_is_smallest_at_the_target():
+    from rpan_core.losses import rpan_loss
+
+    tg = torch.zeros(1, 1, 2, 5)
+    tg[..., 2] = 1.0
+    logits, labels = torch.zeros(1, 1, 3), torch.zeros(1, dtype=torch.long)
+    masks = (torch.ones(1, 1, dtype=torch.bool), torch.zeros(1, dtype=torch.bool))
+    good = rpan_loss(logits, tg * 0.96 + 0.01, labels, tg, *masks, pose_loss="cross_entropy")["pose"]
+    flat = rpan_loss(logits, torch.full_like(tg, 0.2), labels, tg, *masks, pose_loss="cross_entropy")["pose"]
+    assert float(good) < float(flat)
+    assert abs(float(flat) - (-torch.log(torch.tensor(0.2)))) < 1e-5  # the mean over joints of -log(0.2)
