@@ -35,6 +35,10 @@ class RunData:
     val_split: str = ""
     stride: int = 1
     info: dict[str, Any] = field(default_factory=dict)  # extra train_config entries (e.g. flow parameters)
+    #: a recipe's own batching / validation (e.g. cached features of augmented crops); None: the clip defaults
+    collate_fn: Callable[[list], dict] | None = None
+    validate_fn: Callable[[Any], dict] | None = None
+    measures: dict[str, bool] | None = None  # what validate_fn measures ({"accuracy": .., "pck": ..})
 
     @property
     def pose_only(self) -> bool:
@@ -44,6 +48,8 @@ class RunData:
     @property
     def held_out(self) -> dict[str, bool]:
         """What the validation set can measure: ``accuracy`` (action labels), ``pck`` (pose labels)."""
+        if self.measures is not None:
+            return dict(self.measures)
         return {"accuracy": any(it.action >= 0 for it in self.val_items),
                 "pck": any(len(it.label_frames) for it in self.val_items)}
 
@@ -61,7 +67,7 @@ class RunData:
     def collate(self, indices: list[int]) -> dict:
         from rpan_core.data import collate
 
-        return collate([self.train_ds[i] for i in indices])
+        return (self.collate_fn or collate)([self.train_ds[i] for i in indices])
 
     def close(self) -> None:
         self.train_ds.close()

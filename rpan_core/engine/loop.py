@@ -400,7 +400,8 @@ class Trainer:
                 correct, seen = self._epoch(epoch)
                 if self.stop_reason:
                     break
-                metrics = validate(self.model, self.data.val_ds, lambda b: self.forward(b, self.model))
+                metrics = (self.data.validate_fn(self.model) if self.data.validate_fn else
+                           validate(self.model, self.data.val_ds, lambda b: self.forward(b, self.model)))
                 self.last_metrics = dict(metrics, train_accuracy=correct / seen if seen else None, epoch=epoch + 1)
                 self._emit("on_epoch", self.last_metrics)
             agree = self._ranks_agree()

@@ -148,3 +148,39 @@ def test_cross_entropy_pose_loss_is_smallest_at_the_target():
     flat = rpan_loss(logits, torch.full_like(tg, 0.2), labels, tg, *masks, pose_loss="cross_entropy")["pose"]
     assert float(good) < float(flat)
     assert abs(float(flat) - (-torch.log(torch.tensor(0.2)))) < 1e-5  # the mean over joints of -log(0.2)
+
+
+def test_a_recipe_plugs_in_its_own_data_and_validation(pose2, tmp_path, monkeypatch):
+    """DATA_FACTORIES / MODEL_BUILDERS: a training preset brings its data, batching and held-out metric."""
+    from rpan_core.engine import build, config, data
+
+    scores = iter([0.2, 0.7, 0.5])
+    built: list[str] = []
+    collated: list[int] = []
+
+    def factory(trainer, model):
+        rd = data.clip_data(trainer, model)
+        rd.collate_fn = lambda samples: (collated.append(len(samples)), data_collate(samples))[1]
+        rd.validate_fn = lambda m: {"val_pck": next(scores)}
+        rd.measures = {"accuracy": False, "pck": True}
+        return rd
+
+    def builder(tc, name, over):
+        built.append(name)
+        return build.build_from_preset(tc, "demo", over)
+
+    from rpan_core.data import collate as data_collate
+
+    monkeypatch.setitem(config.PRESETS, "mine", dict(config.PRESETS["finetune"], epochs=3))
+    monkeypatch.setitem(config.LR_STEP_SHARE, "mine", 0.5)
+    monkeypatch.setitem(data.DATA_FACTORIES, "mine", factory)
+    monkeypatch.setitem(build.MODEL_BUILDERS, "tiny-demo", builder)
+    run = Path(run_training(TrainConfig(project=str(pose2), run_dir=str(tmp_path / "r"), model_preset="tiny-demo",
+                                        **dict(TINY, preset="mine", epochs=None)), progress=False))
+    from rpan_core.checkpoint import read_checkpoint
+
+    assert built == ["tiny-demo"]
+    assert len(collated) == _events(run)[-1]["step"] and set(collated) == {4}
+    _, info = read_checkpoint(run / "best.pt")
+    assert info.metrics["val_pck"] == 0.7 and info.metrics["epoch"] == 2
+    assert [e["val_pck"] for e in _events(run) if e["type"] == "epoch"] == [0.2, 0.7, 0.5]
