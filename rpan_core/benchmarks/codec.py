@@ -231,7 +231,7 @@ def run(quick: bool = False, videos: list[str] | None = None) -> dict:
     import torch
 
     torch.set_num_threads(min(2, torch.get_num_threads()))
-    n_long, n_an, n_seeks = (240, 120, 30) if quick else (1800, 450, 150)
+    n_long, n_an, n_seeks = (240, 120, 30) if quick else (900, 300, 100)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="rpan-bench-codec-") as tmp:
         t = time.perf_counter()
