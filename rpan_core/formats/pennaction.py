@@ -192,6 +192,11 @@ def export_pennaction(project: Any, out_dir: str | os.PathLike, *, video_ids: li
         recs = [r for r in recs if r.id in keep]
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "frames").mkdir(parents=True, exist_ok=True)
+    untrusted = [r for r in recs if not getattr(r, "trusted", True)]
+    if untrusted:  # export copies frames out: never those of a path a crafted project named
+        r = untrusted[0]
+        raise FormatError(f"video {r.id} ({r.path}) lies outside the project folder and was not added or relinked "
+                          "by you, so it is not exported; relink it first (studio: Relink video, or Project.relink)")
     for k, r in enumerate(recs, start=1):
         name = f"{k:04d}"
         fdir = out / "frames" / name
