@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rpan_core.atomic import atomic_write, remove_orphans_of
 from rpan_core.project import LabelSource
 
 COLUMNS = ("video_id", "video", "frame", "joint", "joint_name", "x", "y", "visible", "source")
@@ -23,10 +24,9 @@ COLUMNS = ("video_id", "video", "frame", "joint", "joint_name", "x", "y", "visib
 def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
     """Write the project's labels as CSV (atomically: a temp file, then rename); returns the path."""
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
+    remove_orphans_of(out)  # temp files of exports killed earlier
     names = project.skeleton.joints
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    with atomic_write(out, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in project.videos():
@@ -42,5 +42,4 @@ def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int
                     w.writerow([r.id, vname, f, j, names[j], "" if math.isnan(x) else repr(x),
                                 "" if math.isnan(y) else repr(y), int(la.visible[i, j]),
                                 LabelSource.parse(int(la.source[i, j])).value])
-    os.replace(tmp, out)
     return out
