@@ -100,7 +100,7 @@ def new_run_dir(runs_dir: str | os.PathLike, name: str | None = None) -> Path:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    p = Path(path)
-    tmp = p.with_name(p.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(_jsonable(data), indent=2), encoding="utf-8")
-    os.replace(tmp, p)
+    """JSON through rpan_core.atomic (fsync, rename; no temp file left on a full disk)."""
+    from rpan_core.atomic import write_text
+
+    write_text(path, json.dumps(_jsonable(data), indent=2))

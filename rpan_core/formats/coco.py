@@ -108,8 +108,12 @@ def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[in
                         "skeleton": _edges(skel, names)}],
     }
     out = Path(out_path)
-    remove_orphans_of(out)  # temp files of exports killed earlier
-    write_text(out, json.dumps(doc))
+    try:
+        remove_orphans_of(out)  # temp files of exports killed earlier
+        write_text(out, json.dumps(doc))
+    except OSError as exc:
+        raise FormatError(f"cannot write {out}: {exc.strerror or exc}; free some disk space or choose another "
+                          "folder (an older export there is unchanged)") from exc
     return out
 
 

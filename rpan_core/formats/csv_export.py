@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rpan_core.atomic import atomic_write, remove_orphans_of
+from rpan_core.errors import FormatError
 from rpan_core.project import LabelSource
 
 COLUMNS = ("video_id", "video", "frame", "joint", "joint_name", "x", "y", "visible", "source")
@@ -24,8 +25,17 @@ COLUMNS = ("video_id", "video", "frame", "joint", "joint_name", "x", "y", "visib
 def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
     """Write the project's labels as CSV (atomically: a temp file, then rename); returns the path."""
     out = Path(out_path)
-    remove_orphans_of(out)  # temp files of exports killed earlier
     names = project.skeleton.joints
+    try:
+        remove_orphans_of(out)  # temp files of exports killed earlier
+        _write_rows(project, out, names, video_ids)
+    except OSError as exc:
+        raise FormatError(f"cannot write {out}: {exc.strerror or exc}; free some disk space or choose another "
+                          "folder (an older export there is unchanged)") from exc
+    return out
+
+
+def _write_rows(project: Any, out: Path, names: Any, video_ids: list[int] | None) -> None:
     with atomic_write(out, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
@@ -42,4 +52,3 @@ def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int
                     w.writerow([r.id, vname, f, j, names[j], "" if math.isnan(x) else repr(x),
                                 "" if math.isnan(y) else repr(y), int(la.visible[i, j]),
                                 LabelSource.parse(int(la.source[i, j])).value])
-    return out
