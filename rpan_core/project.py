@@ -1068,16 +1068,15 @@ class Project(_Reader):
         abspath = os.path.abspath(path)
         from rpan_core import links
 
-        if not links.is_inside(abspath, self.folder):  # the user chose it: remember that, outside the project
-            links.record_link(self.project_id, abspath)
         with self.transaction():
             same = self._q("SELECT id, path, rel_path FROM videos WHERE content_hash=? ORDER BY id",
                            (meta["content_hash"],))
-            for vid, _old, _rel in same:
-                if not os.path.exists(self.video(vid).path):
-                    self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?",
-                                (abspath, self._rel(abspath), vid))
-                    return int(vid)
+            gone = [vid for vid, _old, _rel in same if not self.video(vid).exists]  # missing, or never linked
+            if not links.is_inside(abspath, self.folder):  # the user chose it: remember that, outside the project
+                links.record_link(self.project_id, abspath)
+            if gone:
+                self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?", (abspath, self._rel(abspath), gone[0]))
+                return int(gone[0])
             cur = self._write("INSERT INTO videos(path, rel_path, content_hash, frame_count, fps, width, height, "
                               "action, split, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               (abspath, self._rel(abspath), meta["content_hash"], int(meta["frame_count"]),

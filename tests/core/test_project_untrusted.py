@@ -207,3 +207,20 @@ def test_an_old_projects_folder_hash_still_relinks(tmp_path):
     with Project.open(folder) as p:
         rec = p.relink(vid, moved)
         assert rec.content_hash == content_hash(moved)
+
+
+def test_adding_the_same_video_again_relinks_an_untrusted_record(tmp_path, monkeypatch):
+    """The studio's 'relink it (File > Add videos)': adding the file is the user's choice, labels kept."""
+    from rpan_core import links
+
+    folder = tmp_path / "p"
+    outside = _frames(tmp_path / "videos" / "clip", seed=2)
+    with Project.create(folder, classes=["a"]) as p:
+        vid = p.add_video(outside)
+        p.set_label(vid, 0, 0, 1.0, 1.0)
+    monkeypatch.setenv("RPAN_CONFIG_DIR", str(tmp_path / "other-user"))
+    links.forget()
+    with Project.open(folder) as p:
+        assert [v.id for v in p.missing_videos()] == [vid]
+        assert p.add_video(outside) == vid and p.video(vid).trusted and p.label_count(vid) == 1
+        assert len(p.videos()) == 1
