@@ -37,7 +37,7 @@ def _connect() -> sqlite3.Connection | None:
     try:
         folder = config_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(str(folder / "linked-videos.db"), timeout=5, isolation_level=None)
+        db = sqlite3.connect(str(folder / "linked-videos.db"), timeout=30, isolation_level=None)
         db.execute("CREATE TABLE IF NOT EXISTS links(project TEXT NOT NULL, path TEXT NOT NULL, "
                    "PRIMARY KEY(project, path)) WITHOUT ROWID")
         return db
