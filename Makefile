@@ -33,6 +33,7 @@ test: install
 bench: install
 	$(VENV)/bin/rpan bench $(BENCH_ARGS)
 	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub $(BENCH_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub --codec h264 $(BENCH_ARGS)
 
 # The fuzz suite at length (tests/core/test_fuzz.py; `make test` runs it small):
 # FUZZ_EXAMPLES cases per target, counts written to fuzz-stats.json.
