@@ -82,10 +82,10 @@ def record_link(project_id: str, path: str | os.PathLike) -> None:
 
 def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
     """True when the real ``path`` lies inside the real ``folder``."""
-    p, f = real(path), real(folder)
     try:
+        p, f = real(path), real(folder)
         return os.path.commonpath([p, f]) == f
-    except ValueError:  # another drive
+    except ValueError:  # another drive, or a name no file can have (a NUL byte)
         return False
 
 

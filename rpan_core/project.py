@@ -450,7 +450,7 @@ VALUE_RULES: dict[str, list[tuple[str, str]]] = {
     "meta": [("typeof(key) != 'text' OR typeof(value) != 'text'", "a setting that is not text")],
     "classes": [("typeof(idx) != 'integer' OR idx < 0", "a class index that is not a whole number >= 0"),
                 ("typeof(name) != 'text' OR trim(name) = ''", "an empty or non-text class name")],
-    "videos": [("typeof(path) != 'text' OR path = ''", "an empty or non-text path"),
+    "videos": [("typeof(path) != 'text' OR path = '' OR instr(path, char(0)) > 0", "an empty or non-text path"),
                ("rel_path IS NOT NULL AND typeof(rel_path) != 'text'", "a non-text relative path"),
                ("typeof(content_hash) != 'text'", "a non-text content hash"),
                ("typeof(frame_count) != 'integer' OR frame_count < 0 OR frame_count > 100000000",
@@ -682,7 +682,10 @@ class _Reader:
 
         if links.is_inside(path, self.folder):
             return True
-        return links.real(path) in links.linked_paths(self.project_id)
+        try:
+            return links.real(path) in links.linked_paths(self.project_id)
+        except ValueError:  # a name no file can have
+            return False
 
     def untrusted_videos(self) -> list[VideoRecord]:
         """Videos whose path lies outside the project and was never linked by this user: relink them."""

@@ -324,8 +324,8 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
                            "image no 'video_name'; frames must be named '<video>/<frame>.jpg' or "
                            "'<video>_<frame>.jpg'")
             vname = parent or flat.group("video")
-        if not isinstance(vname, str) or not vname:
-            raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty string")
+        if not isinstance(vname, str) or not vname or any(ord(ch) < 32 for ch in vname):
+            raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty one-line name")
         frame = im.get("frame_index")
         if frame is None:
             m = re.search(r"(\d+)$", Path(fn).stem)

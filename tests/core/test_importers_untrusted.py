@@ -251,3 +251,13 @@ def test_jhmdb_nan_is_not_labeled(tmp_path):
     (vid,) = import_jhmdb(p, src)
     la = p.video_labels(vid)
     assert not la.labeled[2, 3] and la.labeled.sum() == T * 15 - 1
+
+
+def test_a_video_name_with_a_nul_byte_is_a_format_error(coco_project, tmp_path):
+    """Found by the long fuzz run: os.path.realpath raised ValueError (embedded null byte)."""
+    from rpan_core.formats.coco import import_coco
+
+    p, root = coco_project
+    path = tmp_path / "ann.json"
+    path.write_text(json.dumps(_coco(video="a\x00b")))
+    _refused(p, lambda: import_coco(p, path, images_root=root), "video_name")
