@@ -9,6 +9,7 @@ in a fresh process and reports the growth of its peak RSS over the interpreter's
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def main() -> None:
         path = Path(d) / "big.json"
         _big_coco(path, args.images)
         subprocess.run([sys.executable, __file__, "--measure", str(path)], check=True, cwd=REPO,
-                       env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 if __name__ == "__main__":
