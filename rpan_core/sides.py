@@ -38,7 +38,7 @@ import numpy as np
 
 from rpan_core.skeleton import Skeleton, get_skeleton
 
-__all__ = ["SideDoubt", "swap_pose", "swap_rows", "swap_changes", "swap_gain", "doubts_for_video", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
+__all__ = ["SideDoubt", "DoubtRun", "doubt_runs", "swap_pose", "swap_rows", "swap_changes", "swap_gain", "doubts_for_video", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
 
 #: A frame is in doubt when the swapped pose fits better by more than this share of the body's box side.
 DEFAULT_MARGIN = 0.02
@@ -216,6 +216,28 @@ def side_doubts(frames: Any, xy: Any, key_frames: Any, key_xy: Any, skeleton: st
         gain = np.nan_to_num(swap_gain(xy, np.asarray(flipped_xy, np.float64), skeleton), nan=0.0)
         keep(fr, "flip", gain)
     return sorted(best.values(), key=lambda d: (-d.score, d.frame))
+
+
+@dataclass(frozen=True)
+class DoubtRun:
+    """Consecutive frames in doubt for the same reason: one entry of a review queue, one swap to fix."""
+
+    first: int
+    last: int
+    reason: str
+    score: float  # the largest score in the run
+
+
+def doubt_runs(doubts: list[SideDoubt]) -> list[DoubtRun]:
+    """Group :func:`side_doubts` into runs of consecutive frames (same reason), most doubtful first."""
+    runs: list[DoubtRun] = []
+    for d in sorted(doubts, key=lambda d: (d.reason, d.frame)):
+        if runs and runs[-1].reason == d.reason and runs[-1].last == d.frame - 1:
+            r = runs[-1]
+            runs[-1] = DoubtRun(r.first, d.frame, r.reason, max(r.score, d.score))
+        else:
+            runs.append(DoubtRun(d.frame, d.frame, d.reason, d.score))
+    return sorted(runs, key=lambda r: (-r.score, r.first))
 
 
 # ----------------------------------------------------------------------------- the flipped image's prediction
