@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("rpan_core.evaluate", "accuracy, confusion matrix and PCK of a checkpoint"),
     "add": ("rpan_core.add", "add videos to a project (creating it when the folder holds none)"),
     "import": ("rpan_core.formats.cli", "import PennAction, JHMDB or COCO annotations into a project"),
-    "export": ("rpan_core.formats.cli_export", "export a project's labels as COCO JSON or CSV"),
+    "export": ("rpan_core.formats.cli_export", "export a project's labels as COCO JSON, CSV or the PennAction layout"),
     "synth": ("rpan_core.synth", "generate synthetic action videos with exact joints"),
     "flow": ("rpan_core.flow", "compute and cache optical flow for a project's videos"),
     "bench": ("rpan_core.bench", "run the benchmarks (make bench)"),

@@ -818,9 +818,16 @@ class Project(_Reader):
         return project
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Fold the WAL into project.db, then close the connection (idempotent).
+
+        Without the checkpoint, a process that never closes its last connection
+        cleanly leaves every label in project.db-wal and project.db an empty shell
+        (copying the folder without the -wal file would lose them).
+        """
         with self._lock:
             if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):  # busy (a snapshot still reads): the next close folds it
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
 

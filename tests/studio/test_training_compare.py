@@ -8,9 +8,8 @@ from pathlib import Path
 
 from rpan_core.errors import CheckpointError  # noqa: E402
 from rpan_core.skeleton import PENNACTION  # noqa: E402
-from rpan_studio.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
+from rpan_studio.dialogs.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
 
-from .pose_editor_support import make_project  # noqa: E402
 
 
 def test_flatten_and_rows() -> None:
@@ -32,8 +31,8 @@ def test_flatten_and_rows() -> None:
     assert by["pck.refined.per_joint.b"] == ("pck.refined.per_joint.b", 0.4, None, None)
 
 
-def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
-    project, _vid = make_project(tmp_path)
+def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path, project_with_video) -> None:
+    project, _vid = project_with_video
     a, b = tmp_path / "a.pt", tmp_path / "b.pt"
     a.write_text("0.5")
     b.write_text("0.75")
