@@ -3,6 +3,8 @@ through the real window (pytest-qt, offscreen) on a real project."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PyQt6.QtCore import QSettings, Qt
@@ -126,3 +128,25 @@ def test_review_queue_lists_frames_whose_sides_are_in_doubt(qtbot, studio):
     qtbot.waitUntil(lambda: w.view.frame_index == 6, timeout=5000)
     qtbot.keyClick(w.view, Qt.Key.Key_X)
     assert w.review_list.count() == 0
+
+
+def test_check_sides_on_the_mirrored_video_feeds_the_review_queue(qtbot, studio, monkeypatch):
+    """The flipped-video test runs in the worker; frames where the mirrored image's pose fits the swapped pose
+    are listed (here a stand-in for the model: mirrored on frames 2-3)."""
+    import rpan_core.sides as sides
+
+    w = studio
+    back = np.stack([pose(f) for f in range(12)])
+    back[2:4] = back[2:4][:, list(PENNACTION.flip_index)]
+    monkeypatch.setattr(sides, "flipped_poses", lambda *a, **k: back)
+    w.session.propagate()
+    w.wait_tasks()
+    fake = Path(w.project.folder) / "fake.pt"
+    fake.write_bytes(b"x")
+    w.state.set_checkpoint(fake, "chosen")
+    w.actions_["check_sides"].trigger()
+    w.wait_tasks()
+    qtbot.waitUntil(lambda: w.review_list.count() > 0, timeout=5000)
+    assert [(it.frame, it.last, it.detail) for it in w.review_list.items_] == [(2, 3, "flip")]
+    assert w.review_list.item(0).text() == "frames 2-3   left/right? (flipped image)"
+    assert w.errors == []
