@@ -174,8 +174,9 @@ class Session(QObject):
     def propagate(self) -> TaskWorker:
         """Fill the open video's frames between keyframes (rpan_core.propagate) in a worker, as predictions.
 
-        With the current checkpoint the model's poses are blended with interpolation;
-        without one the frames are interpolated. Labels are never touched.
+        With the analysis on screen (or the current checkpoint) the model's poses are
+        blended with interpolation; without either the frames are interpolated. Labels
+        are never touched.
         """
         from rpan_core.propagate import propagate_video
 
@@ -188,8 +189,11 @@ class Session(QObject):
             self.message.emit(f"{int(prop.filled.any(axis=1).sum())} frames predicted by {prop.method}; accept "
                               "or correct them (A, Shift+A)")
 
-        return self.tasks.run("propagate", propagate_video, project, vid, checkpoint=self.state.checkpoint,
-                              on_done=done, label="propagating keyframes")
+        # the analysis on screen (its poses are the ones shown), else the checkpoint's (analyzed in the worker)
+        model = {"analysis": self.state.analysis} if self.state.analysis is not None else \
+            {"checkpoint": self.state.checkpoint}
+        return self.tasks.run("propagate", propagate_video, project, vid, **model, on_done=done,
+                              label="propagating keyframes")
 
     def check_sides(self) -> TaskWorker:
         """Run the model on the mirrored video in a worker; its doubts join the review queue."""

@@ -150,3 +150,20 @@ def test_check_sides_on_the_mirrored_video_feeds_the_review_queue(qtbot, studio,
     assert [(it.frame, it.last, it.detail) for it in w.review_list.items_] == [(2, 3, "flip")]
     assert w.review_list.item(0).text() == "frames 2-3   left/right? (flipped image)"
     assert w.errors == []
+
+
+def test_propagation_blends_the_analysis_on_screen(qtbot, studio):
+    """With an analysis shown, Propagate blends its poses (no second analysis); the origin says so."""
+    from tests.studio.coded_clips import make_analysis
+
+    w = studio
+    a = make_analysis(12)
+    a.xy = np.stack([pose(f) for f in range(12)]).astype(np.float32) + np.float32(0.5)  # a good model
+    w.set_analysis(a)
+    w.actions_["propagate"].trigger()
+    w.wait_tasks()
+    qtbot.waitUntil(lambda: w.project.prediction_count(w.video_id) > 0, timeout=5000)
+    pred = w.project.frame_predictions(w.video_id, 3)
+    assert pred[0].origin.startswith("propagate:blend")
+    np.testing.assert_allclose([pred[LW].x, pred[LW].y], pose(3)[LW], atol=1e-6)  # the bias is taken off
+    assert w.errors == []
