@@ -22,6 +22,9 @@ from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 FORMAT = "rpan-checkpoint"
 VERSION = 1
 
+#: The two streams of the paper's Table 4: RGB frames (spatial) and stacked optical flow (temporal).
+STREAMS = ("rgb", "flow")
+
 
 @dataclass
 class CheckpointInfo:
@@ -128,6 +131,20 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
                               "The file is damaged or was written by an incompatible version")
     model.load_state_dict(state)
     return model.to(device).eval(), info
+
+
+def checkpoint_stream(info: CheckpointInfo) -> str:
+    """Which input a checkpoint needs: its train_config's ``stream``, else from the model's input channels.
+
+    Here (not in the trainer) because analysis and evaluation must pick the input a
+    checkpoint was trained on without importing the training engine.
+    """
+    tc = getattr(info, "train_config", None) or {}
+    s = tc.get("stream") if isinstance(tc, dict) else None
+    if s in STREAMS:
+        return s
+    cfg = getattr(info, "config", None)
+    return "flow" if int(getattr(cfg, "in_channels", 3) or 3) != 3 else "rgb"
 
 
 def expect_skeleton(info: CheckpointInfo, skeleton: str | Skeleton, what: str = "this project") -> None:

@@ -17,7 +17,7 @@ from rpan_core.errors import RPANError
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "studio": ("rpan_studio.app", "open the desktop studio (a project folder, or the demo)"),
-    "train": ("rpan_core.train", "train or fine-tune RPAN on a project"),
+    "train": ("rpan_core.engine.cli", "train or fine-tune RPAN on a project"),
     "analyze": ("rpan_core.analyze", "run a checkpoint over a video and cache the Analysis"),
     "propagate": ("rpan_core.propagate", "fill the frames between labeled keyframes with model-assisted predictions"),
     "eval": ("rpan_core.evaluate", "accuracy, confusion matrix and PCK of a checkpoint"),

@@ -176,10 +176,10 @@ class ClipDataset:
             v = self._videos[it.video_id] = open_video(it.path, cache_mb=64)
         return np.stack([resize_frame(v.frame(int(i)), self.input_size) for i in idx])
 
-    def indices(self, i: int) -> tuple[np.ndarray, bool]:
-        """(frame indices, mirrored) of sample ``i`` in the current epoch."""
+    def indices(self, i: int, draw: int = 0) -> tuple[np.ndarray, bool]:
+        """(frame indices, mirrored) of sample ``i`` in the current epoch (``draw``: the how-many-th clip of it)."""
         it = self.items[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        rng = np.random.default_rng([self.seed, self.epoch, i] + ([draw] if draw else [])) if self.train else None
         if it.action < 0:  # pose-only video: the clip is made of labeled frames
             idx = spread(it.label_frames, self.T, rng)
         else:
@@ -187,11 +187,13 @@ class ClipDataset:
         flip = bool(self.mirror and rng is not None and rng.random() < 0.5)
         return idx, flip
 
-    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, np.ndarray]:
+        """Sample ``i`` (or ``(i, draw)``: another clip of the same video, drawn with its own random numbers)."""
         from rpan_core.targets import joint_targets
 
+        i, draw = key if isinstance(key, tuple) else (key, 0)
         it = self.items[i]
-        idx, flip = self.indices(i)
+        idx, flip = self.indices(i, draw)
         J = self.skeleton.num_joints
         # pose labels of the sampled frames
         pos = np.searchsorted(it.label_frames, idx)

@@ -106,6 +106,13 @@ class FlowParams:
 _DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
 
 
+def flow_params_of(train_config: dict | None) -> FlowParams:
+    """The FlowParams a flow checkpoint was trained with (the defaults where its train_config does not say)."""
+    d = dict((train_config or {}).get("flow") or {})
+    names = set(FlowParams.__dataclass_fields__)
+    return FlowParams(**{k: v for k, v in d.items() if k in names})
+
+
 # ----------------------------------------------------------------------------- values
 
 

@@ -9,7 +9,7 @@ Layout of a project folder::
 
     project.db      the database (WAL mode: project.db-wal / -shm live beside it)
     analyses/       cached Analysis arrays (rpan_core.analyze)
-    runs/           training runs (rpan_core.train)
+    runs/           training runs (rpan_core.engine)
     flow/           cached optical flow (rpan_core.flow)
 
 Durability. ``journal_mode=WAL`` lets readers (training's snapshot, the

@@ -74,7 +74,7 @@ def test_compare_real_checkpoints_with_rpan_evaluate(qtbot, tmp_path) -> None:
     from rpan_core.evaluate import evaluate
     from rpan_core.project import Project
     from rpan_core.synth import render_video, write_mp4
-    from rpan_core.train import TrainConfig, run_training
+    from rpan_core.engine import TrainConfig, run_training
 
     actions = ("jumping_jacks", "squat")
     folder = tmp_path / "project"
