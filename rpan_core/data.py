@@ -82,6 +82,11 @@ def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[s
         if _rec(r, "split") not in splits:
             continue
         vid = int(_rec(r, "id"))
+        if _rec(r, "trusted", True) is False:  # a crafted project must not make training read any file on disk
+            from rpan_core.errors import ProjectError
+
+            raise ProjectError(f"video {vid} ({_rec(r, 'path')}) lies outside the project folder and was not added "
+                               "or relinked by you; relink it (studio: Relink video, or Project.relink) to use it")
         action = _rec(r, "action")
         a = cls_index.get(action, -1) if action is not None else -1
         la = snapshot.video_labels(vid)

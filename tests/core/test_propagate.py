@@ -196,3 +196,18 @@ def test_predictions_belong_to_a_person(project):
     assert p.predictions(vid, person=2).frames.tolist() == [1, 2, 3]
     p.delete_person(vid, 1)
     assert p.prediction_count(vid) == 3 * J
+
+
+def test_a_crafted_prediction_is_refused_on_open(project):
+    import sqlite3
+
+    p, vid, _ = project
+    propagate_video(p, vid)
+    folder = p.folder
+    p.close()
+    db = sqlite3.connect(folder / "project.db")
+    db.execute("UPDATE predictions SET conf=5 WHERE frame=1")
+    db.commit()
+    db.close()
+    with pytest.raises(ProjectError, match="predictions.*confidence outside 0..1|confidence outside 0..1"):
+        Project.open(folder)
