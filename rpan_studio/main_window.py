@@ -264,6 +264,7 @@ class MainWindow(QMainWindow):
                                                                                 self._refresh_review()))
         self.session.sidesChecked.connect(lambda v: v == st.video_id and self._refresh_review())
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.display.proxyStatus.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.runner.failed.connect(self._error)
 
     # ---- the state, as the tests and the --screenshot mode read it
