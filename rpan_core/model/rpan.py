@@ -18,6 +18,7 @@ from rpan_core.model.backbones import build_backbone
 from rpan_core.skeleton import get_skeleton
 
 MODES = ("human-part", "separate-joint", "share-all", "none")
+FRAMINGS = ("squash", "letterbox", "person")
 
 
 @dataclass
@@ -35,6 +36,10 @@ class RPANConfig:
     input_size: tuple[int, int] = (128, 160)
     in_channels: int = 3
     dropout: float = 0.0
+    # How a frame becomes the model's input (rpan_core.geometry): "squash" resizes to input_size (the paper's
+    # presets and older checkpoints), "letterbox" keeps the aspect ratio, "person" runs on an aspect-preserving
+    # crop around the person (the labeling preset).
+    framing: str = "squash"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -62,6 +67,8 @@ class RPAN(nn.Module):
             raise ConfigError(f"attention {cfg.attention!r} unknown; choose one of {MODES}")
         if cfg.pool not in ("concat", "max", "mean"):
             raise ConfigError(f"pool {cfg.pool!r} unknown; choose concat, max or mean")
+        if cfg.framing not in FRAMINGS:
+            raise ConfigError(f"framing {cfg.framing!r} unknown; choose one of {', '.join(FRAMINGS)}")
         self.cfg = cfg
         sk = get_skeleton(cfg.skeleton)
         self.J, self.P = sk.num_joints, sk.num_parts
