@@ -141,8 +141,14 @@ class RPAN(nn.Module):
             z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # Eq. 2 inside, B x G x K x d
             zd = torch.tanh(hp + self.b[None])                                 # the dummy location: zero feature
             vj = self.v if self.cfg.attention == "human-part" else self.v[g]   # J x d
-            s = torch.einsum("jd,bjkd->bjk", vj, z[:, g])
-            sd = torch.einsum("jd,bjd->bj", vj, zd[:, g])
+            if self.cfg.attention == "separate-joint":                         # group j = joint j
+                s = torch.einsum("jd,bjkd->bjk", vj, z)
+                sd = torch.einsum("jd,bjd->bj", vj, zd)
+            else:  # v^J placed in its group's row: no J x K x d copy of z (fine grids have thousands of cells)
+                w = vj.new_zeros(z.shape[1], self.J, vj.shape[1])
+                w[g, torch.arange(self.J, device=g.device)] = vj
+                s = torch.einsum("gjd,bgkd->bjk", w, z)
+                sd = torch.einsum("gjd,bgd->bj", w, zd)
             a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)          # Eq. 3 over K + dummy
             att, dummy = a[..., :-1], a[..., -1]
             onehot = F.one_hot(self.joint_part, self.P).to(att)                # J x P
