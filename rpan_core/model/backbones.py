@@ -296,11 +296,13 @@ class MobileNetV2FPN(Backbone):
     features are the ImageNet ones a CPU cannot fine-tune. Here the trunk runs at its
     usual cost (``trunk``: torchvision's MobileNetV2 names, ImageNet weights loadable,
     the 1280-channel head conv dropped since no tap uses it); 1 x 1 laterals bring each
-    tap to ``width`` channels, a top-down pass adds each coarser level upsampled onto
-    the finer one (FPN), and two 3 x 3 convolutions smooth the ``stride`` map. The neck
-    alone is a few hundred thousand parameters: it is what few-keyframe training
-    adapts, while the frozen trunk's taps can be computed once and cached
-    (:meth:`taps` then :meth:`neck`).
+    tap to ``width`` channels and a top-down pass adds each coarser level upsampled
+    onto the finer one (FPN). Two 3 x 3 convolutions smooth the stride-8 map; for
+    stride 4 the stride-4 tap is added to it upsampled and a depthwise 3 x 3 plus a
+    1 x 1 convolution refine it (full 3 x 3 convolutions at stride 4 would cost as much
+    as the whole trunk). The neck is a few hundred thousand parameters: it is what
+    few-keyframe training adapts, while the frozen trunk's taps can be computed once
+    and cached (:meth:`taps` then :meth:`neck`).
     """
 
     first_conv = "trunk.features.0.0.weight"
@@ -314,14 +316,16 @@ class MobileNetV2FPN(Backbone):
         self.stride = stride
         self.trunk = MobileNetV2(in_channels, stride=32)
         del self.trunk.features[18]  # the 1280-channel head conv: no tap reads it
-        levels = self.TAPS if stride == 4 else self.TAPS[1:]
+        self._levels = self.TAPS if stride == 4 else self.TAPS[1:]
         chans = self.TAP_CHANNELS if stride == 4 else self.TAP_CHANNELS[1:]
-        self._levels = levels
         self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in chans)
         self.smooth = nn.Sequential(ConvBNReLU6(width, width, 3), ConvBNReLU6(width, width, 3))
+        self.refine = (nn.Sequential(ConvBNReLU6(width, width, 3, groups=width), ConvBNReLU6(width, width, 1))
+                       if stride == 4 else None)
         self.out_channels = width
-        _init_weights(self.lateral)
-        _init_weights(self.smooth)
+        for mod in (self.lateral, self.smooth, self.refine):
+            if mod is not None:
+                _init_weights(mod)
 
     def load_target(self) -> tuple[nn.Module, str]:
         """(module, backbone name) that pretrained weights load into: the MobileNetV2 trunk."""
@@ -345,10 +349,17 @@ class MobileNetV2FPN(Backbone):
     def neck(self, taps: list[torch.Tensor]) -> torch.Tensor:
         """Feature-pyramid merge of :meth:`taps` (any dtype; computed in the neck's) -> ``N x width x K1 x K2``."""
         dt = self.lateral[0].weight.dtype
-        y = self.lateral[-1](taps[-1].to(dt))
-        for lat, t in zip(list(self.lateral)[-2::-1], taps[-2::-1]):
-            y = lat(t.to(dt)) + F.interpolate(y, size=t.shape[-2:], mode="nearest")
-        return self.smooth(y)
+        lat = list(self.lateral)
+        fine = 1 if self.refine is not None else 0  # the stride-8 level's index in taps
+        y = lat[-1](taps[-1].to(dt))
+        for i in range(len(taps) - 2, fine - 1, -1):
+            y = lat[i](taps[i].to(dt)) + F.interpolate(y, size=taps[i].shape[-2:], mode="nearest")
+        y = self.smooth(y)
+        if self.refine is not None:
+            y = lat[0](taps[0].to(dt)) + F.interpolate(y, size=taps[0].shape[-2:], mode="bilinear",
+                                                       align_corners=False)
+            y = self.refine(y)
+        return y
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.neck(self.taps(x))

@@ -188,7 +188,7 @@ def test_labeling_preset_freezes_the_trunk_only():
     m = _labeling()
     bb = m.backbone
     assert not any(p.requires_grad for p in bb.trunk.parameters())
-    assert all(p.requires_grad for p in bb.lateral.parameters()) and all(p.requires_grad for p in bb.smooth.parameters())
+    assert all(p.requires_grad for mod in (bb.lateral, bb.smooth, bb.refine) for p in mod.parameters())
     m.train()
     assert not bb.trunk.features[3].conv[0][1].training  # frozen BatchNorm keeps its ImageNet statistics
     assert bb.smooth[0][1].training
