@@ -11,10 +11,22 @@ frames at the training stride.
 
 Why memory-mapped: outputs are written chunk by chunk into ``.npy`` files opened
 with ``np.lib.format.open_memmap``; RAM stays bounded by one block of frames however
-long the video. A finished analysis is renamed into place atomically under a key
-made of the video's content hash and the checkpoint file's hash, so a second call
-(or the studio reopening a video) loads it instantly and a cancelled or crashed
-analysis never leaves a half-written entry behind.
+long the video. A finished analysis is renamed into place atomically
+(:func:`rpan_core.atomic.atomic_dir`, which swaps out an older entry, so
+``--refresh`` always leaves the new result) under a key made of a hash of every byte
+of the video (:func:`rpan_core.video.exact_hash`) and the checkpoint file's hash, so
+a second call (or the studio reopening a video) loads it instantly and a cancelled
+or crashed analysis never leaves a half-written entry behind (its temp folder is
+removed by the next run).
+
+Why an entry is checked before it is served: a cache that answers with a stale or
+damaged result is worse than none. ``meta.json`` records the exact inputs the entry
+was made from (video and checkpoint SHA-256, frames analyzed, stride, format
+version) and each array's SHA-256, shape and dtype; :meth:`Analysis.load` refuses
+an entry whose inputs differ, whose arrays do not match their checksums (same-size
+damage included) or whose values are impossible (a ``video_pred`` outside the
+classes), and :func:`analyze_video` then recomputes it. Checking costs one read of
+the arrays (hundreds of MB/s), small next to decoding the video again.
 
 The video-level prediction follows the paper's test protocol: ``T`` (8) equally
 spaced frames, the last step's class probabilities.
@@ -34,8 +46,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +53,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rpan_core.atomic import atomic_dir, remove_orphans
 from rpan_core.errors import ConfigError, RPANError
 
 #: Bump when the on-disk layout or the computation changes (old entries are then ignored).
-ANALYSIS_VERSION = 1
+#: v2: meta.json records the inputs and each array's checksum.
+ANALYSIS_VERSION = 2
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs")
@@ -54,6 +66,60 @@ _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidd
 
 class AnalysisCancelled(RPANError):
     """The analysis was cancelled before it finished (nothing was cached)."""
+
+
+class StaleAnalysis(RPANError):
+    """A cached analysis that is damaged or was made from other inputs (it is recomputed, never served)."""
+
+
+def _array_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_entry(p: Path, meta: dict, expect: dict | None = None) -> None:
+    """Raise :class:`StaleAnalysis` unless the entry at ``p`` is whole, undamaged and made from ``expect``.
+
+    ``expect`` holds the inputs the caller wants (keys of ``meta["inputs"]``); each
+    must be recorded with exactly that value.
+    """
+    def bad(why: str) -> StaleAnalysis:
+        return StaleAnalysis(f"{p}: cached analysis not used ({why}); it is recomputed by `rpan analyze`")
+
+    if meta.get("version") != ANALYSIS_VERSION:
+        raise bad(f"format v{meta.get('version')}, this version writes v{ANALYSIS_VERSION}")
+    inputs = meta.get("inputs")
+    if not isinstance(inputs, dict):
+        raise bad("it does not record its inputs")
+    for k, v in (expect or {}).items():
+        if inputs.get(k) != v:
+            raise bad(f"made from {k} {inputs.get(k)!r}, wanted {v!r}")
+    arrays = meta.get("arrays")
+    if not isinstance(arrays, dict) or set(arrays) != set(_ARRAYS):
+        raise bad("its array checksums are missing")
+    n = inputs.get("frames")
+    for k in _ARRAYS:
+        rec = arrays[k]
+        f = p / f"{k}.npy"
+        if not isinstance(rec, dict) or not f.is_file():
+            raise bad(f"{k}.npy is missing")
+        if _array_sha256(f) != rec.get("sha256"):
+            raise bad(f"{k}.npy does not match its checksum (damaged)")
+    classes = meta.get("classes")
+    probs = meta.get("video_probs")
+    pred = meta.get("video_pred")
+    if not (isinstance(classes, list) and classes and all(isinstance(c, str) for c in classes)):
+        raise bad("its class list is broken")
+    if not (isinstance(probs, list) and len(probs) == len(classes)
+            and all(isinstance(v, (int, float)) and np.isfinite(v) for v in probs)):
+        raise bad("its video probabilities are broken")
+    if not (isinstance(pred, int) and not isinstance(pred, bool) and 0 <= pred < len(classes)):
+        raise bad(f"video_pred {pred!r} is not a class index 0..{len(classes) - 1}")
+    if not (isinstance(n, int) and n >= 1):
+        raise bad("its frame count is broken")
 
 
 def default_cache_dir() -> Path:
@@ -104,18 +170,41 @@ class Analysis:
         return self.classes[self.video_pred]
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Analysis":
+    def load(cls, path: str | os.PathLike, expect: dict | None = None, verify: bool = True) -> "Analysis":
+        """Open a cached analysis; with ``verify`` (the default) a damaged entry, or one made from other
+        inputs than ``expect``, raises :class:`StaleAnalysis` instead of being served."""
         p = Path(path)
         meta_p = p / "meta.json"
         if not meta_p.exists():
             raise RPANError(f"{p} is not an analysis folder (no meta.json); run `rpan analyze` again")
-        meta = json.loads(meta_p.read_text())
-        arrs = {k: np.load(p / f"{k}.npy", mmap_mode="r") for k in _ARRAYS}
-        return cls(path=p, video_pred=int(meta["video_pred"]), video_probs=np.asarray(meta["video_probs"], np.float32),
-                   classes=list(meta["classes"]), skeleton=meta["skeleton"], frame_size=tuple(meta["frame_size"]),
-                   grid=tuple(meta["grid"]), stride=int(meta["stride"]), video_hash=meta["video_hash"],
-                   checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)),
-                   stream=str(meta.get("stream", "rgb")), **arrs)
+        try:
+            meta = json.loads(meta_p.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise StaleAnalysis(f"{p}: meta.json cannot be read ({exc}); run `rpan analyze` again") from exc
+        if not isinstance(meta, dict):
+            raise StaleAnalysis(f"{p}: meta.json is not an object; run `rpan analyze` again")
+        if verify:
+            check_entry(p, meta, expect)
+        try:
+            arrs = {k: np.load(p / f"{k}.npy", mmap_mode="r") for k in _ARRAYS}
+        except (OSError, ValueError) as exc:
+            raise StaleAnalysis(f"{p}: an array cannot be read ({exc}); run `rpan analyze` again") from exc
+        if verify:
+            n = meta["inputs"]["frames"]
+            for k, a in arrs.items():
+                rec = meta["arrays"][k]
+                if list(a.shape) != rec.get("shape") or str(a.dtype) != rec.get("dtype") or a.shape[0] != n:
+                    raise StaleAnalysis(f"{p}: {k}.npy has shape {list(a.shape)} {a.dtype}, its record says "
+                                        f"{rec.get('shape')} {rec.get('dtype')}; run `rpan analyze` again")
+        try:
+            return cls(path=p, video_pred=int(meta["video_pred"]),
+                       video_probs=np.asarray(meta["video_probs"], np.float32),
+                       classes=list(meta["classes"]), skeleton=meta["skeleton"], frame_size=tuple(meta["frame_size"]),
+                       grid=tuple(meta["grid"]), stride=int(meta["stride"]), video_hash=meta["video_hash"],
+                       checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)),
+                       stream=str(meta.get("stream", "rgb")), **arrs)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StaleAnalysis(f"{p}: meta.json lacks or garbles {exc}; run `rpan analyze` again") from exc
 
 
 def _cancelled(cancel: Any) -> bool:
@@ -221,18 +310,24 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     root = Path(cache_dir) if cache_dir is not None else _resolve_cache_dir(project)
     with open_video(video_path) as video:
         vhash = video.content_hash
+        exact = video.exact_hash  # every byte: a changed frame is a different key, never a stale hit
         ck_hash = file_hash(ck_path)
-        key = f"{vhash[:20]}-{ck_hash[:20]}-v{ANALYSIS_VERSION}" + (f"-s{stride}" if stride else "")
+        key = f"{exact[:20]}-{ck_hash[:20]}-v{ANALYSIS_VERSION}" + (f"-s{stride}" if stride else "")
         final = root / key
+        remove_orphans(root)  # temp folders of analyses killed earlier
+        expect = {"video_sha256": exact, "checkpoint_sha256": ck_hash, "frames": int(video.frame_count),
+                  "version": ANALYSIS_VERSION}
+        if stride:
+            expect["stride"] = int(stride)
         if not refresh and (final / "meta.json").exists():
             try:
-                a = Analysis.load(final)
+                a = Analysis.load(final, expect=expect)
                 a.from_cache = True
                 if progress is not None:
                     progress(a.num_frames, a.num_frames)
                 return a
-            except (OSError, ValueError, KeyError):
-                shutil.rmtree(final, ignore_errors=True)
+            except RPANError:
+                pass  # damaged or made from other inputs: recomputed below and swapped in
         dev = pick_device(device)
         model, info = load_checkpoint(ck_path, device=str(dev))
         if project is not None:  # a model for another joint set would draw its joints on the wrong bones
@@ -266,10 +361,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         # time steps per block: enough frames to fill ``batch`` backbone inputs
         m = max(1, batch // s)
         root.mkdir(parents=True, exist_ok=True)
-        tmp = root / f".{key}.tmp{os.getpid()}-{threading.get_ident()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
+        with atomic_dir(final, replace=True) as tmp:
             out: dict[str, np.ndarray] = {}
             state = model.init_state(s)
             state = _to_device(state, dev)
@@ -332,6 +424,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     progress(done, n)
             for v in out.values():
                 v.flush()
+            shapes = {k: v.shape for k, v in out.items()}
+            dtypes = {k: str(v.dtype) for k, v in out.items()}
             del out
             if _cancelled(cancel):
                 raise AnalysisCancelled(f"analysis of {video_path} cancelled")
@@ -341,17 +435,12 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     "skeleton": getattr(info.skeleton, "name", info.skeleton), "frame_size": [H, W],
                     "grid": [K1, K2], "stride": s, "clip_len": T_clip, "num_frames": n,
                     "video_pred": int(np.argmax(vprobs)), "video_probs": [float(p) for p in vprobs],
-                    "seconds": time.time() - t0, "device": str(dev), "stream": stream}
+                    "seconds": time.time() - t0, "device": str(dev), "stream": stream,
+                    "inputs": {**expect, "stride": s},
+                    "arrays": {k: {"sha256": _array_sha256(tmp / f"{k}.npy"), "shape": list(shapes[k]),
+                                   "dtype": dtypes[k]} for k in _ARRAYS}}
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-            try:
-                os.replace(tmp, final)
-            except OSError:  # another process finished the same analysis first
-                shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-    a = Analysis.load(final)
-    return a
+    return Analysis.load(final, verify=False)  # just written and checksummed
 
 
 @dataclass
@@ -569,5 +658,5 @@ def cli_main(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["Analysis", "AnalysisCancelled", "TwoStreamAnalysis", "analyze_two_stream", "flow_cache_dir", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
+__all__ = ["Analysis", "AnalysisCancelled", "StaleAnalysis", "check_entry", "TwoStreamAnalysis", "analyze_two_stream", "flow_cache_dir", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
            "analysis_stride", "configure_parser", "cli_main"]

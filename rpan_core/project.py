@@ -68,7 +68,7 @@ from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "MIGRATIONS", "LabelSource", "FrameState", "Label", "LabelArrays",
-    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot",
+    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot", "PersonRecord", "PersonData", "BoxArrays",
 ]
 
 DB_NAME = "project.db"
@@ -156,6 +156,58 @@ class LabelArrays:
     visible: np.ndarray
     labeled: np.ndarray
     source: np.ndarray
+
+
+def _label_arrays(rows: list[tuple], J: int) -> "LabelArrays":
+    """LabelArrays from ``(frame, joint, x, y, visible, source)`` rows sorted by frame."""
+    if not rows:
+        return LabelArrays(np.zeros(0, np.int64), np.zeros((0, J, 2), np.float64), np.zeros((0, J), bool),
+                           np.zeros((0, J), bool), np.zeros((0, J), np.uint8))
+    a = np.array(rows, dtype=np.float64)  # None (no position) becomes NaN
+    frame, joint = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
+    keep = joint < J
+    frame, joint, a = frame[keep], joint[keep], a[keep]
+    frames, fi = np.unique(frame, return_inverse=True)
+    F = len(frames)
+    xy = np.full((F, J, 2), np.nan, np.float64)
+    xy[fi, joint] = a[:, 2:4]
+    visible = np.zeros((F, J), bool)
+    visible[fi, joint] = a[:, 4] > 0
+    labeled = np.zeros((F, J), bool)
+    labeled[fi, joint] = True
+    source = np.zeros((F, J), np.uint8)
+    source[fi, joint] = a[:, 5].astype(np.uint8)
+    return LabelArrays(frames, xy, visible, labeled, source)
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    """A person (track) of a video: its id within the video (1, 2, ...) and its name."""
+
+    id: int
+    name: str
+
+
+@dataclass
+class BoxArrays:
+    """A person's stored box keyframes: ``frames`` F int64, ``boxes`` F x 4 float64 ``[x0, y0, x1, y1]``
+    in frame pixels, ``source`` F uint8 stored codes (see :class:`LabelSource`)."""
+
+    frames: np.ndarray
+    boxes: np.ndarray
+    source: np.ndarray
+
+
+@dataclass
+class PersonData:
+    """Everything stored about one person of a video (what :meth:`Project.delete_person` removed),
+    so an undo can put it back exactly with :meth:`Project.restore_person`."""
+
+    video: int
+    id: int
+    name: str
+    labels: list[tuple]  # (frame, joint, x, y, visible, source code, ts)
+    boxes: list[tuple]   # (frame, x0, y0, x1, y1, source code, ts)
 
 
 @dataclass(frozen=True)
@@ -256,8 +308,76 @@ def _migrate_2_to_3(db: sqlite3.Connection) -> None:
                f"{recompute.format(r='OLD')} {recompute.format(r='NEW')} END")
 
 
+def _migrate_3_to_4(db: sqlite3.Connection) -> None:
+    """Persons: several people per video, each with its own joints and a box per frame.
+
+    ``persons`` lists a video's tracks (an id from 1 within the video, a name); every
+    video gets person 1, and every existing label becomes person 1's, so an old
+    project opens with all its labels where they were. ``labels`` is rebuilt with a
+    ``person`` column in its key (video, frame, person, joint), ``frame_summary``
+    keeps the timeline state per (video, person, frame), and ``boxes`` holds the
+    box keyframes a person drew or a dataset gave (the frames between are
+    interpolated on reading, see :mod:`rpan_core.persons`).
+    """
+    db.execute("""CREATE TABLE persons(
+        video INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        id INTEGER NOT NULL CHECK(id >= 1),
+        name TEXT NOT NULL,
+        PRIMARY KEY(video, id)) WITHOUT ROWID""")
+    db.execute("INSERT INTO persons SELECT id, 1, 'person 1' FROM videos")
+    for name in ("labels_ins", "labels_del", "labels_upd"):
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    db.execute("""CREATE TABLE labels_v4(
+        video INTEGER NOT NULL,
+        frame INTEGER NOT NULL CHECK(frame >= 0),
+        person INTEGER NOT NULL DEFAULT 1 CHECK(person >= 1),
+        joint INTEGER NOT NULL CHECK(joint >= 0),
+        x REAL,
+        y REAL,
+        visible INTEGER NOT NULL CHECK(visible IN (0, 1)),
+        source INTEGER NOT NULL CHECK(source BETWEEN 1 AND 4),
+        ts REAL NOT NULL,
+        PRIMARY KEY(video, frame, person, joint),
+        FOREIGN KEY(video, person) REFERENCES persons(video, id) ON DELETE CASCADE) WITHOUT ROWID""")
+    db.execute("INSERT INTO labels_v4 SELECT video, frame, 1, joint, x, y, visible, source, ts FROM labels "
+               "WHERE video IN (SELECT id FROM videos)")
+    db.execute("DROP TABLE labels")
+    db.execute("ALTER TABLE labels_v4 RENAME TO labels")
+    db.execute("DROP TABLE frame_summary")
+    db.execute("""CREATE TABLE frame_summary(
+        video INTEGER NOT NULL,
+        person INTEGER NOT NULL,
+        frame INTEGER NOT NULL,
+        state INTEGER NOT NULL,
+        PRIMARY KEY(video, person, frame)) WITHOUT ROWID""")
+    db.execute("INSERT INTO frame_summary SELECT video, person, frame, MAX(source) FROM labels "
+               "GROUP BY video, person, frame")
+    recompute = """
+        DELETE FROM frame_summary WHERE video={r}.video AND person={r}.person AND frame={r}.frame;
+        INSERT INTO frame_summary SELECT video, person, frame, MAX(source) FROM labels
+            WHERE video={r}.video AND person={r}.person AND frame={r}.frame GROUP BY video, person, frame;"""
+    db.execute(f"CREATE TRIGGER labels_ins AFTER INSERT ON labels BEGIN {recompute.format(r='NEW')} END")
+    db.execute(f"CREATE TRIGGER labels_del AFTER DELETE ON labels BEGIN {recompute.format(r='OLD')} END")
+    db.execute("CREATE TRIGGER labels_upd AFTER UPDATE ON labels BEGIN "
+               f"{recompute.format(r='OLD')} {recompute.format(r='NEW')} END")
+    db.execute("""CREATE TABLE boxes(
+        video INTEGER NOT NULL,
+        person INTEGER NOT NULL,
+        frame INTEGER NOT NULL CHECK(frame >= 0),
+        x0 REAL NOT NULL,
+        y0 REAL NOT NULL,
+        x1 REAL NOT NULL,
+        y1 REAL NOT NULL,
+        source INTEGER NOT NULL CHECK(source BETWEEN 1 AND 4),
+        ts REAL NOT NULL,
+        CHECK(x1 > x0 AND y1 > y0),
+        PRIMARY KEY(video, person, frame),
+        FOREIGN KEY(video, person) REFERENCES persons(video, id) ON DELETE CASCADE) WITHOUT ROWID""")
+
+
 #: ``MIGRATIONS[i]`` takes a database at ``user_version == i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3,
+                                                          _migrate_3_to_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -373,75 +493,120 @@ class _Reader:
         """Videos whose file or frame folder is not where the project expects it (relink them)."""
         return [v for v in self.videos() if not os.path.exists(v.path)]
 
-    # labels
-    def frame_labels(self, video_id: int, frame: int) -> dict[int, Label]:
-        """The labels of one frame, by joint index."""
-        rows = self._q("SELECT joint, x, y, visible, source, ts FROM labels WHERE video=? AND frame=?",
-                       (int(video_id), int(frame)))
+    # labels (``person`` is the person's id within the video; 1, the only person of a
+    # single-person video, is the default everywhere)
+    def frame_labels(self, video_id: int, frame: int, person: int = 1) -> dict[int, Label]:
+        """The labels of one person on one frame, by joint index."""
+        rows = self._q("SELECT joint, x, y, visible, source, ts FROM labels WHERE video=? AND frame=? AND person=?",
+                       (int(video_id), int(frame), int(person)))
         return {int(j): Label(math.nan if x is None else x, math.nan if y is None else y, bool(v), _CODE_SOURCE[s], ts)
                 for j, x, y, v, s, ts in rows}
 
-    def labeled_frames(self, video_id: int) -> list[int]:
-        """Sorted indices of the frames that carry at least one label."""
-        return [r[0] for r in self._q("SELECT DISTINCT frame FROM labels WHERE video=? ORDER BY frame",
-                                      (int(video_id),))]
+    def labeled_frames(self, video_id: int, person: int | None = 1) -> list[int]:
+        """Sorted indices of the frames where the person (None: anyone) carries at least one label."""
+        if person is None:
+            return [r[0] for r in self._q("SELECT DISTINCT frame FROM labels WHERE video=? ORDER BY frame",
+                                          (int(video_id),))]
+        return [r[0] for r in self._q("SELECT frame FROM frame_summary WHERE video=? AND person=? ORDER BY frame",
+                                      (int(video_id), int(person)))]
 
-    def video_labels(self, video_id: int) -> LabelArrays:
-        """Every label of a video as arrays over its labeled frames (see :class:`LabelArrays`)."""
+    def video_labels(self, video_id: int, person: int = 1) -> LabelArrays:
+        """Every label of one person in a video as arrays over its labeled frames (see :class:`LabelArrays`)."""
         J = self.skeleton.num_joints
-        rows = self._q("SELECT frame, joint, x, y, visible, source FROM labels WHERE video=? ORDER BY frame, joint",
-                       (int(video_id),))
-        if not rows:
-            return LabelArrays(np.zeros(0, np.int64), np.zeros((0, J, 2), np.float64), np.zeros((0, J), bool),
-                               np.zeros((0, J), bool), np.zeros((0, J), np.uint8))
-        a = np.array(rows, dtype=np.float64)  # None (no position) becomes NaN
-        frame, joint = a[:, 0].astype(np.int64), a[:, 1].astype(np.int64)
-        keep = joint < J
-        frame, joint, a = frame[keep], joint[keep], a[keep]
-        frames, fi = np.unique(frame, return_inverse=True)
-        F = len(frames)
-        xy = np.full((F, J, 2), np.nan, np.float64)
-        xy[fi, joint] = a[:, 2:4]
-        visible = np.zeros((F, J), bool)
-        visible[fi, joint] = a[:, 4] > 0
-        labeled = np.zeros((F, J), bool)
-        labeled[fi, joint] = True
-        source = np.zeros((F, J), np.uint8)
-        source[fi, joint] = a[:, 5].astype(np.uint8)
-        return LabelArrays(frames, xy, visible, labeled, source)
+        rows = self._q("SELECT frame, joint, x, y, visible, source FROM labels WHERE video=? AND person=? "
+                       "ORDER BY frame, joint", (int(video_id), int(person)))
+        return _label_arrays(rows, J)
 
-    def frame_states(self, video_id: int) -> np.ndarray:
-        """uint8 :class:`FrameState` per frame of the video (length ``frame_count``).
+    def frame_states(self, video_id: int, person: int | None = 1) -> np.ndarray:
+        """uint8 :class:`FrameState` per frame of the video (length ``frame_count``) for one person
+        (None: the most confirmed state over all persons).
 
         One indexed read of the trigger-kept ``frame_summary`` (one row per labeled
-        frame); the result is cached per video and reused until this connection
-        writes those frames (patched in place) or another connection commits
-        (``PRAGMA data_version`` changes), so a timeline redraw is a copy.
+        frame and person); the result is cached per video and person and reused until
+        this connection writes those frames (patched in place) or another connection
+        commits (``PRAGMA data_version`` changes), so a timeline redraw is a copy.
         """
         vid = int(video_id)
+        key = (vid, None if person is None else int(person))
         with self._lock:
             version = self._data_version()
-            hit = self._state_cache.get(vid)
+            hit = self._state_cache.get(key)
             if vid in getattr(self, "_touched", {}):  # uncommitted writes of ours: read them, don't cache
                 hit = None
-                self._state_cache.pop(vid, None)
+                self._state_cache.pop(key, None)
             if hit is not None and hit[0] == version:
                 return hit[1].copy()
             n = self.video(vid).frame_count
-            rows = self._q("SELECT frame, state FROM frame_summary WHERE video=?", (vid,))
             out = np.zeros(n, np.uint8)
-            _put_states(out, rows)
-            self._state_cache[vid] = (version, out)
+            _put_states(out, self._summary_rows(key))
+            self._state_cache[key] = (version, out)
             return out.copy()
+
+    def _summary_rows(self, key: tuple[int, int | None], frames: Sequence[int] | None = None) -> list[tuple]:
+        vid, person = key
+        where, params = "video=?", [vid]
+        if person is not None:
+            where, params = where + " AND person=?", params + [person]
+        if frames is not None:
+            where += f" AND frame IN ({','.join('?' * len(frames))})"
+            params += list(frames)
+        if person is None:
+            return self._q(f"SELECT frame, MAX(state) FROM frame_summary WHERE {where} GROUP BY frame", params)
+        return self._q(f"SELECT frame, state FROM frame_summary WHERE {where}", params)
 
     def _data_version(self) -> int:
         return int(self._q("PRAGMA data_version")[0][0])
 
-    def label_count(self, video_id: int | None = None) -> int:
-        """Number of stored joint labels (of one video, or of the whole project)."""
+    def label_count(self, video_id: int | None = None, person: int | None = None) -> int:
+        """Number of stored joint labels (of the whole project, one video, or one person of a video)."""
         if video_id is None:
             return int(self._q("SELECT COUNT(*) FROM labels")[0][0])
-        return int(self._q("SELECT COUNT(*) FROM labels WHERE video=?", (int(video_id),))[0][0])
+        if person is None:
+            return int(self._q("SELECT COUNT(*) FROM labels WHERE video=?", (int(video_id),))[0][0])
+        return int(self._q("SELECT COUNT(*) FROM labels WHERE video=? AND person=?",
+                           (int(video_id), int(person)))[0][0])
+
+    # persons
+    def persons(self, video_id: int) -> list[PersonRecord]:
+        """The persons (tracks) of a video, by id."""
+        return [PersonRecord(int(i), str(n)) for i, n in
+                self._q("SELECT id, name FROM persons WHERE video=? ORDER BY id", (int(video_id),))]
+
+    def person(self, video_id: int, person: int) -> PersonRecord:
+        rows = self._q("SELECT id, name FROM persons WHERE video=? AND id=?", (int(video_id), int(person)))
+        if not rows:
+            have = ", ".join(str(p.id) for p in self.persons(video_id)) or "none"
+            raise ProjectError(f"video {video_id} has no person {person} (its persons: {have}); "
+                               "add one with add_person")
+        return PersonRecord(int(rows[0][0]), str(rows[0][1]))
+
+    def box_keyframes(self, video_id: int, person: int = 1) -> BoxArrays:
+        """The stored boxes of one person (drawn or imported keyframes), sorted by frame."""
+        rows = self._q("SELECT frame, x0, y0, x1, y1, source FROM boxes WHERE video=? AND person=? ORDER BY frame",
+                       (int(video_id), int(person)))
+        if not rows:
+            return BoxArrays(np.zeros(0, np.int64), np.zeros((0, 4), np.float64), np.zeros(0, np.uint8))
+        a = np.array(rows, dtype=np.float64)
+        return BoxArrays(a[:, 0].astype(np.int64), a[:, 1:5].copy(), a[:, 5].astype(np.uint8))
+
+    def frame_box(self, video_id: int, frame: int, person: int = 1) -> np.ndarray | None:
+        """The stored box ``[x0, y0, x1, y1]`` of one person on one frame, or None."""
+        rows = self._q("SELECT x0, y0, x1, y1 FROM boxes WHERE video=? AND person=? AND frame=?",
+                       (int(video_id), int(person), int(frame)))
+        return np.array(rows[0], np.float64) if rows else None
+
+    def person_boxes(self, video_id: int, person: int = 1, margin: float = 0.1) -> np.ndarray:
+        """A box per frame for one person: ``frame_count x 4`` (NaN where none is known).
+
+        Stored box keyframes are interpolated linearly between them (and held
+        beyond the first and last); where a person has no box keyframe at all, the
+        extent of its labeled pose, grown by ``margin`` of its size on each side, is
+        the box of those frames. See :func:`rpan_core.persons.box_track`.
+        """
+        from rpan_core.persons import box_track
+
+        n = self.video(video_id).frame_count
+        return box_track(n, self.box_keyframes(video_id, person), self.video_labels(video_id, person), margin)
 
     # runs
     def runs(self) -> list[RunRecord]:
@@ -632,20 +797,15 @@ class Project(_Reader):
     def _patch_state_cache(self) -> None:
         touched, self._touched = self._touched, {}
         for vid, frames in touched.items():
-            hit = self._state_cache.get(vid)
-            if hit is None:
-                continue
-            if frames is None:
-                del self._state_cache[vid]
-                continue
-            arr = hit[1]
-            fl = sorted(frames)
-            arr[[f for f in fl if 0 <= f < len(arr)]] = 0
-            for i in range(0, len(fl), 500):
-                chunk = fl[i:i + 500]
-                rows = self._q(f"SELECT frame, state FROM frame_summary WHERE video=? AND frame IN "
-                               f"({','.join('?' * len(chunk))})", (vid, *chunk))
-                _put_states(arr, rows)
+            for key in [k for k in self._state_cache if k[0] == vid]:
+                if frames is None:
+                    del self._state_cache[key]
+                    continue
+                arr = self._state_cache[key][1]
+                fl = sorted(frames)
+                arr[[f for f in fl if 0 <= f < len(arr)]] = 0
+                for i in range(0, len(fl), 500):
+                    _put_states(arr, self._summary_rows(key, fl[i:i + 500]))
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -722,7 +882,9 @@ class Project(_Reader):
                               (abspath, self._rel(abspath), meta["content_hash"], int(meta["frame_count"]),
                                float(meta["fps"]), int(meta["width"]), int(meta["height"]), action, split,
                                time.time()))
-            return int(cur.lastrowid)
+            vid = int(cur.lastrowid)
+            self._ensure_person(vid, 1)
+            return vid
 
     def _rel(self, abspath: str) -> str | None:
         try:
@@ -759,13 +921,20 @@ class Project(_Reader):
                 h = v.content_hash
         except RPANError as exc:
             raise ProjectError(f"cannot relink video {video_id} to {new_path}: {exc}") from exc
-        if h != rec.content_hash:
+        upgrade = False
+        if h != rec.content_hash and Path(new_path).is_dir():  # a folder hashed by an older version
+            from rpan_core.video import legacy_folder_hash
+
+            with contextlib.suppress(OSError):
+                upgrade = legacy_folder_hash(new_path) == rec.content_hash
+        if h != rec.content_hash and not upgrade:
             raise ProjectError(f"{new_path} is a different video than {Path(rec.path).name} (video {video_id}): "
                                f"its content hash {h[:12]} differs from the stored {rec.content_hash[:12]}. "
                                "Pick the same file (or add the new one as a new video)")
         abspath = os.path.abspath(new_path)
         with self.transaction():
-            self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?", (abspath, self._rel(abspath), rec.id))
+            self._write("UPDATE videos SET path=?, rel_path=?, content_hash=? WHERE id=?",
+                        (abspath, self._rel(abspath), h, rec.id))
         return self.video(video_id)
 
     def remove_video(self, video_id: int) -> None:
@@ -778,7 +947,7 @@ class Project(_Reader):
 
     # ---------------------------------------------------------- labels
     def _label_row(self, video_id: int, n_frames: int, frame: Any, joint: Any, x: Any, y: Any, visible: Any,
-                   source: Any, ts: float) -> tuple:
+                   source: Any, ts: float, person: int = 1) -> tuple:
         try:
             f, j = int(frame), int(joint)
             if f != frame or j != joint:
@@ -788,8 +957,7 @@ class Project(_Reader):
         J = self.skeleton.num_joints
         if not 0 <= j < J:
             raise ProjectError(f"joint {j} does not exist: the {self.skeleton.name} skeleton has joints 0..{J - 1}")
-        if f < 0 or (n_frames > 0 and f >= n_frames):
-            raise ProjectError(f"frame {f} is outside video {video_id} (frames 0..{n_frames - 1})")
+        _check_frame(video_id, f, n_frames)
         try:
             fx, fy = _finite(x), _finite(y)
         except (TypeError, ValueError):
@@ -798,45 +966,182 @@ class Project(_Reader):
         if vis and (math.isnan(fx) or math.isnan(fy)):
             raise ProjectError(f"a visible joint needs a finite position (frame {f}, joint {j}: x={x!r} y={y!r}); "
                                "mark it not visible or give coordinates")
-        return (int(video_id), f, j, None if math.isnan(fx) else fx, None if math.isnan(fy) else fy, int(vis),
-                LabelSource.parse(source).code, ts)
+        return (int(video_id), f, person, j, None if math.isnan(fx) else fx, None if math.isnan(fy) else fy,
+                int(vis), LabelSource.parse(source).code, ts)
 
     def set_label(self, video_id: int, frame: int, joint: int, x: float, y: float, visible: bool = True,
-                  source: LabelSource | str = LabelSource.MANUAL) -> None:
+                  source: LabelSource | str = LabelSource.MANUAL, person: int = 1) -> None:
         """Write one joint's label (replacing any), as its own transaction."""
-        self.set_labels(video_id, [(frame, joint, x, y, visible, source)])
+        self.set_labels(video_id, [(frame, joint, x, y, visible, source)], person=person)
 
-    def set_labels(self, video_id: int, rows: Iterable[tuple]) -> int:
-        """Write many ``(frame, joint, x, y, visible, source)`` labels in one transaction; returns the count.
+    def set_labels(self, video_id: int, rows: Iterable[tuple], person: int = 1) -> int:
+        """Write many ``(frame, joint, x, y, visible, source)`` labels of one person in one transaction;
+        returns the count.
 
-        Every row is checked first; one bad row refuses the whole batch.
+        Every row is checked first; one bad row refuses the whole batch. A person
+        the video does not list yet is added (named ``person N``), so labels never
+        lack their person.
         """
         now = time.time()
+        pid = _person_id(person)
         with self.transaction():
             n = self.video(video_id).frame_count
-            data = [self._label_row(video_id, n, *r, ts=now) if len(r) == 6 else _bad_row(r) for r in rows]
+            data = [self._label_row(video_id, n, *r, ts=now, person=pid) if len(r) == 6 else _bad_row(r)
+                    for r in rows]
+            if data:
+                self._ensure_person(int(video_id), pid)
             self._touch(int(video_id), (r[1] for r in data))
             try:
-                self._db.executemany("INSERT OR REPLACE INTO labels(video, frame, joint, x, y, visible, source, ts) "
-                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", data)
+                self._db.executemany("INSERT OR REPLACE INTO labels(video, frame, person, joint, x, y, visible, "
+                                     "source, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
             except sqlite3.Error as exc:
                 raise ProjectError(f"{self.folder}: writing labels failed ({exc})") from exc
         return len(data)
 
-    def delete_label(self, video_id: int, frame: int, joint: int) -> bool:
+    def delete_label(self, video_id: int, frame: int, joint: int, person: int = 1) -> bool:
         """Remove one joint's label; True when there was one."""
         with self.transaction():
             self._touch(int(video_id), [int(frame)])
-            cur = self._write("DELETE FROM labels WHERE video=? AND frame=? AND joint=?",
-                              (int(video_id), int(frame), int(joint)))
+            cur = self._write("DELETE FROM labels WHERE video=? AND frame=? AND person=? AND joint=?",
+                              (int(video_id), int(frame), int(person), int(joint)))
             return cur.rowcount > 0
 
-    def delete_frame_labels(self, video_id: int, frame: int) -> int:
-        """Remove every label of one frame; returns how many went."""
+    def delete_frame_labels(self, video_id: int, frame: int, person: int | None = 1) -> int:
+        """Remove every label of one person (None: of everyone) on one frame; returns how many went."""
         with self.transaction():
             self._touch(int(video_id), [int(frame)])
-            cur = self._write("DELETE FROM labels WHERE video=? AND frame=?", (int(video_id), int(frame)))
+            if person is None:
+                cur = self._write("DELETE FROM labels WHERE video=? AND frame=?", (int(video_id), int(frame)))
+            else:
+                cur = self._write("DELETE FROM labels WHERE video=? AND frame=? AND person=?",
+                                  (int(video_id), int(frame), int(person)))
             return cur.rowcount
+
+    # ---------------------------------------------------------- persons
+    def _ensure_person(self, video_id: int, person: int) -> None:
+        self._write("INSERT OR IGNORE INTO persons(video, id, name) VALUES (?, ?, ?)",
+                    (video_id, person, f"person {person}"))
+
+    def add_person(self, video_id: int, name: str | None = None, person_id: int | None = None) -> int:
+        """Add a person (track) to a video; returns its id (the next free one unless ``person_id`` is given)."""
+        with self.transaction():
+            self.video(video_id)
+            if person_id is None:
+                pid = int(self._q("SELECT COALESCE(MAX(id), 0) + 1 FROM persons WHERE video=?",
+                                  (int(video_id),))[0][0])
+            else:
+                pid = _person_id(person_id)
+                if self._q("SELECT 1 FROM persons WHERE video=? AND id=?", (int(video_id), pid)):
+                    raise ProjectError(f"video {video_id} already has a person {pid} "
+                                       f"({self.person(video_id, pid).name!r}); pick another id or leave it out")
+            self._write("INSERT INTO persons(video, id, name) VALUES (?, ?, ?)",
+                        (int(video_id), pid, _person_name(name, pid)))
+            return pid
+
+    def rename_person(self, video_id: int, person: int, name: str) -> None:
+        """Give a person another name."""
+        with self.transaction():
+            self.person(video_id, person)
+            self._write("UPDATE persons SET name=? WHERE video=? AND id=?",
+                        (_person_name(name, person, required=True), int(video_id), int(person)))
+
+    def person_data(self, video_id: int, person: int) -> PersonData:
+        """Everything stored about one person (name, labels, boxes), e.g. to undo its deletion."""
+        with self._lock:
+            rec = self.person(video_id, person)
+            labels = self._q("SELECT frame, joint, x, y, visible, source, ts FROM labels WHERE video=? AND person=? "
+                             "ORDER BY frame, joint", (int(video_id), rec.id))
+            boxes = self._q("SELECT frame, x0, y0, x1, y1, source, ts FROM boxes WHERE video=? AND person=? "
+                            "ORDER BY frame", (int(video_id), rec.id))
+        return PersonData(int(video_id), rec.id, rec.name, labels, boxes)
+
+    def delete_person(self, video_id: int, person: int) -> PersonData:
+        """Remove a person with its labels and boxes (one transaction); returns what went, for
+        :meth:`restore_person`."""
+        with self.transaction():
+            data = self.person_data(video_id, person)
+            self._touch(int(video_id), (r[0] for r in data.labels))
+            self._write("DELETE FROM labels WHERE video=? AND person=?", (int(video_id), data.id))
+            self._write("DELETE FROM persons WHERE video=? AND id=?", (int(video_id), data.id))
+        return data
+
+    def restore_person(self, data: PersonData) -> None:
+        """Put back a person removed by :meth:`delete_person`, exactly (timestamps included)."""
+        with self.transaction():
+            if self._q("SELECT 1 FROM persons WHERE video=? AND id=?", (data.video, data.id)):
+                raise ProjectError(f"video {data.video} already has a person {data.id}; delete it first")
+            self._write("INSERT INTO persons(video, id, name) VALUES (?, ?, ?)", (data.video, data.id, data.name))
+            self._touch(data.video, (r[0] for r in data.labels))
+            try:
+                self._db.executemany("INSERT INTO labels(video, frame, person, joint, x, y, visible, source, ts) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     [(data.video, r[0], data.id, *r[1:]) for r in data.labels])
+                self._db.executemany("INSERT INTO boxes(video, person, frame, x0, y0, x1, y1, source, ts) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     [(data.video, data.id, *r) for r in data.boxes])
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.folder}: restoring person {data.id} failed ({exc})") from exc
+
+    def swap_persons(self, video_id: int, a: int, b: int, from_frame: int = 0) -> int:
+        """Swap two persons' identities from ``from_frame`` onwards: their labels and box keyframes
+        change hands (one transaction; swapping again undoes it). Returns how many rows moved.
+
+        For the moment a tracker (or a person labeling) follows the wrong one after
+        two people cross.
+        """
+        vid, a, b, f0 = int(video_id), int(a), int(b), int(from_frame)
+        if a == b:
+            raise ProjectError(f"swapping person {a} with itself changes nothing; pick two different persons")
+        with self.transaction():
+            self.person(vid, a)
+            self.person(vid, b)
+            moved = 0
+            for table, cols, key in (("labels", "frame, person, joint, x, y, visible, source, ts", "frame"),
+                                     ("boxes", "frame, person, x0, y0, x1, y1, source, ts", "frame")):
+                rows = self._q(f"SELECT {cols} FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)",
+                               (vid, f0, a, b))
+                if not rows:
+                    continue
+                if table == "labels":
+                    self._touch(vid, (r[0] for r in rows))
+                self._write(f"DELETE FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)", (vid, f0, a, b))
+                swapped = [(vid, r[0], b if r[1] == a else a, *r[2:]) for r in rows]
+                self._db.executemany(f"INSERT INTO {table}(video, {cols}) VALUES "
+                                     f"({','.join('?' * (len(cols.split(',')) + 1))})", swapped)
+                moved += len(rows)
+            return moved
+
+    # ---------------------------------------------------------- boxes
+    def set_boxes(self, video_id: int, rows: Iterable[tuple], person: int = 1) -> int:
+        """Write box keyframes ``(frame, x0, y0, x1, y1[, source])`` of one person in one transaction
+        (source defaults to manual); returns the count. Every row is checked first."""
+        now = time.time()
+        pid = _person_id(person)
+        with self.transaction():
+            n = self.video(video_id).frame_count
+            data = [_box_row(int(video_id), pid, n, r, now) for r in rows]
+            if data:
+                self._ensure_person(int(video_id), pid)
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO boxes(video, person, frame, x0, y0, x1, y1, source, ts) "
+                                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", data)
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.folder}: writing boxes failed ({exc})") from exc
+        return len(data)
+
+    def set_box(self, video_id: int, frame: int, box: Sequence[float], person: int = 1,
+                source: LabelSource | str = LabelSource.MANUAL) -> None:
+        """Write one box keyframe ``[x0, y0, x1, y1]`` (frame pixels) of one person."""
+        if len(box) != 4:
+            raise ProjectError(f"a box is [x0, y0, x1, y1], got {list(box)!r}")
+        self.set_boxes(video_id, [(frame, *box, source)], person=person)
+
+    def delete_box(self, video_id: int, frame: int, person: int = 1) -> bool:
+        """Remove one box keyframe; True when there was one."""
+        with self.transaction():
+            cur = self._write("DELETE FROM boxes WHERE video=? AND person=? AND frame=?",
+                              (int(video_id), int(person), int(frame)))
+            return cur.rowcount > 0
 
     # ---------------------------------------------------------- runs
     def add_run(self, path: str | os.PathLike, config: dict) -> int:
@@ -929,6 +1234,52 @@ def _check_split(split: str) -> str:
     if not isinstance(split, str) or not split.strip():
         raise ProjectError(f"split must be a name such as 'train', 'val' or 'test', got {split!r}")
     return split.strip()
+
+
+def _check_frame(video_id: int, f: int, n_frames: int) -> None:
+    if f < 0 or (n_frames > 0 and f >= n_frames):
+        raise ProjectError(f"frame {f} is outside video {video_id} (frames 0..{n_frames - 1})")
+
+
+def _person_id(person: Any) -> int:
+    try:
+        pid = int(person)
+        if pid != person or isinstance(person, bool):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ProjectError(f"a person is given by its id (an integer from 1), got {person!r}") from None
+    if pid < 1:
+        raise ProjectError(f"person ids start at 1, got {pid}")
+    return pid
+
+
+def _person_name(name: Any, pid: int, required: bool = False) -> str:
+    if name is None and not required:
+        return f"person {pid}"
+    text = str(name).strip() if name is not None else ""
+    if not text or "\n" in text:
+        raise ProjectError(f"a person's name must be one non-empty line, got {name!r}")
+    return text
+
+
+def _box_row(video_id: int, person: int, n_frames: int, row: Any, ts: float) -> tuple:
+    if not isinstance(row, (tuple, list)) or len(row) not in (5, 6):
+        raise ProjectError(f"a box row is (frame, x0, y0, x1, y1[, source]), got {row!r}")
+    frame = row[0]
+    try:
+        f = int(frame)
+        if f != frame:
+            raise ValueError
+        x0, y0, x1, y1 = (float(v) for v in row[1:5])
+    except (TypeError, ValueError):
+        raise ProjectError(f"a box row is (frame, x0, y0, x1, y1[, source]) with an integer frame and numbers, "
+                           f"got {row!r}") from None
+    _check_frame(video_id, f, n_frames)
+    if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or x1 <= x0 or y1 <= y0:
+        raise ProjectError(f"box on frame {f} must have finite corners with x1 > x0 and y1 > y0, "
+                           f"got {[x0, y0, x1, y1]}")
+    source = LabelSource.parse(row[5] if len(row) == 6 else LabelSource.MANUAL).code
+    return (video_id, person, f, x0, y0, x1, y1, source, ts)
 
 
 def _bad_row(row: Any) -> tuple:

@@ -142,6 +142,35 @@ def _check_action(action: str) -> str:
     return action
 
 
+def action_track(body: Body, action: str, rng: np.random.Generator, n_frames: int, fps: float,
+                 yaw: float | None = None) -> tuple[np.ndarray, list, list, list, float]:
+    """One person's 3-D joints over a clip of ``action`` (body units, placed on their support).
+
+    Draws the style, yaw (unless given), rate and starting phase from ``rng``.
+    Returns ``(P3 T x 13 x 3, necks, extras, poses, yaw)``.
+    """
+    style = rng.uniform(-1, 1, 4)
+    y0, y1 = YAW[action]
+    drawn_yaw = float(rng.uniform(y0, y1))
+    yaw = drawn_yaw if yaw is None else float(yaw)
+    rate = float(rng.uniform(*RATE[action]))
+    phase0 = float(rng.random())
+    fn = ACTION_FUNCS[action]
+    P3, necks, extras, poses = [], [], [], []
+    for t in range(n_frames):
+        pose = fn((phase0 + rate * t / fps) % 1.0, style)
+        if pose.support == "plank":
+            pose.pitch = _plank_pitch(body, pose, yaw)
+        P, neck, ex = pose_points(body, pose, yaw)
+        dy = place(P, neck, ex, pose, body)
+        off = np.array([0.0, dy, 0.0])
+        P3.append(P + off)
+        necks.append(neck + off)
+        extras.append({k: v + off for k, v in ex.items()})
+        poses.append(pose)
+    return np.array(P3), necks, extras, poses, yaw
+
+
 def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: tuple[int, int] = DEFAULT_SIZE,
                  *, mirror: bool | None = None, person: bool = True, fps: float = DEFAULT_FPS) -> SynthVideo:
     """Render one clip of ``action``; the same arguments always give the same clip.
@@ -157,28 +186,9 @@ def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: t
     ss = np.random.SeedSequence([int(seed), ACTIONS.index(action)])
     r_body, r_motion, r_scene, r_cam = (np.random.default_rng(s) for s in ss.spawn(4))
     body = Body.random(r_body)
-    style = r_motion.uniform(-1, 1, 4)
-    y0, y1 = YAW[action]
-    yaw = float(r_motion.uniform(y0, y1))
-    rate = float(r_motion.uniform(*RATE[action]))
-    phase0 = float(r_motion.random())
+    P3, necks, extras, poses, yaw = action_track(body, action, r_motion, n_frames, fps)
     if mirror is None:
         mirror = bool(r_motion.random() < 0.5)
-    fn = ACTION_FUNCS[action]
-    # 3-D joints for every frame, placed on their support
-    P3, necks, extras, poses = [], [], [], []
-    for t in range(n_frames):
-        pose = fn((phase0 + rate * t / fps) % 1.0, style)
-        if pose.support == "plank":
-            pose.pitch = _plank_pitch(body, pose, yaw)
-        P, neck, ex = pose_points(body, pose, yaw)
-        dy = place(P, neck, ex, pose, body)
-        off = np.array([0.0, dy, 0.0])
-        P3.append(P + off)
-        necks.append(neck + off)
-        extras.append({k: v + off for k, v in ex.items()})
-        poses.append(pose)
-    P3 = np.array(P3)
     # extent in body units, including head radius, props and toes
     pts = [P3[..., :2].reshape(-1, 2)] + [np.array([e[k][:2] for e in extras]) for k in extras[0]]
     allp = np.concatenate(pts)
@@ -260,14 +270,15 @@ def write_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = DEFAULT_
     return path
 
 
-def plan(n_videos: int, seed: int = 0, test_fraction: float = 0.25) -> list[tuple[int, str, str]]:
+def plan(n_videos: int, seed: int = 0, test_fraction: float = 0.25,
+         actions: tuple[str, ...] = ACTIONS) -> list[tuple[int, str, str]]:
     """``(video seed, action, split)`` for each video: actions round-robin, a per-class split."""
     if n_videos < 1:
         raise ConfigError(f"--videos must be at least 1 (got {n_videos})")
     out = []
     counts: dict[str, int] = {}
     for k in range(n_videos):
-        action = ACTIONS[k % len(ACTIONS)]
+        action = actions[k % len(actions)]
         i = counts.get(action, 0)
         counts[action] = i + 1
         # every 4th video of each class goes to test (the 2nd, 6th, ...)
@@ -277,7 +288,14 @@ def plan(n_videos: int, seed: int = 0, test_fraction: float = 0.25) -> list[tupl
 
 
 def _render_job(job: tuple) -> dict:
-    vseed, action, split, out_dir, name, n_frames, size, fps = job
+    vseed, action, split, out_dir, name, n_frames, size, fps, persons = job
+    if persons > 1:
+        from rpan_core.synth_scene import render_scene
+
+        sc = render_scene(vseed, action, persons, n_frames=n_frames, size=size, fps=fps)
+        path = write_mp4(Path(out_dir) / name, sc.frames, fps)
+        return {"path": str(path), "action": action, "split": split, "xy": sc.xy, "visible": sc.visible,
+                "bbox": sc.bbox, "mirrored": False}
     sv = render_video(vseed, action, n_frames=n_frames, size=size, fps=fps)
     path = write_mp4(Path(out_dir) / name, sv.frames, fps)
     return {"path": str(path), "action": action, "split": split, "xy": sv.xy, "visible": sv.visible,
@@ -286,12 +304,23 @@ def _render_job(job: tuple) -> dict:
 
 def render_many(out_dir: str | os.PathLike, n_videos: int, seed: int = 0, *, n_frames: int = DEFAULT_FRAMES,
                 size: tuple[int, int] = DEFAULT_SIZE, fps: float = DEFAULT_FPS, workers: int | None = None,
-                progress: bool = True) -> list[dict]:
-    """Render and write ``n_videos`` mp4 files into ``out_dir`` (in parallel); return their labels."""
+                progress: bool = True, persons: int = 1) -> list[dict]:
+    """Render and write ``n_videos`` mp4 files into ``out_dir`` (in parallel); return their labels.
+
+    With ``persons`` > 1 each video is a scene of that many people crossing
+    (:mod:`rpan_core.synth_scene`, standing actions only) and the labels gain a
+    person axis: ``xy`` T x N x 13 x 2, ``visible`` T x N x 13, ``bbox`` T x N x 4.
+    """
+    from rpan_core.synth_scene import MAX_PERSONS, UPRIGHT
+
+    persons = int(persons)
+    if not 1 <= persons <= MAX_PERSONS:
+        raise ConfigError(f"--persons must be 1..{MAX_PERSONS} (got {persons})")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = [(vs, a, sp, str(out_dir), f"{k:04d}_{a}.mp4", n_frames, tuple(size), fps)
-            for k, (vs, a, sp) in enumerate(plan(n_videos, seed))]
+    actions = ACTIONS if persons == 1 else UPRIGHT
+    jobs = [(vs, a, sp, str(out_dir), f"{k:04d}_{a}.mp4", n_frames, tuple(size), fps, persons)
+            for k, (vs, a, sp) in enumerate(plan(n_videos, seed, actions=actions))]
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     from tqdm import tqdm
     bar = tqdm(total=len(jobs), desc="synth", unit="video", disable=not progress)
@@ -316,9 +345,12 @@ def render_many(out_dir: str | os.PathLike, n_videos: int, seed: int = 0, *, n_f
 
 def make_project(out: str | os.PathLike, n_videos: int, seed: int = 0, *, n_frames: int = DEFAULT_FRAMES,
                  size: tuple[int, int] = DEFAULT_SIZE, fps: float = DEFAULT_FPS, workers: int | None = None,
-                 progress: bool = True):
+                 progress: bool = True, persons: int = 1):
     """Create a project at ``out`` with ``n_videos`` synthetic videos, every frame's joints
-    (source ``imported``), the action labels and a train/test split. Returns the Project."""
+    (source ``imported``), the action labels and a train/test split. Returns the Project.
+
+    With ``persons`` > 1 every video holds that many persons (``person 1`` ...), each with
+    its joints and its box on every frame (both ``imported``)."""
     try:
         from rpan_core.project import Project
     except ImportError as exc:
@@ -327,14 +359,30 @@ def make_project(out: str | os.PathLike, n_videos: int, seed: int = 0, *, n_fram
     out = Path(out)
     project = Project.create(out, skeleton="pennaction", classes=list(ACTIONS))
     results = render_many(out / "videos", n_videos, seed, n_frames=n_frames, size=size, fps=fps,
-                          workers=workers, progress=progress)
+                          workers=workers, progress=progress, persons=persons)
     for r in results:
-        vid = project.add_video(r["path"], action=r["action"], split=r["split"])
-        xy, vis = r["xy"], r["visible"]
-        rows = [(t, j, float(xy[t, j, 0]), float(xy[t, j, 1]), bool(vis[t, j]), "imported")
-                for t in range(xy.shape[0]) for j in range(xy.shape[1])]
-        project.set_labels(vid, rows)
+        if persons == 1:
+            vid = project.add_video(r["path"], action=r["action"], split=r["split"])
+            _store_person(project, vid, 1, r["xy"], r["visible"], None)
+            continue
+        with project.transaction():  # a video and all its persons, or nothing
+            vid = project.add_video(r["path"], action=r["action"], split=r["split"])
+            for k in range(persons):
+                pid = 1 if k == 0 else project.add_person(vid)
+                _store_person(project, vid, pid, r["xy"][:, k], r["visible"][:, k], r["bbox"][:, k])
     return project
+
+
+def _store_person(project, vid: int, pid: int, xy: np.ndarray, vis: np.ndarray, bbox: np.ndarray | None) -> None:
+    rows = [(t, j, float(xy[t, j, 0]), float(xy[t, j, 1]), bool(vis[t, j]), "imported")
+            for t in range(xy.shape[0]) for j in range(xy.shape[1])]
+    if pid == 1:
+        project.set_labels(vid, rows)  # the single-person call, as before persons existed
+    else:
+        project.set_labels(vid, rows, person=pid)
+    if bbox is not None:
+        project.set_boxes(vid, [(t, *(float(v) for v in bbox[t]), "imported") for t in range(len(bbox))],
+                          person=pid)
 
 
 def write_pennaction(out: str | os.PathLike, n_videos: int, seed: int = 0, **kwargs) -> Path:
@@ -365,6 +413,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default=f"{DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]}", help="HxW (default 240x320)")
     parser.add_argument("--fps", type=float, default=DEFAULT_FPS)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+    parser.add_argument("--persons", type=int, default=1,
+                        help="persons per video, 1-3 (default 1); 2-3 walk across and occlude each other")
     parser.add_argument("--format", choices=("project", "pennaction", "videos"), default="project",
                         help="project (default), pennaction layout, or bare mp4 files plus labels.npz")
 
@@ -379,8 +429,11 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def cli_main(args: argparse.Namespace) -> int:
     size = _parse_size(args.size)
-    kw = dict(n_frames=args.frames, size=size, fps=args.fps, workers=args.workers)
+    kw = dict(n_frames=args.frames, size=size, fps=args.fps, workers=args.workers, persons=args.persons)
     out = Path(args.out)
+    if args.format == "pennaction" and args.persons != 1:
+        raise ConfigError("the PennAction layout holds one person per video; use --format project or videos "
+                          "with --persons")
     if args.format == "pennaction":
         write_pennaction(out, args.videos, args.seed, **kw)
     elif args.format == "videos":

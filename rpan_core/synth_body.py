@@ -365,11 +365,13 @@ def _capsule(img, ids, a, b, r, colour, pid, light=True):
 
 
 def draw_person(img: np.ndarray, P2: np.ndarray, depth: np.ndarray, neck2: np.ndarray, extras2: dict,
-                body: Body, scale: float, pose: Pose, facing: float) -> np.ndarray:
+                body: Body, scale: float, pose: Pose, facing: float, cover: np.ndarray | None = None) -> np.ndarray:
     """Draw the person far-to-near on ``img`` (RGB, in place); return visibility (13 bool).
 
     ``P2`` are joint pixels, ``depth`` their depths (body units), ``scale`` pixels per
     body unit, ``facing`` the sign of the person's forward direction along image x.
+    ``cover`` (H x W bool), when given, is set True where this person's body was
+    drawn, so a scene of several people can tell which joints a nearer person hides.
     """
     H, W = img.shape[:2]
     ids = np.full((H, W), 255, np.uint8)
@@ -451,6 +453,8 @@ def draw_person(img: np.ndarray, P2: np.ndarray, depth: np.ndarray, neck2: np.nd
         elif kind == "ball":
             c = (int(round(spec[1][0] * 16)), int(round((spec[1][1] + spec[2] * 0.6) * 16)))
             cv2.circle(img, c, int(spec[2] * 16), (30, 60, 160), -1, cv2.LINE_AA, shift=4)
+    if cover is not None:
+        cover |= ids != 255
     # visibility: occluded when the top part at the joint is not its own and clearly nearer
     vis = np.ones(13, bool)
     margin = 0.04

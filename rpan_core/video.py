@@ -65,29 +65,56 @@ _COUNT_LOCK = threading.Lock()
 
 
 def content_hash(path: str | os.PathLike) -> str:
-    """Fast content hash of a video file or frame folder (hex sha1).
+    """Content hash of a video file or frame folder (hex).
 
+    Folder: sha256 over every image's name and the sha256 of all its bytes
+    (:mod:`rpan_core.filehash`, remembered per file by its stat, so reopening a
+    100k-frame folder costs stats, not reads), so editing any frame changes it.
     File: sha1 of the byte size and the first, middle and last MB (``HASH_CHUNK``),
-    so a multi-GB file hashes in milliseconds while any re-encode, trim or
-    truncation changes it. Folder: sha1 of every image's name and size plus the
-    first and last image's bytes.
+    a fast identity for a multi-GB file; results that must never go stale (the
+    analysis cache) key on :func:`exact_hash` instead, which covers every byte.
     """
     p = Path(path)
-    h = hashlib.sha1()
     if p.is_dir():
+        from rpan_core.filehash import file_digests, tree_digest
+
         files = _folder_images(p)
-        for f in files:
-            h.update(f.name.encode("utf-8", "surrogateescape"))
-            h.update(str(f.stat().st_size).encode())
-        for f in (files[:1] + files[-1:]) if files else []:
-            h.update(f.read_bytes())
-        return h.hexdigest()
+        return tree_digest([f.name for f in files], file_digests(files))
+    return _sampled_file_hash(p)
+
+
+def _sampled_file_hash(p: Path) -> str:
+    h = hashlib.sha1()
     size = p.stat().st_size
     h.update(str(size).encode())
     with open(p, "rb") as fh:
         for off in sorted({0, max(0, size // 2 - HASH_CHUNK // 2), max(0, size - HASH_CHUNK)}):
             fh.seek(off)
             h.update(fh.read(HASH_CHUNK))
+    return h.hexdigest()
+
+
+def exact_hash(path: str | os.PathLike) -> str:
+    """A hash of every byte of a video file or frame folder (remembered by stat; see rpan_core.filehash)."""
+    p = Path(path)
+    if p.is_dir():
+        return content_hash(p)
+    from rpan_core.filehash import file_digest
+
+    return file_digest(p)
+
+
+def legacy_folder_hash(path: str | os.PathLike) -> str:
+    """The folder hash older versions stored (names, sizes, first and last image): only to recognize
+    an old project's frame folder when relinking it, never as a cache key."""
+    p = Path(path)
+    h = hashlib.sha1()
+    files = _folder_images(p)
+    for f in files:
+        h.update(f.name.encode("utf-8", "surrogateescape"))
+        h.update(str(f.stat().st_size).encode())
+    for f in (files[:1] + files[-1:]) if files else []:
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
@@ -254,6 +281,18 @@ class Video:
             self._cap.release()
         self._cap = self._new_capture()
         self._pos = 0
+
+    @property
+    def exact_hash(self) -> str:
+        """A hash of every byte (:func:`exact_hash`), computed on first use: the analysis cache's key."""
+        h = getattr(self, "_exact_hash", None)
+        if h is None:
+            try:
+                h = self.content_hash if self.is_folder else exact_hash(self.path)
+            except OSError as exc:
+                raise VideoError(f"{self.path}: cannot read ({exc}); check permissions") from exc
+            self._exact_hash = h
+        return h
 
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:
