@@ -913,6 +913,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=0, help="also write last.pt every N steps")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps in total")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from rpan_core.keyframes import add_arguments
+
+    add_arguments(parser)  # --model-preset labeling: the few-keyframe recipe (rpan_core.keyframes)
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -943,6 +946,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 def cli_main(args: argparse.Namespace) -> int:
+    if args.model_preset == "labeling":  # pose-only, from a few labeled frames, on cached trunk features
+        from rpan_core.keyframes import cli_main as keyframes_main
+
+        return keyframes_main(args)
     if not args.project and not args.resume:
         raise ConfigError("rpan train needs --project DIR (or --resume RUN)")
     tc = config_from_args(args)
