@@ -134,6 +134,31 @@ class Window:
                               borderValue=border)
 
 
+def grid_map_to_frame(grid_map: np.ndarray, window, input_size: Size, frame_size: Size,
+                      out_size: Size | None = None) -> np.ndarray:
+    """A ``K1 x K2`` map over a window's input, resampled onto the frame (``out_size`` pixels covering
+    the whole frame, default the frame size); zero where the window did not look.
+
+    Why: attention of a person crop covers only the crop; drawn stretched over the
+    whole frame it would sit beside the person.
+    """
+    ih, iw = input_size
+    fh, fw = frame_size
+    oh, ow = out_size or frame_size
+    m = np.asarray(window, dtype=np.float64)
+    # out pixels -> frame pixels -> input pixels -> grid cells, continuous coordinates
+    k1, k2 = grid_map.shape[:2]
+    to_frame = np.diag([fw / ow, fh / oh, 1.0])
+    to_cells = np.diag([k2 / iw, k1 / ih, 1.0])
+    a = (to_cells @ _as3(m) @ to_frame)[:2]
+    t = a[:, 2] + a[:, :2] @ np.array([0.5, 0.5]) - 0.5  # to OpenCV's integer-centred pixels
+    cvm = np.concatenate([a[:, :2], t[:, None]], 1)
+    out = cv2.warpAffine(np.ascontiguousarray(grid_map, dtype=np.float32), cvm, (int(ow), int(oh)),
+                         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    np.maximum(out, 0.0, out=out)  # bicubic overshoot would paint negative attention
+    return out
+
+
 def _check_size(size, what: str) -> Size:
     try:
         h, w = (int(v) for v in size)

@@ -120,7 +120,8 @@ def _colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
-             flip_index: Sequence[int], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images N x h x w x 3 uint8, joints N x J x 2 input pixels, visible N x J) for ``copies`` crops of each
     keyframe; the first copy of each is the plain crop, the others augmented (half of them flipped)."""
     imgs, xys, viss = [], [], []
@@ -138,7 +139,7 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
                 if flip:
                     win = win.flipped()
             img = win.warp(fr)
-            if c > 0:
+            if c > 0 and colour:
                 img = _colour(img, rng)
             p = win.to_input(k.xy)
             if flip:
@@ -323,7 +324,8 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
                 g["lr"] = lr
             opt.step()
             step += 1
-            ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
+            lv = float(loss.detach())
+            ema = lv if ema is None else 0.95 * ema + 0.05 * lv
             if step % 20 == 0:
                 log.write("step", step=step, loss=ema, lr=lr, seconds=time.time() - t0)
             if time.time() - last_save >= kc.save_every_s:

@@ -652,7 +652,9 @@ class MainWindow(QMainWindow):
         pred = self._prediction(index)
         a = self.analysis
         if pred is not None:
-            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32))
+            win = getattr(a, "window", None)
+            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32),
+                               None if win is None else np.asarray(win[index], np.float64), getattr(a, "input_size", None))
             conf = normalized_confidence(pred[1] / self._conf_scale)
             occluded = self._predicted_visible(index, index + 1)
             self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])

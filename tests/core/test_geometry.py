@@ -93,3 +93,16 @@ def test_pose_box_and_bad_sizes():
         Window.letterbox((0, 10), INPUT)
     with pytest.raises(ConfigError):
         Window.around_box((0, 0, np.inf, 5), INPUT)
+
+
+def test_attention_of_a_crop_is_drawn_where_the_crop_looked():
+    from rpan_core.geometry import grid_map_to_frame
+
+    grid = np.zeros((64, 48), np.float32)
+    grid[40, 10] = 1.0
+    win = Window.around_box((300, 500, 600, 1300), INPUT)
+    out = grid_map_to_frame(grid, win.matrix, INPUT, PORTRAIT, out_size=(960, 540))  # half-resolution frame
+    y, x = np.unravel_index(np.argmax(out), out.shape)
+    want = win.to_frame(cells_to_input(40, 10, INPUT, (64, 48))) / 2  # out pixels are 2 frame pixels
+    assert abs(x + 0.5 - want[0]) <= 1.0 and abs(y + 0.5 - want[1]) <= 1.0
+    assert out[:100].max() == 0  # nothing drawn far outside the crop
