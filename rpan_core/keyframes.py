@@ -48,9 +48,9 @@ class KeyframeConfig:
     project: str
     minutes: float | None = 8.0
     steps: int | None = None
-    copies: int = 40
-    batch: int = 16
-    lr: float = 3e-3
+    copies: int = 16
+    batch: int = 8
+    lr: float = 4e-3
     sigma_px: float = 6.0  # target Gaussian std in input pixels (1.5 cells at stride 4)
     seed: int = 0
     input_size: tuple[int, int] = (256, 192)
@@ -352,8 +352,8 @@ def add_arguments(parser: Any) -> None:
     if "--minutes" not in have:
         parser.add_argument("--minutes", type=float, help="time budget of the run in minutes")
     if "--copies" not in have:
-        parser.add_argument("--copies", type=int, default=40,
-                            help="labeling preset: augmented person crops per labeled frame (default 40)")
+        parser.add_argument("--copies", type=int, default=16,
+                            help="labeling preset: augmented person crops per labeled frame (default 16)")
 
 
 def cli_main(args: Any) -> int:
@@ -366,8 +366,8 @@ def cli_main(args: Any) -> int:
     steps = getattr(args, "max_steps", None)
     if minutes is None and steps is None:
         minutes = 8.0
-    kc = KeyframeConfig(project=args.project, minutes=minutes, steps=steps, copies=getattr(args, "copies", 40) or 40,
-                        batch=args.batch or 16, lr=args.lr or 3e-3, seed=args.seed or 0, init=args.init,
+    kc = KeyframeConfig(project=args.project, minutes=minutes, steps=steps, copies=getattr(args, "copies", 16) or 16,
+                        batch=args.batch or 8, lr=args.lr or 4e-3, seed=args.seed or 0, init=args.init,
                         run_dir=args.run_dir, input_size=tuple(_input(args) or (256, 192)),
                         stride=args.backbone_stride or 4)
     run = train_keyframes(kc)

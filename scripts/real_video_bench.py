@@ -178,6 +178,25 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
     return run / "last.pt", time.time() - t
 
 
+def job(name: str, videos: list[Path], ref: dict, keys: dict, args: argparse.Namespace, work: Path) -> dict:
+    """Project with ``keys`` imported, a trained model, its poses on every video (one process)."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    proj = work / name
+    shutil.rmtree(proj, ignore_errors=True)
+    make_project(proj, videos, ref, keys)
+    ck, secs = train(proj, args, proj / "runs" / name)
+    events = [json.loads(x) for x in (ck.parent / "events.jsonl").read_text().splitlines()]
+    end = events[-1]
+    preds, spf = {}, []
+    for v in videos if name == "all" else [v for v in videos if v.stem not in keys]:
+        preds[v.stem], s = predict(ck, v)
+        spf.append(s)
+    return {"name": name, "preds": preds, "train_s": secs, "steps": end.get("step"), "message": end.get("message"),
+            "spf": float(np.mean(spf)), "checkpoint": str(ck), "mb": ck.stat().st_size / 1e6}
+
+
 # ----------------------------------------------------------------------------- report
 
 def row(name: str, m: dict, extra: str = "") -> str:
@@ -195,11 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, required=True, help="COCO keypoints file of reference poses")
     ap.add_argument("--every", type=int, default=10, help="label every Nth frame (default 10)")
     ap.add_argument("--minutes", type=float, default=8.0, help="training budget per model (default 8)")
-    ap.add_argument("--copies", type=int, default=40)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--copies", type=int, default=12, help="augmented crops per keyframe (default 12)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
+                    "machine two threads per process were six times slower than one)")
+    ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
     ap.add_argument("--loo", action="store_true", help="also leave each view out in turn")
     ap.add_argument("--work", type=Path, default=None, help="keep the projects and runs here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=None, help="write the tables to this Markdown file")
@@ -217,23 +238,36 @@ def main(argv: list[str] | None = None) -> int:
         a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:]))
     t_all = time.time()
 
-    # --- 1. all views, keyframes every N
+    # --- the models: all views, and each view left out (in parallel processes, --threads each)
     keys = {v.stem: keyframes(len(ref[v.stem][0]), args.every) for v in videos}
-    proj = work / "all"
-    shutil.rmtree(proj, ignore_errors=True)
-    make_project(proj, videos, ref, keys)
-    ck, secs = train(proj, args, proj / "runs" / "all")
+    specs = [("all", keys)]
+    if args.loo and len(videos) > 1:
+        specs += [(f"loo-{h.stem}", {s: k for s, k in keys.items() if s != h.stem}) for h in videos]
+    if args.parallel > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(min(args.parallel, len(specs))) as pool:
+            results = pool.starmap(job, [(n, videos, ref, k, args, work) for n, k in specs])
+    else:
+        results = [job(n, videos, ref, k, args, work) for n, k in specs]
+    res = {r["name"]: r for r in results}
+    for r in results:
+        print(f"{r['name']}: {r['message']}", flush=True)
+
+    # --- 1. all views, keyframes every N
+    r = res["all"]
+    preds = r["preds"]
     say(f"## Keyframes every {args.every}th frame of all {len(videos)} views\n")
-    say(f"Trained {secs / 60:.1f} min (budget {args.minutes} min incl. feature caching: "
-        f"{sum(len(k) for k in keys.values())} keyframes x {args.copies} crops). Other frames of each view:\n")
+    say(f"Training took {r['train_s'] / 60:.1f} min wall-clock (budget {args.minutes:g} min including the feature "
+        f"caching; {sum(len(k) for k in keys.values())} keyframes x {args.copies} crops, {r['steps']} steps of "
+        f"batch {args.batch}, {args.threads} thread(s), {len(specs) if args.parallel > 1 else 1} model(s) "
+        f"trained side by side); checkpoint {r['mb']:.1f} MB. Other frames of each view:\n")
     say(HEAD)
-    preds = {}
     agg: dict[str, list] = {"model": [], "model + keyframe residuals": [], "interpolation": [], "copy previous": []}
     for v in videos:
         xy, vis = ref[v.stem]
         k = keys[v.stem]
-        pred, spf = predict(ck, v)
-        preds[v.stem] = pred
+        pred = preds[v.stem]
         other = np.setdiff1d(np.arange(len(xy)), k)
         cands = {"model": pred, "model + keyframe residuals": with_residuals(pred, xy, k),
                  "interpolation": interpolate(xy, k), "copy previous": copy_previous(xy, k)}
@@ -243,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
             say(row(f"{v.stem}: {name}", metrics(e)))
     for name, es in agg.items():
         say(row(f"**all views: {name}**", metrics(np.concatenate(es))))
-    say(f"\nAnalysis (model on crops following the person): {spf * 1000:.0f} ms per frame on {args.threads} threads.\n")
+    say(f"\nAnalysis (model on crops following the person): {r['spf'] * 1000:.0f} ms per frame on "
+        f"{args.threads} thread(s).\n")
 
     # --- 3. effort to fully label each video
     say("## Effort to fully label each video (joints placed on keyframes + joints moved at 5 %)\n")
@@ -264,19 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.loo and len(videos) > 1:
         say("\n## Leave one view out (keyframes of the other views; all frames of the held-out view)\n")
         say("| held-out view | PCK@0.1 strict | PCK@0.2 strict | PCK@0.2, one L/R swap allowed | "
-            "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed |")
-        say("|---|---|---|---|---|---|---|")
+            "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed | steps |")
+        say("|---|---|---|---|---|---|---|---|")
         for held in videos:
-            sub = {s: k for s, k in keys.items() if s != held.stem}
-            proj = work / f"loo-{held.stem}"
-            shutil.rmtree(proj, ignore_errors=True)
-            make_project(proj, videos, ref, sub)
-            ck, secs = train(proj, args, proj / "runs" / "loo")
+            r = res[f"loo-{held.stem}"]
             xy, vis = ref[held.stem]
-            pred, _ = predict(ck, held)
+            pred = r["preds"][held.stem]
             ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
             say(f"| {held.stem} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
-                f"{mw['err']:.3f} | {mw['move5']:.2f} |")
+                f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} |")
     say(f"\nTotal benchmark time {(time.time() - t_all) / 60:.1f} min.")
     if args.out:
         from rpan_core.atomic import write_text
