@@ -33,6 +33,7 @@ test: install
 bench: install
 	$(VENV)/bin/rpan bench $(BENCH_ARGS)
 	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub $(BENCH_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub --codec h264 $(BENCH_ARGS)
 
 assets: install
 	$(PY) scripts/make_demo_assets.py

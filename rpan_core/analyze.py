@@ -43,6 +43,7 @@ streams' attention and poses.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -57,8 +58,11 @@ from rpan_core.atomic import atomic_dir, remove_orphans
 from rpan_core.errors import ConfigError, RPANError
 
 #: Bump when the on-disk layout or the computation changes (old entries are then ignored).
-#: v2: meta.json records the inputs and each array's checksum. v3: ``window``, each frame's frame -> input map.
-ANALYSIS_VERSION = 3
+#: v2: meta.json records the inputs and each array's checksum.
+#: v3: frames resized by the two-stage area resize (rpan_core.pipeline); the video-level frames
+#: resized like every other frame (were bilinear-interpolated from full size).
+#: v4: ``window``, each frame's frame -> input map, and the input size.
+ANALYSIS_VERSION = 4
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs", "window")
@@ -273,23 +277,32 @@ def _resolve_cache_dir(project: Any) -> Path:
     return Path(project.analyses_dir)
 
 
-def _video_level(model: Any, video: Any, T: int, dev: Any, volume: Any = None) -> np.ndarray:
-    """Paper protocol: ``T`` equally spaced frames, softmax of the last step (flow stacks with ``volume``)."""
+def _video_level(model: Any, video: Any, T: int, dev: Any, volume: Any = None,
+                 seen: dict[int, np.ndarray] | None = None) -> np.ndarray:
+    """Paper protocol: ``T`` equally spaced frames, softmax of the last step (flow stacks with ``volume``).
+
+    ``seen``: those frames already resized during the sequential pass (no seek: on a
+    long-GOP video eight random seeks cost more than the whole pass); missing ones
+    are decoded and resized here, the same way."""
     import torch
 
-    from rpan_core.data import clip_indices
+    from rpan_core.data import clip_indices, resize_frame
 
     idx = clip_indices(video.frame_count, T)
+    size = tuple(model.cfg.input_size)
     if volume is not None:
-        x = torch.from_numpy(_flow_input(volume, idx, tuple(model.cfg.input_size)))[None]
+        x = torch.from_numpy(_flow_input(volume, idx, size))[None]
     else:
-        frames = [video.frame(int(i)) for i in idx]
+        seen = seen or {}
         if model.cfg.framing != "squash":  # the aspect kept, as in training
             from rpan_core.geometry import Window
 
-            win = Window.letterbox(frames[0].shape[:2], tuple(model.cfg.input_size))
-            frames = [win.warp(f) for f in frames]
-        x = model.preprocess(np.stack(frames)[None])
+            win = Window.letterbox((video.height, video.width), size)
+            frames = np.stack([win.warp(video.frame(int(i))) for i in idx])
+        else:
+            frames = np.stack([seen[int(i)] if int(i) in seen else resize_frame(video.frame(int(i)), size)
+                               for i in idx])
+        x = model.preprocess(frames[None])
     with torch.no_grad():
         out = model(x.to(dev))
         return torch.softmax(out.logits[0, -1].float(), -1).cpu().numpy()
@@ -324,7 +337,7 @@ def flow_cache_dir(project: Any, analyses_root: Path) -> Path:
 
 
 def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, *, project: Any = None,
-                  device: str | None = None, batch: int = 64, progress: Callable[..., Any] | None = None,
+                  device: str | None = None, batch: int | None = None, progress: Callable[..., Any] | None = None,
                   cancel: Any = None, cache_dir: str | os.PathLike | None = None, stride: int | None = None,
                   refresh: bool = False) -> Analysis:
     """Analyze every frame of ``video_path`` with ``checkpoint`` (cached; see the module docstring).
@@ -332,13 +345,16 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     ``progress(done, total)`` is called per block of frames; ``cancel`` is a
     ``threading.Event`` (or a callable returning True) polled per block, and a
     cancelled call raises :class:`AnalysisCancelled`. ``batch`` is the number of
-    frames sent through the backbone at once (GPU throughput).
+    frames sent through the backbone at once (default: sized to the device,
+    :func:`rpan_core.pipeline.auto_batch`). Frames are decoded and resized on a
+    background thread while the network runs (:func:`rpan_core.pipeline.frame_blocks`).
     """
     import torch
 
     from rpan_core.checkpoint import load_checkpoint
     from rpan_core.data import resize_frame
     from rpan_core.device import pick_device
+    from rpan_core.pipeline import auto_batch, frame_blocks
     from rpan_core.targets import decode_argmax, decode_refined
     from rpan_core.video import open_video
 
@@ -374,6 +390,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             except RPANError:
                 pass  # damaged or made from other inputs: recomputed below and swapped in
         dev = pick_device(device)
+        batch = int(batch) if batch else auto_batch(dev)
         model, info = load_checkpoint(ck_path, device=str(dev))
         if project is not None:  # a model for another joint set would draw its joints on the wrong bones
             from rpan_core.checkpoint import expect_skeleton
@@ -402,36 +419,47 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         H, W = video.height, video.width
         s = stride or analysis_stride(tc, n, T_clip)
         s = max(1, min(s, n))
-        steps = -(-n // s)
+        followed = cfg.framing != "squash" and volume is None  # aspect kept: frame by frame, following the person
+        if followed:
+            s = 1
+        steps = 0 if followed else -(-n // s)
         # time steps per block: enough frames to fill ``batch`` backbone inputs
         m = max(1, batch // s)
         root.mkdir(parents=True, exist_ok=True)
-        with atomic_dir(final, replace=True) as tmp:
+        starts = list(range(0, steps, m))
+        # decoding and resizing run on a background thread, a block ahead of the network
+        blocks = None if volume is not None or followed else frame_blocks(
+            video.frames(), [min(n, min(steps, t + m) * s) - t * s for t in starts],
+            lambda fr: resize_frame(fr, in_size), (*in_size, 3))
+        from rpan_core.data import clip_indices
+
+        level_idx = np.asarray(clip_indices(n, T_clip), np.int64)  # the video-level frames, kept as they pass
+        level_frames: dict[int, np.ndarray] = {}
+        # closing the blocks (also on an error or a cancel) stops the decode thread
+        with atomic_dir(final, replace=True) as tmp, \
+                (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()):
             out: dict[str, np.ndarray] = {}
-            if cfg.framing != "squash" and volume is None:  # aspect kept: frame by frame, following the person
-                s = 1
+            if followed:
                 _analyze_followed(model, video, dev, tmp, out, progress, cancel, video_path)
-                steps = 0
             state = model.init_state(s)
             state = _to_device(state, dev)
-            frames_iter = video.frames() if volume is None else iter(())
             done = 0
-            blk = np.empty((m * s, *in_size, 3), np.uint8)
             use_amp = dev.type == "cuda"
-            for t_start in range(0, steps, m):  # squashed frames, ``s`` chains side by side
+            for t_start in starts:  # squashed frames, ``s`` chains side by side
                 if _cancelled(cancel):
                     raise AnalysisCancelled(f"analysis of {video_path} cancelled")
                 t_stop = min(steps, t_start + m)
                 f0, f1 = t_start * s, min(n, t_stop * s)
                 nf = f1 - f0
-                for k in range(nf if volume is None else 0):
-                    fr = next(frames_iter, None)
-                    if fr is None:
+                if blocks is not None:
+                    blk, got = next(blocks, (None, 0))
+                    if got < nf:
                         from rpan_core.errors import VideoError
 
-                        raise VideoError(f"{video_path}: only {f0 + k} of its {n} frames could be decoded; "
+                        raise VideoError(f"{video_path}: only {f0 + got} of its {n} frames could be decoded; "
                                          "re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) and analyze again")
-                    blk[k] = resize_frame(fr, in_size)
+                    for i in level_idx[(level_idx >= f0) & (level_idx < f1)]:
+                        level_frames[int(i)] = blk[int(i) - f0].copy()
                 real = nf
                 want = (t_stop - t_start) * s
                 if volume is not None:  # the last step's missing chains repeat the last frame
@@ -439,8 +467,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     nf = want
                     x = x[None]
                 else:
-                    if nf < want:
-                        blk[nf:want] = blk[nf - 1]
+                    if nf < want:  # the last step's missing chains repeat the last frame
+                        blk = np.concatenate([blk[:nf], np.repeat(blk[nf - 1:nf], want - nf, 0)])
                         nf = want
                     x = model.preprocess(blk[None, :nf])
                 with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
@@ -480,7 +508,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             del out
             if _cancelled(cancel):
                 raise AnalysisCancelled(f"analysis of {video_path} cancelled")
-            vprobs = _video_level(model, video, T_clip, dev, volume)
+            vprobs = _video_level(model, video, T_clip, dev, volume, level_frames)
             meta = {"version": ANALYSIS_VERSION, "video": str(video_path), "video_hash": vhash,
                     "checkpoint": str(ck_path), "checkpoint_hash": ck_hash, "classes": list(info.classes),
                     "skeleton": getattr(info.skeleton, "name", info.skeleton), "frame_size": [H, W],
@@ -559,7 +587,7 @@ class TwoStreamAnalysis:
 
 def analyze_two_stream(video_path: str | os.PathLike, rgb_checkpoint: str | os.PathLike,
                        flow_checkpoint: str | os.PathLike, weights: Any = None, *, project: Any = None,
-                       device: str | None = None, batch: int = 64, progress: Callable[..., Any] | None = None,
+                       device: str | None = None, batch: int | None = None, progress: Callable[..., Any] | None = None,
                        cancel: Any = None, cache_dir: str | os.PathLike | None = None, stride: int | None = None,
                        refresh: bool = False) -> TwoStreamAnalysis:
     """Analyze a video under an RGB and a flow checkpoint (each cached) and fuse them (default 1:2).
@@ -618,7 +646,10 @@ def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np
 # ----------------------------------------------------------------------------- command line
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("video", help="a video file or a folder of frames")
+    parser.add_argument("video", nargs="?", help="a video file or a folder of frames (or --all with --project)")
+    parser.add_argument("--all", action="store_true",
+                        help="analyze every video of --project (cached ones skipped, a summary table at the end); "
+                             "under torchrun each rank takes its share (rank r: videos r, r+W, ...)")
     parser.add_argument("--checkpoint", required=True,
                         help="a .pt checkpoint written by `rpan train` (an RGB- or a flow-stream one)")
     parser.add_argument("--flow-checkpoint", help="also analyze with this flow-stream checkpoint and fuse the two "
@@ -628,10 +659,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", help="project folder: cache under its analyses/ and report PCK@0.2 "
                                           "against its labels for this video")
     parser.add_argument("--device", help="cuda, cpu (default: CUDA when available)")
-    parser.add_argument("--batch", type=int, default=64, help="frames per backbone batch (default 64)")
+    parser.add_argument("--batch", type=int, help="frames per backbone batch (default: sized to the device, "
+                                                  "16 on a CPU, more with more GPU memory)")
     parser.add_argument("--stride", type=int, help="recurrent stride (default: the checkpoint's training stride)")
     parser.add_argument("--refresh", action="store_true", help="recompute even if cached")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--poses-out", metavar="FILE.json",
+                        help="also write the predicted poses of every frame as a COCO keypoints file (per-joint "
+                             "confidence in 'scores'); `rpan import --format coco` reads it back")
 
 
 def _project_labels(project: Any, video_hash: str, video_path: str) -> tuple | None:
@@ -648,6 +683,24 @@ def _project_labels(project: Any, video_hash: str, video_path: str) -> tuple | N
     return None
 
 
+def _cli_all(args: argparse.Namespace, project: Any) -> int:
+    """``--all``: every video of the project (see rpan_core.analyze_all); 1 when a video failed."""
+    from rpan_core.analyze_all import format_table, run_all
+
+    if project is None:
+        raise ConfigError("--all analyzes a project's videos: give --project P (or a single VIDEO instead of --all)")
+    if args.video is not None:
+        raise ConfigError("give either a VIDEO or --all, not both")
+    if args.flow_checkpoint:
+        raise ConfigError("--all runs one checkpoint; analyze two streams per video with VIDEO --flow-checkpoint")
+    rows = run_all(project, args.checkpoint, device=args.device, batch=args.batch, stride=args.stride,
+                   refresh=args.refresh)
+    if rows is None:  # not rank 0: rank 0 prints every rank's rows
+        return 0
+    print(json.dumps(rows, indent=1) if args.json else format_table(rows))
+    return 1 if any(r["status"] == "error" for r in rows) else 0
+
+
 def cli_main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -656,8 +709,12 @@ def cli_main(args: argparse.Namespace) -> int:
         from rpan_core.project import Project
 
         project = Project.open(args.project)
-    if args.batch < 1:
+    if args.batch is not None and args.batch < 1:
         raise ConfigError(f"--batch must be at least 1 (got {args.batch})")
+    if args.all:
+        return _cli_all(args, project)
+    if args.video is None:
+        raise ConfigError("give a VIDEO to analyze, or --all with --project P for every video of a project")
     bar = tqdm(total=None, desc="analyze", unit="frame")
 
     def prog(done: float, total: float | None = None) -> None:
@@ -693,6 +750,10 @@ def cli_main(args: argparse.Namespace) -> int:
             summary["pck@0.2"] = pose_pck(a, fr, xy, vis)
             if getattr(rec, "action", None):
                 summary["true_action"] = rec.action
+    if getattr(args, "poses_out", None):
+        from rpan_core.formats.coco_poses import write_poses
+
+        summary["poses_out"] = str(write_poses(a, args.video, args.poses_out))
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -707,6 +768,8 @@ def cli_main(args: argparse.Namespace) -> int:
             p = summary["pck@0.2"]
             print(f"PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
                   f"refined {p['refined']['mean']:.3f}")
+        if "poses_out" in summary:
+            print(f"poses of {a.num_frames} frames written to {summary['poses_out']} (COCO keypoints)")
     return 0
 
 

@@ -103,10 +103,10 @@ def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[s
 
 
 def resize_frame(frame: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    h, w = size_hw
-    if frame.shape[0] == h and frame.shape[1] == w:
-        return frame
-    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+    """Area resize (two-stage when large: see :func:`rpan_core.pipeline.area_resize`)."""
+    from rpan_core.pipeline import area_resize
+
+    return area_resize(frame, size_hw)
 
 
 def preload(items: Sequence[VideoItem], size_hw: tuple[int, int], limit_bytes: int = PRELOAD_BYTES) -> bool:

@@ -69,6 +69,7 @@ from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "MIGRATIONS", "LabelSource", "FrameState", "Label", "LabelArrays",
     "VideoRecord", "RunRecord", "Project", "ProjectSnapshot", "PersonRecord", "PersonData", "BoxArrays",
+    "Prediction", "PredictionArrays",
 ]
 
 DB_NAME = "project.db"
@@ -120,7 +121,7 @@ class FrameState(enum.IntEnum):
     """Timeline state of a frame (the most human-confirmed label among its joints)."""
 
     NONE = 0
-    PREDICTED = 1  # set by the studio from an Analysis; the store holds no predictions
+    PREDICTED = 1  # stored predictions (rpan propagate) and no label; the studio adds frames with a model pose
     ACCEPTED = 2
     CORRECTED = 3
     MANUAL = 4     # imported labels count as manual
@@ -208,6 +209,29 @@ class PersonData:
     name: str
     labels: list[tuple]  # (frame, joint, x, y, visible, source code, ts)
     boxes: list[tuple]   # (frame, x0, y0, x1, y1, source code, ts)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A stored model pose for one joint on one frame (see :meth:`Project.set_predictions`)."""
+
+    x: float
+    y: float
+    visible: bool
+    conf: float
+    origin: str
+
+
+@dataclass
+class PredictionArrays:
+    """A person's stored predictions over the frames that have any: ``frames`` F, ``xy`` F x J x 2 (NaN where
+    none), ``visible`` / ``filled`` F x J bool, ``conf`` F x J (0 where none)."""
+
+    frames: np.ndarray
+    xy: np.ndarray
+    visible: np.ndarray
+    filled: np.ndarray
+    conf: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -375,9 +399,31 @@ def _migrate_3_to_4(db: sqlite3.Connection) -> None:
         FOREIGN KEY(video, person) REFERENCES persons(video, id) ON DELETE CASCADE) WITHOUT ROWID""")
 
 
+def _migrate_4_to_5(db: sqlite3.Connection) -> None:
+    """Stored predictions (``rpan propagate``): the model's poses between keyframes, apart from the labels.
+
+    A table of their own rather than a label source: every reader of ``labels``
+    (training, export, the keyframe queries, ``frame_summary``) counts only what a
+    person put there, and a prediction can never replace a person's label.
+    """
+    db.execute("""CREATE TABLE predictions(
+        video INTEGER NOT NULL,
+        frame INTEGER NOT NULL CHECK(frame >= 0),
+        person INTEGER NOT NULL DEFAULT 1 CHECK(person >= 1),
+        joint INTEGER NOT NULL CHECK(joint >= 0),
+        x REAL NOT NULL,
+        y REAL NOT NULL,
+        visible INTEGER NOT NULL CHECK(visible IN (0, 1)),
+        conf REAL NOT NULL,
+        origin TEXT NOT NULL,
+        ts REAL NOT NULL,
+        PRIMARY KEY(video, frame, person, joint),
+        FOREIGN KEY(video, person) REFERENCES persons(video, id) ON DELETE CASCADE) WITHOUT ROWID""")
+
+
 #: ``MIGRATIONS[i]`` takes a database at ``user_version == i`` to ``i + 1``.
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migrate_1_to_2, _migrate_2_to_3,
-                                                          _migrate_3_to_4]
+                                                          _migrate_3_to_4, _migrate_4_to_5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -517,6 +563,52 @@ class _Reader:
                        "ORDER BY frame, joint", (int(video_id), int(person)))
         return _label_arrays(rows, J)
 
+    def predictions(self, video_id: int, person: int = 1) -> PredictionArrays:
+        """One person's stored predictions in a video as arrays (see :class:`PredictionArrays`)."""
+        J = self.skeleton.num_joints
+        rows = self._q("SELECT frame, joint, x, y, visible, conf FROM predictions WHERE video=? AND person=? "
+                       "AND joint<? ORDER BY frame, joint", (int(video_id), int(person), J))
+        if not rows:
+            return PredictionArrays(np.zeros(0, np.int64), np.zeros((0, J, 2)), np.zeros((0, J), bool),
+                                    np.zeros((0, J), bool), np.zeros((0, J)))
+        a = np.array(rows, dtype=np.float64)
+        frames, fi = np.unique(a[:, 0].astype(np.int64), return_inverse=True)
+        joint = a[:, 1].astype(np.int64)
+        xy = np.full((len(frames), J, 2), np.nan)
+        xy[fi, joint] = a[:, 2:4]
+        visible = np.zeros((len(frames), J), bool)
+        visible[fi, joint] = a[:, 4] > 0
+        filled = np.zeros((len(frames), J), bool)
+        filled[fi, joint] = True
+        conf = np.zeros((len(frames), J))
+        conf[fi, joint] = a[:, 5]
+        return PredictionArrays(frames, xy, visible, filled, conf)
+
+    def frame_predictions(self, video_id: int, frame: int, person: int = 1) -> dict[int, Prediction]:
+        """The stored predictions of one person on one frame, by joint index."""
+        rows = self._q("SELECT joint, x, y, visible, conf, origin FROM predictions WHERE video=? AND frame=? "
+                       "AND person=?", (int(video_id), int(frame), int(person)))
+        return {int(j): Prediction(float(x), float(y), bool(v), float(c), str(o)) for j, x, y, v, c, o in rows}
+
+    def prediction_count(self, video_id: int | None = None, person: int | None = None) -> int:
+        """Number of stored joint predictions (of the whole project, one video, or one person of a video)."""
+        if video_id is None:
+            return int(self._q("SELECT COUNT(*) FROM predictions")[0][0])
+        if person is None:
+            return int(self._q("SELECT COUNT(*) FROM predictions WHERE video=?", (int(video_id),))[0][0])
+        return int(self._q("SELECT COUNT(*) FROM predictions WHERE video=? AND person=?",
+                           (int(video_id), int(person)))[0][0])
+
+    def _predicted_frames(self, key: tuple[int, int | None], frames: Sequence[int] | None = None) -> list[int]:
+        vid, person = key
+        where, params = "video=?", [vid]
+        if person is not None:
+            where, params = where + " AND person=?", params + [person]
+        if frames is not None:
+            where += f" AND frame IN ({','.join('?' * len(frames))})"
+            params += list(frames)
+        return [r[0] for r in self._q(f"SELECT DISTINCT frame FROM predictions WHERE {where}", params)]
+
     def frame_states(self, video_id: int, person: int | None = 1) -> np.ndarray:
         """uint8 :class:`FrameState` per frame of the video (length ``frame_count``) for one person
         (None: the most confirmed state over all persons).
@@ -539,6 +631,7 @@ class _Reader:
             n = self.video(vid).frame_count
             out = np.zeros(n, np.uint8)
             _put_states(out, self._summary_rows(key))
+            _put_predicted(out, self._predicted_frames(key))
             self._state_cache[key] = (version, out)
             return out.copy()
 
@@ -806,6 +899,7 @@ class Project(_Reader):
                 arr[[f for f in fl if 0 <= f < len(arr)]] = 0
                 for i in range(0, len(fl), 500):
                     _put_states(arr, self._summary_rows(key, fl[i:i + 500]))
+                    _put_predicted(arr, self._predicted_frames(key, fl[i:i + 500]))
 
     def _write(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
         try:
@@ -942,6 +1036,7 @@ class Project(_Reader):
         with self.transaction():
             self.video(video_id)
             self._write("DELETE FROM labels WHERE video=?", (int(video_id),))
+            self._write("DELETE FROM predictions WHERE video=?", (int(video_id),))
             self._write("DELETE FROM videos WHERE id=?", (int(video_id),))
             self._touch(int(video_id), None)
 
@@ -1062,6 +1157,7 @@ class Project(_Reader):
             data = self.person_data(video_id, person)
             self._touch(int(video_id), (r[0] for r in data.labels))
             self._write("DELETE FROM labels WHERE video=? AND person=?", (int(video_id), data.id))
+            self._write("DELETE FROM predictions WHERE video=? AND person=?", (int(video_id), data.id))
             self._write("DELETE FROM persons WHERE video=? AND id=?", (int(video_id), data.id))
         return data
 
@@ -1097,12 +1193,13 @@ class Project(_Reader):
             self.person(vid, b)
             moved = 0
             for table, cols, key in (("labels", "frame, person, joint, x, y, visible, source, ts", "frame"),
-                                     ("boxes", "frame, person, x0, y0, x1, y1, source, ts", "frame")):
+                                     ("boxes", "frame, person, x0, y0, x1, y1, source, ts", "frame"),
+                                     ("predictions", "frame, person, joint, x, y, visible, conf, origin, ts", "frame")):
                 rows = self._q(f"SELECT {cols} FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)",
                                (vid, f0, a, b))
                 if not rows:
                     continue
-                if table == "labels":
+                if table in ("labels", "predictions"):
                     self._touch(vid, (r[0] for r in rows))
                 self._write(f"DELETE FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)", (vid, f0, a, b))
                 swapped = [(vid, r[0], b if r[1] == a else a, *r[2:]) for r in rows]
@@ -1110,6 +1207,65 @@ class Project(_Reader):
                                      f"({','.join('?' * (len(cols.split(',')) + 1))})", swapped)
                 moved += len(rows)
             return moved
+
+    # ---------------------------------------------------------- predictions
+    def set_predictions(self, video_id: int, frames: Sequence[int], xy: Any, visible: Any, conf: Any,
+                        origin: str, *, filled: Any = None, person: int = 1) -> int:
+        """Store one person's model poses for ``frames`` (xy F x J x 2, visible / conf F x J) in one transaction.
+
+        Predictions already stored on those frames are replaced (a rerun does not
+        pile up); joints with a non-finite position, or not ``filled``, store
+        nothing. Labels are never read or written here: a prediction sits beside a
+        person's label and the label wins wherever both exist. Returns the count.
+        """
+        fr = np.asarray(frames, np.int64).reshape(-1)
+        xy = np.asarray(xy, np.float64)
+        J = self.skeleton.num_joints
+        if xy.shape != (len(fr), J, 2):
+            raise ProjectError(f"predictions of shape {xy.shape} for {len(fr)} frames; expected {len(fr)} x {J} x 2 "
+                               f"(the {self.skeleton.name} skeleton)")
+        vis = np.broadcast_to(np.asarray(visible, bool), (len(fr), J))
+        cf = np.broadcast_to(np.asarray(conf, np.float64), (len(fr), J))
+        keep = np.isfinite(xy).all(axis=2) & np.isfinite(cf)
+        if filled is not None:
+            keep &= np.asarray(filled, bool)
+        pid = _person_id(person)
+        now = time.time()
+        with self.transaction():
+            n = self.video(video_id).frame_count
+            bad = fr[(fr < 0) | (fr >= n)]
+            if len(bad):
+                raise ProjectError(f"frame {int(bad[0])} is outside video {video_id} (frames 0..{n - 1})")
+            vid = int(video_id)
+            fi, ji = np.nonzero(keep)
+            if len(fi):
+                self._ensure_person(vid, pid)
+            self._touch(vid, fr.tolist())
+            self._db.executemany("DELETE FROM predictions WHERE video=? AND frame=? AND person=?",
+                                 [(vid, int(f), pid) for f in fr])
+            rows = [(vid, int(fr[i]), pid, int(j), float(xy[i, j, 0]), float(xy[i, j, 1]), int(vis[i, j]),
+                     float(cf[i, j]), str(origin), now) for i, j in zip(fi, ji)]
+            try:
+                self._db.executemany("INSERT INTO predictions(video, frame, person, joint, x, y, visible, conf, "
+                                     "origin, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except sqlite3.Error as exc:
+                raise ProjectError(f"{self.folder}: writing predictions failed ({exc}); check disk space") from exc
+        return len(rows)
+
+    def clear_predictions(self, video_id: int, frames: Iterable[int] | None = None, person: int | None = 1) -> int:
+        """Remove stored predictions of one person (None: everyone) on ``frames`` (None: all); returns how many."""
+        vid = int(video_id)
+        where, params = "video=?", [vid]
+        if person is not None:
+            where, params = where + " AND person=?", params + [int(person)]
+        with self.transaction():
+            if frames is None:
+                self._touch(vid, None)
+                return self._write(f"DELETE FROM predictions WHERE {where}", params).rowcount
+            fl = [int(f) for f in frames]
+            self._touch(vid, fl)
+            return sum(self._write(f"DELETE FROM predictions WHERE {where} AND frame=?", (*params, f)).rowcount
+                       for f in fl)
 
     # ---------------------------------------------------------- boxes
     def set_boxes(self, video_id: int, rows: Iterable[tuple], person: int = 1) -> int:
@@ -1212,6 +1368,14 @@ def _put_states(out: np.ndarray, rows: list[tuple]) -> None:
         a = np.array(rows, dtype=np.int64)
         ok = (a[:, 0] >= 0) & (a[:, 0] < len(out))
         out[a[ok, 0]] = _STATE_OF_CODE[a[ok, 1]]
+
+
+def _put_predicted(out: np.ndarray, frames: list[int]) -> None:
+    """Frames with a stored prediction and no label are PREDICTED."""
+    if frames:
+        f = np.asarray(frames, np.int64)
+        f = f[(f >= 0) & (f < len(out))]
+        out[f[out[f] == FrameState.NONE]] = FrameState.PREDICTED
 
 
 def _has_table(db: sqlite3.Connection, name: str) -> bool:

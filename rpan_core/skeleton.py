@@ -220,6 +220,26 @@ def joint_mapping(src: str | Skeleton, dst: str | Skeleton, *, aliases: bool = F
     return sorted(pairs)
 
 
+def joint_aliases(skeleton: str | Skeleton) -> dict[str, str]:
+    """Other joint sets' names that stand for one of ``skeleton``'s joints: ``{other name: our joint}``.
+
+    For PennAction this is ``{"nose": "head"}``: a COCO file's nose is the best
+    point it has for PennAction's head, so importers map it there (when the file
+    does not name ``head`` itself).
+    """
+    s = get_skeleton(skeleton)
+    out: dict[str, str] = {}
+    for (a, b), table in _ALIASES.items():
+        for ours, theirs in table.items():
+            if a == s.name and ours in s.joints:
+                out.setdefault(theirs, ours)
+        if b == s.name:
+            for theirs, ours in table.items():
+                if ours in s.joints:
+                    out.setdefault(theirs, ours)
+    return {k: v for k, v in out.items() if k not in s.joints}
+
+
 def convert_pose(xy: np.ndarray, visible: np.ndarray, src: str | Skeleton, dst: str | Skeleton,
                  *, aliases: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Map ``... x Js x 2`` coordinates and visibility to another joint set.

@@ -40,13 +40,17 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import cv2
 import numpy as np
 
 from rpan_core.errors import VideoError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.proxy import Proxy, ProxyBuilder
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".wmv")
@@ -165,10 +169,36 @@ class _FrameCache:
         with self._lock:
             return len(self._data)
 
+    def keys(self) -> list[int]:
+        with self._lock:
+            return list(self._data)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
             self.nbytes = 0
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What :meth:`Video.display_frame` serves for frame ``index``.
+
+    ``kind``: ``"exact"`` (the full-resolution frame), ``"proxy"`` (frame ``index``
+    from the display proxy, downscaled: ``image`` may be smaller than the video) or
+    ``"nearest"`` (no proxy yet and frame ``index`` not decoded: ``image`` is the
+    already-decoded frame ``source`` nearest to it, to be shown marked as such until
+    the exact frame arrives).
+    """
+
+    index: int
+    image: np.ndarray
+    kind: str
+    source: int
+
+    @property
+    def is_exact_frame(self) -> bool:
+        """True when ``image`` shows frame ``index`` itself (full resolution or proxy)."""
+        return self.source == self.index
 
 
 class Video:
@@ -191,6 +221,8 @@ class Video:
         self.prefetch_radius = 16
         self.truncated = False
         self.is_folder = self.path.is_dir()
+        self.proxy: Proxy | None = None
+        self.proxy_builder: ProxyBuilder | None = None
         try:
             self.content_hash = content_hash(self.path)
         except OSError as exc:
@@ -332,6 +364,70 @@ class Video:
         return f
 
     __getitem__ = frame
+
+    # ----------------------------------------------------------- display proxy
+    def attach_proxy(self, proxy: "Proxy") -> bool:
+        """Serve :meth:`display_frame` from ``proxy``; refused (False) when it disagrees on the frame count."""
+        if proxy.frame_count != self.frame_count or proxy.content_hash != self.content_hash:
+            return False
+        self.proxy = proxy
+        return True
+
+    def use_proxy(self, root: str | os.PathLike, build: bool = True, long_side: int | None = None) -> bool:
+        """Attach this video's proxy from ``root`` if it exists, else (``build``) start building it
+        in a background thread; :meth:`display_frame` uses it as soon as it is finished (and the
+        frames already written before that). True when a finished proxy is attached now.
+        Frame folders need no proxy (every image is its own key frame): always False."""
+        from rpan_core.proxy import DEFAULT_LONG_SIDE, ProxyBuilder, find_proxy
+
+        if self.is_folder or self._closed:
+            return False
+        long_side = int(long_side or DEFAULT_LONG_SIDE)
+        found = find_proxy(root, self.content_hash, long_side)
+        if found is not None and self.attach_proxy(found):
+            return True
+        if build and self.proxy_builder is None:
+            b = ProxyBuilder(self.path, root, content_hash=self.content_hash, long_side=long_side)
+            self.proxy_builder = b
+            threading.Thread(target=self._build_and_attach, args=(b,), daemon=True,
+                             name=f"proxy:{self.path.name}").start()
+        return False
+
+    def _build_and_attach(self, builder: "ProxyBuilder") -> None:
+        try:
+            proxy = builder.run()
+        except Exception as exc:  # reported through builder.error; the exact path keeps working
+            builder.error = exc
+            return
+        if not self._closed:
+            self.attach_proxy(proxy)
+
+    def display_frame(self, i: int) -> Shown:
+        """What to show for frame ``i`` at once, cheaply (see :class:`Shown`).
+
+        In order: the exact frame if it is in the cache; the proxy's frame ``i``
+        (finished, or already written by a running build); the nearest frame
+        already decoded, marked ``"nearest"``; else the exact frame, decoded now.
+        """
+        i = self._check_index(i)
+        f = self.cache.get(i)
+        if f is not None:
+            return Shown(i, f, "exact", i)
+        if self.proxy is not None:
+            return Shown(i, self.proxy.frame(i), "proxy", i)
+        b = self.proxy_builder
+        if b is not None:
+            p = b.frame(i)
+            if p is not None:
+                return Shown(i, p, "proxy", i)
+        if not self.is_folder:
+            keys = self.cache.keys()
+            if keys:
+                j = min(keys, key=lambda k: abs(k - i))
+                f = self.cache.get(j)
+                if f is not None:
+                    return Shown(i, f, "nearest", j)
+        return Shown(i, self.frame(i), "exact", i)
 
     def _read_image(self, i: int) -> np.ndarray:
         f = self._files[i]
@@ -504,6 +600,10 @@ class Video:
             if self._cap is not None:
                 self._cap.release()
                 self._cap = None
+        if self.proxy_builder is not None:
+            self.proxy_builder.cancel()
+        if self.proxy is not None:
+            self.proxy.close()
         self.cache.clear()
 
     def __enter__(self) -> "Video":

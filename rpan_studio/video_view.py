@@ -26,6 +26,9 @@ from rpan_studio.overlays import OverlayOptions, confidence_rgb, heat_rgba
 
 __all__ = ["VideoView", "SkeletonItem"]
 
+#: Heat-map pixels per attention cell on the grid's long side (smooth enough once stretched).
+HEAT_PX_PER_CELL = 16
+
 
 class SkeletonItem:
     """The model's pose: edges and joints coloured by confidence (red unsure -> green sure).
@@ -112,17 +115,24 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.skeleton = SkeletonItem(self.view_box)
         self.opts = OverlayOptions()
         self.frame_index: int | None = None
-        self.frame_size: tuple[int, int] | None = None  # (H, W)
+        self.frame_size: tuple[int, int] | None = None  # (H, W) of the video (frame coordinates)
+        self._image_shape: tuple[int, ...] | None = None  # (h, w) of the image shown (a proxy's is smaller)
         self.paint_count = 0
 
     # -- content ---------------------------------------------------------
-    def set_frame(self, index: int, image: np.ndarray) -> None:
-        size = image.shape[:2]
-        self.image_item.setImage(image, autoLevels=False, levels=(0, 255))
-        if size != self.frame_size:
-            self.frame_size = (int(size[0]), int(size[1]))
+    def set_frame(self, index: int, image: np.ndarray, size: tuple[int, int] | None = None) -> None:
+        """Show ``image`` as frame ``index``; ``size = (H, W)`` of the video when the image is its
+        smaller display proxy: the image is stretched over the frame rect by the paint path, so
+        overlays stay in the video's pixel coordinates whatever the image's resolution."""
+        size = (int(size[0]), int(size[1])) if size is not None else (int(image.shape[0]), int(image.shape[1]))
+        self.image_item.setImage(image, autoLevels=False, levels=None)  # uint8 as is: no per-pixel rescale
+        if size != self.frame_size or image.shape[:2] != self._image_shape:
+            # the rect is a scale of the image's pixels: redo it when either size changes
+            self._image_shape = image.shape[:2]
             self.image_item.setRect(0, 0, size[1], size[0])
-            self.view_box.autoRange(padding=0.01)
+            if size != self.frame_size:
+                self.frame_size = size
+                self.view_box.autoRange(padding=0.01)
         self.frame_index = int(index)
         self.paint_count += 1
 
@@ -140,7 +150,11 @@ class VideoView(pg.GraphicsLayoutWidget):
         if attention is None or not self.opts.heat or self.frame_size is None:
             self.heat_item.hide()
             return
-        rgba = heat_rgba(attention, self.frame_size, self.opts, window=window, input_size=input_size)
+        # drawn at a fixed number of pixels per attention cell and stretched over the frame rect
+        # by the paint path: its cost does not grow with the video's pixel count
+        k = max(np.shape(attention)[-2:])
+        rgba = heat_rgba(attention, self.frame_size, self.opts, max_side=HEAT_PX_PER_CELL * int(k), window=window,
+                         input_size=input_size)
         self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         h, w = self.frame_size
         self.heat_item.setRect(0, 0, w, h)

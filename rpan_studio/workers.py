@@ -7,7 +7,11 @@ Why two kinds of worker:
   request (latest-request-wins): one decoder thread takes the pending index, decodes
   it, emits it, and then asks ``Video.prefetch`` to read ahead around it. A request
   that was overtaken before its decode started is simply never decoded, so the view
-  never lags behind the cursor by a queue of stale frames.
+  never lags behind the cursor by a queue of stale frames. With the video's display
+  proxy (``rpan_core.proxy``) a frame is one small JPEG decode: it is shown at once,
+  and the exact full-resolution frame follows only when ``exact_wanted`` (labeling
+  zoomed in). Before the proxy exists, ``frameNearest`` shows the nearest frame
+  already decoded (marked as such by the window) and the exact frame follows.
 * :class:`TaskWorker` runs one long call (analysis, an export, building the demo,
   an import) in a QThread with ``progress(done, total)``, a cancel flag the call
   polls, and ``done`` / ``failed`` / ``cancelled`` signals; user-facing failures
@@ -34,7 +38,8 @@ class Cancelled(Exception):
 
 
 class _DecodeThread(QThread):
-    decoded = pyqtSignal(int, int, object)  # generation, frame index, RGB image
+    decoded = pyqtSignal(int, int, object)  # generation, frame index, RGB image (exact or proxy)
+    nearest = pyqtSignal(int, int, int, object)  # generation, frame index, index of the frame shown, RGB image
     failed = pyqtSignal(int, int, str)  # generation, frame index, message
 
     def __init__(self, loader: "FrameLoader") -> None:
@@ -53,14 +58,13 @@ class _DecodeThread(QThread):
                 ld._pending = None
                 ld._busy = True
             try:
-                img = video.frame(index)
+                exact = self._serve(ld, video, gen, index)
             except RPANError as exc:
                 self.failed.emit(gen, index, str(exc))
             except Exception as exc:  # a closed or broken capture mid-switch
                 self.failed.emit(gen, index, f"frame {index}: {exc}")
             else:
-                self.decoded.emit(gen, index, img)
-                if ld.read_ahead:
+                if ld.read_ahead and exact:
                     try:
                         video.prefetch(index)
                     except Exception:
@@ -72,6 +76,26 @@ class _DecodeThread(QThread):
                     ld._cond.notify_all()
 
 
+    def _serve(self, ld: "FrameLoader", video: Any, gen: int, index: int) -> bool:
+        """Emit what to show for ``index``; True when the full-resolution frame was decoded."""
+        show = getattr(video, "display_frame", None)
+        if show is None:  # a plain frame source (tests): exact frames only
+            self.decoded.emit(gen, index, video.frame(index))
+            return True
+        shown = show(index)
+        if shown.kind == "nearest":
+            self.nearest.emit(gen, index, shown.source, shown.image)
+        else:
+            self.decoded.emit(gen, index, shown.image)
+        if shown.kind == "exact" or (shown.kind == "proxy" and not ld.exact_wanted):
+            return shown.kind == "exact"
+        with ld._cond:  # overtaken meanwhile: the newer request goes first
+            if ld._pending is not None:
+                return False
+        self.decoded.emit(gen, index, video.frame(index))
+        return True
+
+
 class FrameLoader(QObject):
     """Decode frames of one ``rpan_core.video.Video`` on a worker thread, newest request first.
 
@@ -80,12 +104,15 @@ class FrameLoader(QObject):
     are dropped). ``set_video`` switches videos; results for the old one are dropped.
     """
 
-    frameReady = pyqtSignal(int, object)  # frame index, H x W x 3 uint8 RGB
+    frameReady = pyqtSignal(int, object)  # frame index, H x W x 3 uint8 RGB (the proxy's may be smaller)
+    frameNearest = pyqtSignal(int, int, object)  # frame index asked for, index of the frame shown, RGB
     frameFailed = pyqtSignal(int, str)
 
     def __init__(self, parent: QObject | None = None, read_ahead: bool = True) -> None:
         super().__init__(parent)
         self.read_ahead = read_ahead
+        #: decode the exact full-resolution frame after the proxy's (set while zoomed in to label)
+        self.exact_wanted = False
         self.video: Any = None
         self.decode_count = 0  # frames actually decoded (tests: stale requests are skipped)
         self._gen = 0
@@ -95,6 +122,7 @@ class FrameLoader(QObject):
         self._cond = threading.Condition()
         self._thread = _DecodeThread(self)
         self._thread.decoded.connect(self._on_decoded)
+        self._thread.nearest.connect(self._on_nearest)
         self._thread.failed.connect(self._on_failed)
         self._thread.start()
 
@@ -131,6 +159,10 @@ class FrameLoader(QObject):
     def _on_decoded(self, gen: int, index: int, img: np.ndarray) -> None:
         if gen == self._gen:
             self.frameReady.emit(index, img)
+
+    def _on_nearest(self, gen: int, index: int, source: int, img: np.ndarray) -> None:
+        if gen == self._gen:
+            self.frameNearest.emit(index, source, img)
 
     def _on_failed(self, gen: int, index: int, message: str) -> None:
         if gen == self._gen:

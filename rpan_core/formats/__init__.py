@@ -31,7 +31,7 @@ import numpy as np
 from rpan_core.errors import FormatError, ProjectError
 
 __all__ = ["FormatError", "field_error", "load_mat", "get_field", "as_float_array", "as_int", "as_str",
-           "check_skeleton", "guard_project_errors"]
+           "check_skeleton", "check_single_person", "guard_project_errors"]
 
 
 def field_error(path: str | os.PathLike, field: str, what: str) -> FormatError:
@@ -99,6 +99,22 @@ def check_skeleton(project: Any, name: str, fmt: str) -> None:
     if have != name:
         raise FormatError(f"{fmt} labels use the {name} skeleton but the project uses {have}; import into a "
                           f"{name} project (Project.create(..., skeleton='{name}'))")
+
+
+def check_single_person(project: Any, records: list[Any], fmt: str) -> None:
+    """Refuse to export a video whose labels belong to more than person 1 in a one-person format.
+
+    PennAction and JHMDB hold one person per video; writing only person 1 would
+    drop the others without a word.
+    """
+    persons = getattr(project, "persons", None)
+    if persons is None:
+        return
+    for r in records:
+        others = [q for q in persons(r.id) if q.id != 1 and project.label_count(r.id, person=q.id)]
+        if others:
+            raise FormatError(f"{fmt} holds one person per video but video {r.id} ({Path(r.path).name}) has labels "
+                              f"of {len(others) + 1} persons; export it as COCO or CSV, or leave it out")
 
 
 class guard_project_errors:

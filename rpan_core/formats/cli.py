@@ -53,8 +53,11 @@ def cli_main(args: argparse.Namespace) -> int:
             from rpan_core.formats.jhmdb import import_jhmdb
             ids = import_jhmdb(project, args.src, split=args.split, convert=args.convert)
         else:
-            from rpan_core.formats.coco import import_coco
-            ids = import_coco(project, args.src, images_root=args.images_root)
+            from rpan_core.formats.coco import import_coco_report
+            report = import_coco_report(project, args.src, images_root=args.images_root)
+            ids = report.video_ids
+            for line in report.lines()[1:]:  # the videos matched, keypoints aliased and not imported
+                print(line)
         n = sum(project.label_count(v) for v in set(ids))
         print(f"imported {len(ids)} videos ({n} joint labels) into {folder}"
               + (f" (new {project.skeleton.name} project)" if created else ""))

@@ -3,10 +3,21 @@
 COCO is what most pose tools read and write. One image per labeled video frame,
 ``file_name`` ``<video stem>/<frame:06d>.jpg`` plus our own fields ``video_id``,
 ``video_name``, ``frame_index``, ``action`` and ``split`` so the importer maps each
-image back to its video frame. One annotation per image (category 1, ``person``)
-with ``keypoints`` as ``[x, y, v]`` triplets in 0-based pixels: v = 0 not labeled,
-1 labeled but not visible, 2 visible; ``bbox`` ``[x, y, w, h]`` around the labeled
-joints.
+image back to its video frame. One annotation per person on the frame (category 1,
+``person``) with ``keypoints`` as ``[x, y, v]`` triplets in 0-based pixels: v = 0
+not labeled, 1 labeled but not visible, 2 visible; ``track_id`` the person's id in
+its video and ``person_name`` its name; ``bbox`` ``[x, y, w, h]`` the person's
+stored box on that frame, or else the extent of its labeled joints (then marked
+``"box_from_joints": true`` so the importer does not store it as a drawn box).
+
+Persons on import: annotations carrying ``track_id`` (or ``attributes.track_id``,
+as CVAT writes it) keep that identity across frames: track ids from 1 are the
+person ids, and a file whose ids start at 0 (or below) is shifted to start at 1
+(the person then named ``track T``). Without track ids, the annotations of each
+image become persons 1, 2, ... in file order (identities across frames are then
+unknown: swap them in the studio). Either way every annotation is one person, so
+the person count of each frame is the file's. ``iscrowd`` annotations (regions
+of many people) are skipped.
 
 Keypoints: the COCO-17 names first (joints the project's skeleton lacks are
 written as v = 0), then every project joint COCO has no name for (PennAction's
@@ -14,8 +25,14 @@ written as v = 0), then every project joint COCO has no name for (PennAction's
 dropped and project -> COCO -> project gives the same labels. The category's
 ``skeleton`` lists 1-based keypoint pairs (COCO's convention).
 
-Import maps keypoints to the project's joints by name. An image names its video
-through ``video_name`` (or the folder part of ``file_name``) and its frame through
+Import maps keypoints to the project's joints by name, then by the skeleton's
+aliases for the joints the file does not name (a COCO-17 file's ``nose`` becomes
+PennAction's ``head``: BlazePose, OpenPose and most COCO tools give no head
+point). Every keypoint that maps to no joint is counted, and the import report
+(:class:`CocoReport`, printed by ``rpan import``) names each with the number of
+labeled points it dropped, so nothing is lost without a word. An image names its
+video through ``video_name`` (or the folder part of ``file_name``; or, for a flat
+``<video>_<frame>.jpg``, the part before the frame number) and its frame through
 ``frame_index`` (or the number in the file name); the video is the project's
 video with that stem, or the frame folder ``<images_root>/<video name>`` which is
 then added. A labeled joint without a position (stored as such in the project)
@@ -29,6 +46,7 @@ import math
 import os
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +54,7 @@ import numpy as np
 
 from rpan_core.errors import FormatError
 from rpan_core.formats import guard_project_errors
-from rpan_core.skeleton import COCO, get_skeleton
+from rpan_core.skeleton import COCO, get_skeleton, joint_aliases
 
 
 def keypoint_names(skeleton: Any) -> list[str]:
@@ -55,7 +73,8 @@ def _edges(skel: Any, names: list[str]) -> list[list[int]]:
 
 
 def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
-    """Write the labeled frames of the project as COCO keypoints JSON; returns the path."""
+    """Write the labeled frames of the project as COCO keypoints JSON (one annotation per person
+    and frame, boxes included); returns the path."""
     skel = project.skeleton
     names = keypoint_names(skel)
     pos = [names.index(n) for n in skel.joints]
@@ -64,30 +83,19 @@ def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[in
         if video_ids is not None and r.id not in video_ids:
             continue
         stem = Path(r.path).stem
-        la = project.video_labels(r.id)
-        for i, f in enumerate(la.frames.tolist()):
+        people = [(q, project.video_labels(r.id, person=q.id), project.box_keyframes(r.id, person=q.id))
+                  for q in project.persons(r.id)]
+        frames = sorted({int(f) for _, la, bx in people for f in (*la.frames.tolist(), *bx.frames.tolist())})
+        for f in frames:
             image_id = len(images) + 1
             images.append({"id": image_id, "file_name": f"{stem}/{f:06d}.jpg", "width": r.width, "height": r.height,
                            "video_id": r.id, "video_name": stem, "frame_index": f, "action": r.action,
                            "split": r.split})
-            kp = np.zeros((len(names), 3))
-            for j in range(skel.num_joints):
-                if not la.labeled[i, j]:
-                    continue
-                x, y = la.xy[i, j]
-                if not (math.isfinite(x) and math.isfinite(y)):
-                    kp[pos[j]] = (0, 0, 1)
-                else:
-                    kp[pos[j]] = (x, y, 2 if la.visible[i, j] else 1)
-            have = (kp[:, 2] > 0) & ~((kp[:, 0] == 0) & (kp[:, 1] == 0) & (kp[:, 2] == 1))
-            if have.any():
-                lo, hi = kp[have, :2].min(axis=0), kp[have, :2].max(axis=0)
-                bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
-            else:
-                bbox = [0.0, 0.0, 0.0, 0.0]
-            anns.append({"id": image_id, "image_id": image_id, "category_id": 1, "iscrowd": 0,
-                         "keypoints": [float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))],
-                         "num_keypoints": int((kp[:, 2] > 0).sum()), "bbox": bbox, "area": bbox[2] * bbox[3]})
+            for q, la, bx in people:
+                ann = _annotation(la, bx, f, skel.num_joints, pos, len(names))
+                if ann is not None:
+                    ann.update(id=len(anns) + 1, image_id=image_id, track_id=q.id, person_name=q.name)
+                    anns.append(ann)
     doc = {
         "info": {"description": f"RPAN Studio project {Path(project.folder).name}", "skeleton": skel.name},
         "images": images,
@@ -101,6 +109,41 @@ def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[in
     tmp.write_text(json.dumps(doc))
     os.replace(tmp, out)
     return out
+
+
+def _annotation(la: Any, bx: Any, f: int, J: int, pos: list[int], K: int) -> dict | None:
+    """One person's annotation on frame ``f`` (None when it has neither a label nor a box there)."""
+    li = int(np.searchsorted(la.frames, f))
+    has_labels = li < len(la.frames) and la.frames[li] == f
+    bi = int(np.searchsorted(bx.frames, f))
+    box = bx.boxes[bi] if bi < len(bx.frames) and bx.frames[bi] == f else None
+    if not has_labels and box is None:
+        return None
+    kp = np.zeros((K, 3))
+    if has_labels:
+        for j in range(J):
+            if not la.labeled[li, j]:
+                continue
+            x, y = la.xy[li, j]
+            if not (math.isfinite(x) and math.isfinite(y)):
+                kp[pos[j]] = (0, 0, 1)
+            else:
+                kp[pos[j]] = (x, y, 2 if la.visible[li, j] else 1)
+    ann: dict[str, Any] = {"category_id": 1, "iscrowd": 0}
+    if box is not None:
+        x0, y0, x1, y1 = (float(v) for v in box)
+        bbox = [x0, y0, x1 - x0, y1 - y0]
+    else:
+        have = (kp[:, 2] > 0) & ~((kp[:, 0] == 0) & (kp[:, 1] == 0) & (kp[:, 2] == 1))
+        if have.any():
+            lo, hi = kp[have, :2].min(axis=0), kp[have, :2].max(axis=0)
+            bbox = [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
+        else:
+            bbox = [0.0, 0.0, 0.0, 0.0]
+        ann["box_from_joints"] = True
+    ann.update(keypoints=[float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))],
+               num_keypoints=int((kp[:, 2] > 0).sum()), bbox=bbox, area=bbox[2] * bbox[3])
+    return ann
 
 
 # ------------------------------------------------------------------ import
@@ -120,11 +163,36 @@ def _int_field(path: Path, obj: Any, key: str, where: str) -> int:
     return v
 
 
-def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
+def category_mapping(names: list[str], skeleton: Any) -> tuple[list[int | None], dict[str, str]]:
+    """Project joint index (or None) for each keypoint name, and the names mapped by alias.
+
+    Exact names win; an alias (``nose`` -> ``head``) is used only for a joint the
+    names do not include, so a file that has both keeps its own ``head``.
+    """
+    skel = get_skeleton(skeleton)
+    aliases = joint_aliases(skel)
+    mapping: list[int | None] = [skel.joints.index(n) if n in skel.joints else None for n in names]
+    aliased: dict[str, str] = {}
+    for k, n in enumerate(names):
+        target = aliases.get(n)
+        if mapping[k] is None and target is not None and target not in names and target not in aliased.values():
+            mapping[k] = skel.joints.index(target)
+            aliased[n] = target
+    return mapping, aliased
+
+
+_FLAT_NAME = re.compile(r"^(?P<video>.+?)[_\-. ]+(?P<frame>\d+)$")
+
+
+def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None) -> list[dict]:
     """Parse and check a COCO keypoints file against ``skeleton``.
 
     Returns one dict per annotated image: ``video_name``, ``frame``, ``action``,
-    ``split``, ``labels`` = list of (joint, x, y, visible) in project joint indices.
+    ``split``, ``persons`` = one dict per annotation: ``track`` (its track id or None),
+    ``name`` (``person_name`` or None), ``labels`` = {joint: (x, y, visible)} in project
+    joint indices, ``box`` = ``[x0, y0, x1, y1]`` or None.
+    ``report`` (a dict), when given, receives ``aliased`` ({file keypoint: joint}
+    mapped by alias) and ``unmapped`` ({file keypoint: labeled points dropped}).
     """
     path = Path(path)
     skel = get_skeleton(skeleton)
@@ -143,11 +211,17 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         kn = cat.get("keypoints")
         if not isinstance(kn, list) or not all(isinstance(n, str) for n in kn) or not kn:
             raise _err(path, f"categories[{c}] field 'keypoints'", "must be a list of joint names")
-        mapping = [skel.joints.index(n) if n in skel.joints else None for n in kn]
+        mapping, aliased = category_mapping(kn, skel)
+        if report is not None:
+            report.setdefault("aliased", {}).update(aliased)
+            unmapped = report.setdefault("unmapped", {})
+            for n, m in zip(kn, mapping):
+                if m is None:
+                    unmapped.setdefault(n, 0)
         if all(m is None for m in mapping):
             raise _err(path, f"categories[{c}] field 'keypoints'",
                        f"names no joint of the project's {skel.name} skeleton ({', '.join(skel.joints)})")
-        cats[cid] = mapping
+        cats[cid] = (mapping, kn)
     images: dict[int, dict] = {}
     for i, im in enumerate(doc["images"]):
         iid = _int_field(path, im, "id", f"images[{i}]")
@@ -159,10 +233,12 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         vname = im.get("video_name")
         if vname is None:
             parent = Path(fn).parent.name
-            if not parent:
+            flat = _FLAT_NAME.match(Path(fn).stem)
+            if not parent and flat is None:
                 raise _err(path, f"images[{i}] field 'file_name'", f"({fn!r}) has no video folder part and the "
-                           "image no 'video_name'; frames must be named '<video>/<frame>.jpg'")
-            vname = parent
+                           "image no 'video_name'; frames must be named '<video>/<frame>.jpg' or "
+                           "'<video>_<frame>.jpg'")
+            vname = parent or flat.group("video")
         if not isinstance(vname, str) or not vname:
             raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty string")
         frame = im.get("frame_index")
@@ -181,7 +257,7 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
             raise _err(path, f"images[{i}] field 'split'", "must be a split name such as train or test")
         if iid in images:
             raise _err(path, f"images[{i}] field 'id'", f"{iid} is used twice")
-        images[iid] = {"video_name": vname, "frame": frame, "action": action, "split": split, "labels": {},
+        images[iid] = {"video_name": vname, "frame": frame, "action": action, "split": split, "persons": [],
                        "size": (im["width"], im["height"])}
     for a, ann in enumerate(doc["annotations"]):
         where = f"annotations[{a}]"
@@ -192,7 +268,7 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         if cid not in cats:
             raise _err(path, f"{where} field 'category_id'", f"{cid} is not a category with keypoints")
         kp = ann.get("keypoints")
-        mapping = cats[cid]
+        mapping, kn = cats[cid]
         if not isinstance(kp, list) or len(kp) != 3 * len(mapping):
             n = len(kp) if isinstance(kp, list) else "no list"
             raise _err(path, f"{where} field 'keypoints'", f"has {n} numbers; the category's {len(mapping)} "
@@ -202,16 +278,34 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
         bbox = ann.get("bbox")
         if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox)):
             raise _err(path, f"{where} field 'bbox'", "must be [x, y, w, h]")
-        labels = images[iid]["labels"]
+        if bbox is not None and (bbox[2] < 0 or bbox[3] < 0):
+            raise _err(path, f"{where} field 'bbox'", f"has a negative width or height ({bbox}); it is [x, y, w, h]")
+        if ann.get("iscrowd") in (1, True):
+            continue  # a crowd region, not one person
+        track = _track_id(path, ann, where)
+        name = ann.get("person_name")
+        if name is not None and (not isinstance(name, str) or not name.strip() or "\n" in name):
+            raise _err(path, f"{where} field 'person_name'", "must be a one-line name")
+        persons = images[iid]["persons"]
+        if track is not None and any(q["track"] == track for q in persons):
+            raise _err(path, f"{where} field 'track_id'", f"{track} is given twice on image {iid}; each person of "
+                       "a frame needs its own track id")
+        box = None
+        if bbox is not None and bbox[2] > 0 and bbox[3] > 0 and not ann.get("box_from_joints"):
+            box = [float(bbox[0]), float(bbox[1]), float(bbox[0] + bbox[2]), float(bbox[1] + bbox[3])]
+        labels: dict[int, tuple] = {}
+        persons.append({"track": track, "name": name, "labels": labels, "box": box})
         for k, j in enumerate(mapping):
             x, y, v = kp[3 * k: 3 * k + 3]
             if v not in (0, 1, 2):
                 raise _err(path, f"{where} field 'keypoints'", f"visibility of keypoint {k + 1} is {v}; use 0, 1 or 2")
+            if v != 0 and j is None and report is not None:
+                report["unmapped"][kn[k]] += 1
             if j is None or v == 0:
                 continue
             if j in labels:
-                raise _err(path, f"{where}", f"labels joint {skel.joints[j]!r} of image {iid} twice (one person "
-                           "per frame)")
+                raise _err(path, f"{where} field 'keypoints'", f"gives joint {skel.joints[j]!r} twice (two "
+                           "keypoint names map to it)")
             if v == 1 and x == 0 and y == 0:
                 labels[j] = (None, None, False)
             else:
@@ -219,17 +313,111 @@ def read_coco(path: str | os.PathLike, skeleton: Any) -> list[dict]:
     return list(images.values())
 
 
+@dataclass
+class CocoReport:
+    """What one COCO import did, for the command line and the studio to show."""
+
+    path: Path
+    skeleton: str
+    video_ids: list[int] = field(default_factory=list)
+    videos: dict[str, int] = field(default_factory=dict)  # video name in the file -> project video id
+    images: int = 0
+    labels: int = 0
+    aliased: dict[str, str] = field(default_factory=dict)   # file keypoint -> project joint (by alias)
+    unmapped: dict[str, int] = field(default_factory=dict)  # file keypoint -> labeled points not imported
+
+    def lines(self) -> list[str]:
+        """Human-readable summary, one fact per line."""
+        out = [f"imported {self.labels} joint labels on {self.images} frames of {len(self.video_ids)} videos "
+               f"from {self.path.name}"]
+        for name, vid in self.videos.items():
+            out.append(f"  {name} -> video {vid}")
+        for name, joint in self.aliased.items():
+            out.append(f"mapped keypoint {name!r} to the {self.skeleton} joint {joint!r}")
+        if self.unmapped:
+            dropped = sum(self.unmapped.values())
+            out.append(f"not imported: {len(self.unmapped)} keypoints have no joint in the {self.skeleton} skeleton "
+                       f"({dropped} labeled points): " + ", ".join(f"{n} ({c})" for n, c in self.unmapped.items()))
+        return out
+
+
+def _track_id(path: Path, ann: dict, where: str) -> int | None:
+    """The annotation's ``track_id`` (top level, or in ``attributes`` as CVAT writes it), or None."""
+    attrs = ann.get("attributes")
+    tid = ann.get("track_id", attrs.get("track_id") if isinstance(attrs, dict) else None)
+    if tid is None:
+        return None
+    if not isinstance(tid, int) or isinstance(tid, bool) or abs(tid) > 2**62:
+        raise _err(path, f"{where} field 'track_id'", f"must be a whole number, got {tid!r}"[:200])
+    return tid
+
+
+def _person_ids(path: Path, vname: str, es: list[dict]) -> list[list[tuple[int, str | None]]]:
+    """Per image of one video, the (person id, name) of each of its annotations (see the module doc)."""
+    tracked = [q["track"] is not None for e in es for q in e["persons"]]
+    if any(tracked) and not all(tracked):
+        raise FormatError(f"{path}: video {vname!r} has annotations with and without 'track_id'; give every "
+                          "annotation of a video a track id, or none; fix the file and import again")
+    if not any(tracked):
+        return [[(k + 1, q["name"]) for k, q in enumerate(e["persons"])] for e in es]
+    low = min(q["track"] for e in es for q in e["persons"])
+    shift = 1 - low if low < 1 else 0
+    return [[(q["track"] + shift, q["name"] or (f"track {q['track']}" if shift else None)) for q in e["persons"]]
+            for e in es]
+
+
+def _import_persons(project: Any, vid: int, es: list[dict], pids: list[list[tuple[int, str | None]]]) -> None:
+    """Write each annotation's joints and box as its person's (persons added or renamed as the file says)."""
+    rows: dict[int, list[tuple]] = defaultdict(list)
+    boxes: dict[int, list[tuple]] = defaultdict(list)
+    names: dict[int, str | None] = {}
+    for e, ids in zip(es, pids):
+        for q, (pid, name) in zip(e["persons"], ids):
+            names[pid] = names.get(pid) or name
+            rows[pid] += [(e["frame"], j, x, y, vis, "imported") for j, (x, y, vis) in q["labels"].items()]
+            if q["box"] is not None:
+                boxes[pid].append((e["frame"], *q["box"], "imported"))
+    have = {q.id: q.name for q in project.persons(vid)}
+    for pid in sorted(names):
+        if pid not in have:
+            project.add_person(vid, names[pid], person_id=pid)
+        elif names[pid] and names[pid] != have[pid]:
+            project.rename_person(vid, pid, names[pid])
+        if rows[pid]:
+            project.set_labels(vid, rows[pid], person=pid)
+        if boxes[pid]:
+            project.set_boxes(vid, boxes[pid], person=pid)
+
+
 def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str | os.PathLike | None = None) -> list[int]:
     """Import COCO keypoints into the project; returns the ids of the videos that got labels.
+
+    See :func:`import_coco_report` (the same import, returning the full report).
+    """
+    return import_coco_report(project, json_path, images_root=images_root).video_ids
+
+
+def _match_video(vname: str, known: dict[str, Any]) -> Any:
+    """The project video a file's video name means: same stem, or the name's own stem (``cam01.mp4``)."""
+    return known.get(vname) or known.get(Path(vname).stem)
+
+
+def import_coco_report(project: Any, json_path: str | os.PathLike, *,
+                       images_root: str | os.PathLike | None = None) -> CocoReport:
+    """Import COCO keypoints into the project; returns a :class:`CocoReport`.
 
     Each image's video is the project's video of the same name (file stem), or the
     frame folder ``images_root/<video name>``, added as a new video. Actions and
     splits given on the images are applied. One transaction for the whole file.
+    Keypoints with no joint in the project's skeleton are counted in the report.
     """
     from rpan_core.video import open_video
 
     path = Path(json_path)
-    entries = read_coco(path, project.skeleton)
+    stats: dict = {}
+    entries = read_coco(path, project.skeleton, report=stats)
+    report = CocoReport(path, project.skeleton.name, aliased=dict(stats.get("aliased", {})),
+                        unmapped=dict(stats.get("unmapped", {})))
     by_video: dict[str, list[dict]] = defaultdict(list)
     for e in entries:
         by_video[e["video_name"]].append(e)
@@ -239,12 +427,14 @@ def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str 
     root = Path(images_root) if images_root is not None else path.parent
     plan = []
     for vname, es in by_video.items():
-        rec = known.get(vname)
+        rec = _match_video(vname, known)
         if rec is None:
             folder = root / vname
             if not folder.is_dir():
-                raise FormatError(f"{path}: images of video {vname!r} match no video of the project and there is no "
-                                  f"frame folder {folder}; add the video first or pass images_root")
+                have = ", ".join(sorted(known)) or "none yet"
+                raise FormatError(f"{path}: images of video {vname!r} match no video of the project (its videos: "
+                                  f"{have}) and there is no frame folder {folder}; add the video first "
+                                  f"(rpan add --project {project.folder} VIDEO) or pass images_root")
             try:
                 with open_video(folder, cache_mb=1) as v:
                     n = v.frame_count
@@ -256,12 +446,12 @@ def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str 
             if e["frame"] >= n:
                 raise FormatError(f"{path}: field 'frame_index' {e['frame']} of video {vname!r} is past its "
                                   f"{n} frames")
-        plan.append((vname, rec, es))
+        plan.append((vname, rec, es, _person_ids(path, vname, es)))
     ids = []
     with project.transaction():
         actions = sorted({e["action"] for e in entries if e["action"]})
         project.add_classes(actions)
-        for vname, rec, es in plan:
+        for vname, rec, es, pids in plan:
             with guard_project_errors(path):
                 first = es[0]
                 if rec is None:
@@ -272,7 +462,10 @@ def import_coco(project: Any, json_path: str | os.PathLike, *, images_root: str 
                         project.set_action(vid, first["action"])
                     if first["split"] is not None:
                         project.set_split(vid, first["split"])
-                rows = [(e["frame"], j, x, y, vis, "imported") for e in es for j, (x, y, vis) in e["labels"].items()]
-                project.set_labels(vid, rows)
+                _import_persons(project, vid, es, pids)
+                report.labels += sum(len(q["labels"]) for e in es for q in e["persons"])
+                report.images += sum(1 for e in es if any(q["labels"] for q in e["persons"]))
             ids.append(vid)
-    return ids
+            report.videos[vname] = vid
+    report.video_ids = ids
+    return report

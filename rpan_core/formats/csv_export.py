@@ -1,10 +1,11 @@
 """CSV export: one row per labeled joint, for spreadsheets and pandas.
 
-Columns: ``video_id, video, frame, joint, joint_name, x, y, visible, source``
-(``video`` is the file or folder name; ``x``/``y`` 0-based pixels, empty for a
-joint stored without a position; ``visible`` 0/1; ``source`` manual / corrected
-/ accepted / imported). Rows are sorted by video, frame, joint. Read it back
-with ``pandas.read_csv(path)``.
+Columns: ``video_id, video, frame, person, joint, joint_name, x, y, visible, source``
+(``video`` is the file or folder name; ``person`` the person's id in its video, 1
+for a single-person video; ``x``/``y`` 0-based pixels, empty for a joint stored
+without a position; ``visible`` 0/1; ``source`` manual / corrected / accepted /
+imported). Rows are sorted by video, frame, person, joint. Read it back with
+``pandas.read_csv(path)``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 from rpan_core.project import LabelSource
 
-COLUMNS = ("video_id", "video", "frame", "joint", "joint_name", "x", "y", "visible", "source")
+COLUMNS = ("video_id", "video", "frame", "person", "joint", "joint_name", "x", "y", "visible", "source")
 
 
 def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
@@ -32,15 +33,19 @@ def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int
         for r in project.videos():
             if video_ids is not None and r.id not in video_ids:
                 continue
-            la = project.video_labels(r.id)
             vname = Path(r.path).name
-            for i, f in enumerate(la.frames.tolist()):
-                for j in range(len(names)):
-                    if not la.labeled[i, j]:
-                        continue
-                    x, y = (float(v) for v in la.xy[i, j])
-                    w.writerow([r.id, vname, f, j, names[j], "" if math.isnan(x) else repr(x),
-                                "" if math.isnan(y) else repr(y), int(la.visible[i, j]),
-                                LabelSource.parse(int(la.source[i, j])).value])
+            rows = []
+            for q in project.persons(r.id):
+                la = project.video_labels(r.id, person=q.id)
+                for i, f in enumerate(la.frames.tolist()):
+                    for j in range(len(names)):
+                        if not la.labeled[i, j]:
+                            continue
+                        x, y = (float(v) for v in la.xy[i, j])
+                        rows.append([r.id, vname, f, q.id, j, names[j], "" if math.isnan(x) else repr(x),
+                                     "" if math.isnan(y) else repr(y), int(la.visible[i, j]),
+                                     LabelSource.parse(int(la.source[i, j])).value])
+            rows.sort(key=lambda row: (row[2], row[3], row[4]))
+            w.writerows(rows)
     os.replace(tmp, out)
     return out

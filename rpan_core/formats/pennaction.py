@@ -34,8 +34,8 @@ from typing import Any, Callable
 import numpy as np
 
 from rpan_core.errors import FormatError, RPANError
-from rpan_core.formats import (as_float_array, as_int, as_str, check_skeleton, get_field, guard_project_errors,
-                               load_mat)
+from rpan_core.formats import (as_float_array, as_int, as_str, check_single_person, check_skeleton, get_field,
+                               guard_project_errors, load_mat)
 from rpan_core.skeleton import PENNACTION
 
 #: 1-based pixels in the files (see the module docstring).
@@ -190,6 +190,7 @@ def export_pennaction(project: Any, out_dir: str | os.PathLike, *, video_ids: li
     if video_ids is not None:
         keep = set(video_ids)
         recs = [r for r in recs if r.id in keep]
+    check_single_person(project, recs, "PennAction")
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "frames").mkdir(parents=True, exist_ok=True)
     for k, r in enumerate(recs, start=1):

@@ -59,32 +59,53 @@ def test_codecs_written(videos):
     assert {"mp4v", "MJPG", "folder"} <= set(videos)
 
 
+def _reader(v, source: str, tmp_path: Path):
+    """``frame(i)`` of the decoder, or of the display proxy (built here, attached, served by display_frame)."""
+    if source == "decoder" or v.is_folder:
+        return v.frame
+    from rpan_core.proxy import build_proxy
+
+    assert v.attach_proxy(build_proxy(v.path, tmp_path / "proxies"))
+
+    def get(i):
+        shown = v.display_frame(i)
+        assert shown.index == i and shown.source == i and shown.kind in ("proxy", "exact")
+        return shown.image if shown.kind == "proxy" else v.proxy.frame(i)
+    return get
+
+
+@pytest.mark.parametrize("source", ["decoder", "proxy"])
 @pytest.mark.parametrize("kind", ["mp4v", "MJPG", "XVID", "folder"])
-def test_random_access_exact(videos, kind):
+def test_random_access_exact(videos, kind, source, tmp_path):
     if kind not in videos:
         pytest.skip(f"OpenCV here cannot write {kind}")
     with open_video(videos[kind], cache_mb=0.2) as v:
         n = 40 if kind == "folder" else N
         assert v.frame_count == n and (v.height, v.width) == (H, W) and v.fps > 0
+        get = _reader(v, source, tmp_path)
         rng = np.random.default_rng(1)
         idx = [int(i) for i in rng.integers(0, n, 200)] + [n - 1, 0, n - 1, n - 2, 1]
-        got = [decode(v.frame(i)) for i in idx]
+        got = [decode(get(i)) for i in idx]
         assert got == idx
         # +-1 scrubbing backwards through a keyframe interval
         back = list(range(n - 1, max(-1, n - 80), -1))
-        assert [decode(v.frame(i)) for i in back] == back
-        f = v.frame(3)
+        assert [decode(get(i)) for i in back] == back
+        f = get(3)
         assert f.dtype == np.uint8 and f.shape == (H, W, 3)
 
 
+@pytest.mark.parametrize("source", ["decoder", "proxy"])
 @pytest.mark.parametrize("kind", ["mp4v", "MJPG", "folder"])
-def test_sequential_equals_random(videos, kind):
+def test_sequential_equals_random(videos, kind, source, tmp_path):
     with open_video(videos[kind], cache_mb=1) as v:
-        seq = list(v.frames(7, 30))
+        get = _reader(v, source, tmp_path)
+        seq = list(v.frames(7, 30) if source == "decoder" or v.proxy is None else v.proxy.frames(7, 30))
         assert [decode(f) for f in seq] == list(range(7, 30))
         for k, f in enumerate(seq):
-            assert np.array_equal(f, v.frame(7 + k))
+            assert np.array_equal(f, get(7 + k))
         assert sum(1 for _ in v.frames()) == v.frame_count
+        if v.proxy is not None:
+            assert sum(1 for _ in v.proxy.frames()) == v.frame_count
 
 
 def test_cache_bounded(videos):
@@ -124,8 +145,9 @@ def test_corrupt_file(tmp_path):
         open_video(tmp_path / "missing.mp4")
 
 
+@pytest.mark.parametrize("source", ["decoder", "proxy"])
 @pytest.mark.parametrize("kind", ["mp4v", "MJPG", "XVID"])
-def test_truncated_file(videos, tmp_path, kind):
+def test_truncated_file(videos, tmp_path, kind, source):
     if kind not in videos:
         pytest.skip(f"OpenCV here cannot write {kind}")
     data = videos[kind].read_bytes()
@@ -146,6 +168,14 @@ def test_truncated_file(videos, tmp_path, kind):
         with pytest.raises(VideoError, match="truncated"):
             list(v.frames(0, N))
         assert sum(1 for _ in v.frames()) == v.frame_count
+        if source == "proxy":  # the proxy holds exactly the readable prefix, frame-exact
+            get = _reader(v, source, tmp_path)
+            assert v.proxy.frame_count == v.frame_count
+            last = v.frame_count - 1  # damaged at the cut (concealed by the codec): compare with the decoder's
+            assert [decode(get(i)) for i in (last - 1, 0, 5)] == [last - 1, 0, 5]
+            assert np.abs(get(last).astype(int) - v.frame(last).astype(int)).mean() < 4
+            with pytest.raises(VideoError, match="truncated"):
+                v.display_frame(N - 1)
 
 
 def test_folder_bad_image(tmp_path):
