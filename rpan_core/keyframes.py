@@ -61,6 +61,7 @@ class KeyframeConfig:
     threads: int | None = None
     splits: tuple[str, ...] = ("train",)
     eval_every_s: float = 60.0
+    min_steps: int = 10  # even when caching used up the time budget: an untrained head is no use
     extra: dict = field(default_factory=dict)
 
 
@@ -311,7 +312,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
             save_small(run / "last.pt", model, classes, tcfg, metrics)
 
         model.train()
-        while progress() < 1.0:
+        while progress() < 1.0 or step < min(kc.min_steps, kc.steps or kc.min_steps):
             idx = torch.from_numpy(rng.integers(0, n, kc.batch))
             cube = model.backbone.neck([t[idx] for t in taps])
             out, _ = model.step_features(cube, model.init_state(len(idx)))
@@ -332,7 +333,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
                 checkpoint()
                 last_save = time.time()
         checkpoint(final=True)
-        msg = (f"{step} steps in {time.time() - t0:.0f} s (loss {ema:.3f}); " +
+        msg = (f"{step} steps in {time.time() - t0:.0f} s (loss {ema or float('nan'):.3f}); " +
                (f"best held-out PCK@0.1 {best:.3f}: {run / 'best.pt'}" if val_keys else f"weights: {run / 'last.pt'}"))
         note(msg)
         log.write("end", status="done", message=msg, step=step,
