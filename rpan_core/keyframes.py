@@ -347,16 +347,6 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         project.close()
 
 
-def add_arguments(parser: Any) -> None:
-    """Options of ``rpan train`` that only the keyframe recipe reads (added unless the engine has them)."""
-    have = {o for a in parser._actions for o in a.option_strings}
-    if "--minutes" not in have:
-        parser.add_argument("--minutes", type=float, help="time budget of the run in minutes")
-    if "--copies" not in have:
-        parser.add_argument("--copies", type=int, default=16,
-                            help="labeling preset: augmented person crops per labeled frame (default 16)")
-
-
 def cli_main(args: Any) -> int:
     """``rpan train --model-preset labeling``: the few-keyframe recipe on the project's labeled frames."""
     if not args.project:

@@ -913,9 +913,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=0, help="also write last.pt every N steps")
     parser.add_argument("--max-steps", type=int, help="stop after this many steps in total")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    from rpan_core.keyframes import add_arguments
-
-    add_arguments(parser)  # --model-preset labeling: the few-keyframe recipe (rpan_core.keyframes)
+    # --model-preset labeling: the few-keyframe recipe (rpan_core.keyframes, imported only when it runs)
+    have = {o for a in parser._actions for o in a.option_strings}
+    if "--minutes" not in have:
+        parser.add_argument("--minutes", type=float, help="time budget of the run in minutes")
+    parser.add_argument("--copies", type=int, default=16,
+                        help="labeling preset: augmented person crops per labeled frame (default 16)")
 
 
 def _size(text: str | None) -> tuple[int, int] | None:

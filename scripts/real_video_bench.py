@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                     "machine two threads per process were six times slower than one)")
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
     ap.add_argument("--loo", action="store_true", help="also leave each view out in turn")
+    ap.add_argument("--reuse", action="store_true", help="tables from the poses saved in --work by an earlier run")
     ap.add_argument("--work", type=Path, default=None, help="keep the projects and runs here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=None, help="write the tables to this Markdown file")
     args = ap.parse_args(argv)
@@ -243,13 +244,19 @@ def main(argv: list[str] | None = None) -> int:
     specs = [("all", keys)]
     if args.loo and len(videos) > 1:
         specs += [(f"loo-{h.stem}", {s: k for s, k in keys.items() if s != h.stem}) for h in videos]
-    if args.parallel > 1:
+    import pickle
+
+    saved = work / "results.pkl"
+    if args.reuse and saved.exists():  # re-make the tables from the models' poses of an earlier run
+        results = pickle.loads(saved.read_bytes())
+    elif args.parallel > 1:
         import multiprocessing as mp
 
         with mp.get_context("spawn").Pool(min(args.parallel, len(specs))) as pool:
             results = pool.starmap(job, [(n, videos, ref, k, args, work) for n, k in specs])
     else:
         results = [job(n, videos, ref, k, args, work) for n, k in specs]
+    saved.write_bytes(pickle.dumps(results))
     res = {r["name"]: r for r in results}
     for r in results:
         print(f"{r['name']}: {r['message']}", flush=True)
