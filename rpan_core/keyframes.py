@@ -273,9 +273,10 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         del imgs
         n = len(xys)
         xy_t, vis_t = torch.from_numpy(xys), torch.from_numpy(viss)
+        left = kc.minutes - (time.time() - t_start) / 60 if kc.minutes else None
         note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the neck and head "
-             f"({'%.1f min' % kc.minutes if kc.minutes else ''}{' / ' if kc.minutes and kc.steps else ''}"
-             f"{'%d steps' % kc.steps if kc.steps else ''})")
+             f"({'%.1f min left of the %g min budget' % (max(left, 0), kc.minutes) if kc.minutes else ''}"
+             f"{' / ' if kc.minutes and kc.steps else ''}{'%d steps' % kc.steps if kc.steps else ''})")
         val_frames = _read_frames(val_keys) if val_keys else []
         if not val_keys:
             note("no labeled frames outside the training split: no best.pt is chosen, last.pt is the result")
