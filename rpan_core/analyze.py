@@ -354,7 +354,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     from rpan_core.checkpoint import load_checkpoint
     from rpan_core.data import resize_frame
     from rpan_core.device import pick_device
-    from rpan_core.pipeline import auto_batch, frame_blocks
+    from rpan_core.pipeline import auto_batch, cpu_share, default_workers, frame_blocks
     from rpan_core.targets import decode_argmax, decode_refined
     from rpan_core.video import open_video
 
@@ -401,7 +401,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         in_size = tuple(cfg.input_size)
         K1, K2 = model.grid
         tc = dict(info.train_config or {})
-        from rpan_core.train import checkpoint_stream, flow_params_of
+        from rpan_core.checkpoint import checkpoint_stream
+        from rpan_core.flow import flow_params_of
 
         stream = checkpoint_stream(info)
         volume = None
@@ -437,7 +438,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         level_frames: dict[int, np.ndarray] = {}
         # closing the blocks (also on an error or a cancel) stops the decode thread
         with atomic_dir(final, replace=True) as tmp, \
-                (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()):
+                (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()), \
+                cpu_share(dev, default_workers() if blocks is not None else -1):
             out: dict[str, np.ndarray] = {}
             if followed:
                 _analyze_followed(model, video, dev, tmp, out, progress, cancel, video_path)
@@ -597,7 +599,7 @@ def analyze_two_stream(video_path: str | os.PathLike, rgb_checkpoint: str | os.P
     """
     from rpan_core.checkpoint import read_checkpoint
     from rpan_core.fusion import parse_weights
-    from rpan_core.train import checkpoint_stream
+    from rpan_core.checkpoint import checkpoint_stream
 
     if isinstance(weights, str):
         weights = parse_weights(weights)
@@ -630,7 +632,7 @@ def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np
              bbox: np.ndarray | None = None, alpha: float = 0.2) -> dict[str, Any]:
     """PCK@alpha of an analysis against ground-truth joints on ``frames`` (arg-max and refined)."""
     from rpan_core.targets import pck
-    from rpan_core.train import label_bbox
+    from rpan_core.targets import label_bbox
 
     frames = np.asarray(frames, np.int64)
     gt, vis = np.asarray(xy, np.float32), np.asarray(visible, bool)

@@ -355,13 +355,14 @@ def cli_main(args: Any) -> int:
     if getattr(args, "resume", None):
         raise ConfigError("a labeling run is not resumed; start it again (continue its weights with --init RUN/last.pt)")
     minutes = getattr(args, "minutes", None)
-    steps = getattr(args, "max_steps", None)
+    steps = getattr(args, "steps", None) or getattr(args, "max_steps", None)
     if minutes is None and steps is None:
         minutes = 8.0
-    kc = KeyframeConfig(project=args.project, minutes=minutes, steps=steps, copies=getattr(args, "copies", 16) or 16,
-                        batch=args.batch or 8, lr=args.lr or 4e-3, seed=args.seed or 0, init=args.init,
-                        run_dir=args.run_dir, input_size=tuple(_input(args) or (256, 192)),
-                        stride=args.backbone_stride or 4)
+    kc = KeyframeConfig(project=args.project, minutes=minutes, steps=steps, copies=getattr(args, "copies", None) or 16,
+                        batch=getattr(args, "batch", None) or 8, lr=getattr(args, "lr", None) or 4e-3,
+                        seed=getattr(args, "seed", 0) or 0, init=getattr(args, "init", None),
+                        run_dir=getattr(args, "run_dir", None), input_size=tuple(_input(args) or (256, 192)),
+                        stride=getattr(args, "backbone_stride", None) or 4)
     run = train_keyframes(kc)
     print(f"run folder: {run}")
     best = run / "best.pt"
@@ -374,7 +375,7 @@ def _input(args: Any) -> tuple[int, int] | None:
     if not text:
         return None
     try:
-        h, w = (int(v) for v in str(text).lower().split("x"))
+        h, w = (int(v) for v in text) if isinstance(text, (tuple, list)) else (int(v) for v in str(text).lower().split("x"))
     except ValueError:
         raise ConfigError(f"--input-size must look like 256x192 (height x width), got {text!r}") from None
     if h % 32 or w % 32:

@@ -8,6 +8,7 @@ weighted mean around the peak), and PCK uses PennAction's normalization.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -121,6 +122,17 @@ def decode_quadratic(alpha: torch.Tensor, frame_size: tuple[int, int]) -> tuple[
     win = ((rows - r0[..., None, None]).abs() <= 2) & ((cols - c0[..., None, None]).abs() <= 2)
     conf = (alpha * win).sum((-2, -1))
     return _cells_to_xy(r0.float() + dr, c0.float() + dc, frame_size, (k1, k2)), conf
+
+
+def label_bbox(xy: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """``... x 4`` (x0, y0, x1, y1) box of the visible labeled joints: PennAction's bbox stand-in for PCK."""
+    xy = np.asarray(xy, np.float64)
+    v = np.asarray(visible, bool)[..., None]
+    big = np.where(v, xy, np.inf)
+    small = np.where(v, xy, -np.inf)
+    lo, hi = big.min(axis=-2), small.max(axis=-2)
+    box = np.concatenate([lo, hi], axis=-1)
+    return np.where(np.isfinite(box), box, 0.0)
 
 
 def pck(pred_xy: torch.Tensor, gt_xy: torch.Tensor, visible: torch.Tensor, bbox_xyxy: torch.Tensor,

@@ -67,8 +67,8 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
     """Random seeks and small steps through the studio's path (FrameLoader -> view with overlays)."""
     from rpan_core.skeleton import PENNACTION
     from rpan_core.video import open_video
-    from rpan_studio.overlays import normalized_confidence
-    from rpan_studio.video_view import VideoView
+    from rpan_studio.views.overlays import normalized_confidence
+    from rpan_studio.views.video_view import VideoView
     from rpan_studio.workers import FrameLoader
 
     rng = np.random.default_rng(seed)
@@ -164,7 +164,7 @@ def run(quick: bool = False, n_frames: int | None = None, n_seeks: int | None = 
         if video is None:
             t0 = time.perf_counter()
             if codec == "h264":
-                n_frames = n_frames or (300 if quick else 1800)
+                n_frames = n_frames or (300 if quick else 900)
                 path = make_h264_video(Path(tmp) / "long_h264.mp4", n_frames, gop=250)
             else:
                 n_frames = n_frames or (3_000 if quick else 100_000)
