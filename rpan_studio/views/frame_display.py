@@ -316,7 +316,9 @@ class FrameDisplay(QObject):
             self.view.set_pose(pred[0], normalized_confidence(pred[1]), None if vis is None else ~vis[0])
             self.view.set_caption(f"frame {index}   (propagated)")
         elif pred is not None and a is not None:
-            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32))
+            win = getattr(a, "window", None)
+            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32),
+                               None if win is None else np.asarray(win[index], np.float64), getattr(a, "input_size", None))
             conf = normalized_confidence(pred[1] / self._conf_scale)
             occluded = self.predicted_visible(index, index + 1)
             self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
