@@ -91,6 +91,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Copy the pose of the previous labeled frame to this frame"),
     ActionSpec("interpolate", "Interpolate between keyframes", "I",
                "Interpolate between the previous and next labeled keyframes"),
+    ActionSpec("propagate", "&Propagate keyframes (model + interpolation)", "Shift+I",
+               "Fill the frames between this video's keyframes with the model's poses blended with interpolation "
+               "(interpolation alone without a checkpoint), as predictions to accept or correct"),
+    ActionSpec("swap_sides", "Swap left/right (this frame)", "X",
+               "Swap the whole skeleton's left and right on this frame (its labels, or the predicted pose)"),
+    ActionSpec("swap_sides_range", "Swap left/right (frame range)...", "Shift+X",
+               "Swap the whole skeleton's left and right on a frame range, as one undo step"),
+    ActionSpec("check_sides", "Check left/right on the mirrored video", "",
+               "Run the model on the mirrored video; frames whose sides it doubts join the review queue"),
     ActionSpec("set_action", "Set video &action...", "Ctrl+Shift+A", "The action label of this video"),
     # ---- the pose editor's own keys (bound by rpan_studio.views.pose_editor)
     ActionSpec("drag_joint", "", "Left drag",
@@ -103,7 +112,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("place_joint", "Label missing joints (click each)", "P",
                "Labeling mode: click each missing joint in skeleton order; the joint to place is shown at the "
                "pointer", "editor"),
-    ActionSpec("skip_hidden", "Joint not visible (skip)", "X",
+    ActionSpec("skip_hidden", "Joint not visible (skip)", "O",
                "Labeling mode: mark the joint to place as not visible and go on to the next", "editor"),
     ActionSpec("back_joint", "Back one joint", "B", "Labeling mode: go back to the previous joint", "editor"),
     ActionSpec("redo_limb", "Place the selected limb again", "Shift+P",

@@ -1,5 +1,5 @@
 """Labeling mode: a new frame's 13 joints in 14 user actions (P, then one click per joint), each click
-one saved, undoable placement; X skips a joint as not visible, B goes back one, Shift+P redoes a limb."""
+one saved, undoable placement; O skips a joint as not visible, B goes back one, Shift+P redoes a limb."""
 from __future__ import annotations
 
 import math
@@ -62,7 +62,7 @@ def test_x_skips_a_hidden_joint_and_b_goes_back(h) -> None:
     pose = _pose()
     _key(h, Qt.Key.Key_P)
     h.click(h.to_px(*pose[0]))  # head
-    _key(h, Qt.Key.Key_X)  # left shoulder hidden
+    _key(h, Qt.Key.Key_O)  # left shoulder hidden
     assert h.editor.placing_joint == 2
     r = rows(h.project, h.vid, 3)[1]
     assert r[2] is False and math.isnan(r[0])
