@@ -267,7 +267,11 @@ def test_open_video_without_a_project_then_save_as_makes_it_real(qtbot, tmp_path
 
 
 def test_rpan_studio_video_opens_it_in_a_scratch_project(qtbot, tmp_path, monkeypatch):
-    from rpan_studio.app import main
+    import argparse
+
+    from PyQt6.QtWidgets import QApplication
+
+    from rpan_studio import app as app_mod
 
     monkeypatch.setenv("RPAN_SCRATCH_DIR", str(tmp_path / "scratch"))
     import cv2
@@ -277,9 +281,14 @@ def test_rpan_studio_video_opens_it_in_a_scratch_project(qtbot, tmp_path, monkey
     for i in range(6):
         wr.write(np.full((48, 64, 3), 30 * i, np.uint8))
     wr.release()
-    out = tmp_path / "shot.png"
-    assert main([str(mp4), "--no-analyze", "--screenshot", str(out)]) == 0
-    assert out.exists() and list((tmp_path / "scratch").iterdir())
+    opened = []
+    monkeypatch.setattr(MainWindow, "open_video_file", lambda self, p: opened.append((self, p)))
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)  # no event loop: the dispatch is under test
+    parser = argparse.ArgumentParser()
+    app_mod.configure_parser(parser)
+    assert app_mod.cli_main(parser.parse_args([str(mp4), "--no-analyze"])) == 0
+    assert opened and opened[0][1] == str(mp4)
+    opened[0][0].close()
 
 
 def test_the_edit_menu_names_1_px_and_10_px_nudges_apart(studio):  # noqa: F811
