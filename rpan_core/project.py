@@ -701,6 +701,40 @@ class _Reader:
         n = self.video(video_id).frame_count
         return box_track(n, self.box_keyframes(video_id, person), self.video_labels(video_id, person), margin)
 
+    def person_box(self, video_id: int, frame: int, person: int = 1, margin: float = 0.1) -> np.ndarray | None:
+        """The box of one person on one frame, as :meth:`person_boxes` gives it, from a few indexed reads
+        (the neighbouring box keyframes, or the neighbouring labeled frames' poses): for a view that
+        shows one frame of a long video. None where no box is known."""
+        from rpan_core.persons import pose_box
+
+        vid, f, pid = int(video_id), int(frame), int(person)
+        near = []
+        for op, order in (("<=", "DESC"), (">=", "ASC")):
+            near.append(self._q(f"SELECT frame, x0, y0, x1, y1 FROM boxes WHERE video=? AND person=? AND frame{op}? "
+                                f"ORDER BY frame {order} LIMIT 1", (vid, pid, f)))
+        keys = [(r[0][0], np.array(r[0][1:], np.float64)) for r in near if r]
+        if not keys:  # no box keyframe at all: the nearest labeled frame on each side whose pose gives a box
+            J = self.skeleton.num_joints
+            for op, order in (("<=", "DESC"), (">=", "ASC")):
+                rows = self._q(f"SELECT frame FROM frame_summary WHERE video=? AND person=? AND frame{op}? "
+                               f"ORDER BY frame {order}", (vid, pid, f))
+                for (lf,) in rows:
+                    xy, vis = np.full((J, 2), np.nan), np.zeros(J, bool)
+                    for j, lab in self.frame_labels(vid, lf, pid).items():
+                        if j < J:
+                            xy[j], vis[j] = (lab.x, lab.y), lab.visible
+                    b = pose_box(xy, vis, margin)
+                    if np.isfinite(b).all():
+                        keys.append((lf, b))
+                        break
+        if not keys:
+            return None
+        if len(keys) == 1 or keys[0][0] == keys[1][0]:
+            return keys[0][1]
+        (fa, a), (fb, b) = keys
+        w = (f - fa) / (fb - fa)
+        return a + (b - a) * w
+
     # runs
     def runs(self) -> list[RunRecord]:
         """Registered training runs, oldest first."""

@@ -218,3 +218,23 @@ def test_writing_a_person_that_was_deleted_brings_it_back(proj):
     assert p.persons(vid) == []
     p.set_label(vid, 0, 0, 1.0, 1.0)
     assert [q.id for q in p.persons(vid)] == [1] and p.frame_labels(vid, 0)[0].x == 1.0
+
+
+def test_person_box_of_one_frame_equals_the_track(proj):
+    """The studio's per-frame read gives what person_boxes gives for every frame, keyframes or poses."""
+    p, vid = proj
+    rng = np.random.default_rng(0)
+    b = p.add_person(vid)
+    for f in (1, 4, 8):
+        xy = rng.uniform(0, 50, (13, 2))
+        p.set_labels(vid, [(f, j, xy[j, 0], xy[j, 1], j % 3 != 0, "manual") for j in range(13)], person=b)
+    p.set_label(vid, 6, 0, 3.0, 3.0, person=b)  # one joint: no box from that pose
+    for person in (b,):
+        track = p.person_boxes(vid, person)
+        for f in range(10):
+            np.testing.assert_allclose(p.person_box(vid, f, person), track[f])
+    p.set_boxes(vid, [(2, 0, 0, 10, 10), (7, 20, 10, 40, 30)], person=b)
+    track = p.person_boxes(vid, b)
+    for f in range(10):
+        np.testing.assert_allclose(p.person_box(vid, f, b), track[f])
+    assert p.person_box(vid, 3, p.add_person(vid)) is None
