@@ -57,7 +57,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +209,7 @@ class PersonData:
     name: str
     labels: list[tuple]  # (frame, joint, x, y, visible, source code, ts)
     boxes: list[tuple]   # (frame, x0, y0, x1, y1, source code, ts)
+    predictions: list[tuple] = field(default_factory=list)  # (frame, joint, x, y, visible, conf, origin, ts)
 
 
 @dataclass(frozen=True)
@@ -1175,21 +1176,24 @@ class Project(_Reader):
                         (_person_name(name, person, required=True), int(video_id), int(person)))
 
     def person_data(self, video_id: int, person: int) -> PersonData:
-        """Everything stored about one person (name, labels, boxes), e.g. to undo its deletion."""
+        """Everything stored about one person (name, labels, boxes, stored predictions), e.g. to undo its
+        deletion."""
         with self._lock:
             rec = self.person(video_id, person)
             labels = self._q("SELECT frame, joint, x, y, visible, source, ts FROM labels WHERE video=? AND person=? "
                              "ORDER BY frame, joint", (int(video_id), rec.id))
             boxes = self._q("SELECT frame, x0, y0, x1, y1, source, ts FROM boxes WHERE video=? AND person=? "
                             "ORDER BY frame", (int(video_id), rec.id))
-        return PersonData(int(video_id), rec.id, rec.name, labels, boxes)
+            preds = self._q("SELECT frame, joint, x, y, visible, conf, origin, ts FROM predictions WHERE video=? "
+                            "AND person=? ORDER BY frame, joint", (int(video_id), rec.id))
+        return PersonData(int(video_id), rec.id, rec.name, labels, boxes, preds)
 
     def delete_person(self, video_id: int, person: int) -> PersonData:
         """Remove a person with its labels and boxes (one transaction); returns what went, for
         :meth:`restore_person`."""
         with self.transaction():
             data = self.person_data(video_id, person)
-            self._touch(int(video_id), (r[0] for r in data.labels))
+            self._touch(int(video_id), [r[0] for r in data.labels] + [r[0] for r in data.predictions])
             self._write("DELETE FROM labels WHERE video=? AND person=?", (int(video_id), data.id))
             self._write("DELETE FROM predictions WHERE video=? AND person=?", (int(video_id), data.id))
             self._write("DELETE FROM persons WHERE video=? AND id=?", (int(video_id), data.id))
@@ -1201,7 +1205,7 @@ class Project(_Reader):
             if self._q("SELECT 1 FROM persons WHERE video=? AND id=?", (data.video, data.id)):
                 raise ProjectError(f"video {data.video} already has a person {data.id}; delete it first")
             self._write("INSERT INTO persons(video, id, name) VALUES (?, ?, ?)", (data.video, data.id, data.name))
-            self._touch(data.video, (r[0] for r in data.labels))
+            self._touch(data.video, [r[0] for r in data.labels] + [r[0] for r in data.predictions])
             try:
                 self._db.executemany("INSERT INTO labels(video, frame, person, joint, x, y, visible, source, ts) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1209,6 +1213,9 @@ class Project(_Reader):
                 self._db.executemany("INSERT INTO boxes(video, person, frame, x0, y0, x1, y1, source, ts) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                      [(data.video, data.id, *r) for r in data.boxes])
+                self._db.executemany("INSERT INTO predictions(video, frame, person, joint, x, y, visible, conf, "
+                                     "origin, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     [(data.video, r[0], data.id, *r[1:]) for r in data.predictions])
             except sqlite3.Error as exc:
                 raise ProjectError(f"{self.folder}: restoring person {data.id} failed ({exc})") from exc
 

@@ -119,14 +119,19 @@ def test_delete_and_restore_person_is_exact(proj):
     b = p.add_person(vid, "Bob")
     p.set_labels(vid, [(f, j, f + j, 2.0 * j, j % 2 == 0, "corrected") for f in (0, 3) for j in range(13)], person=b)
     p.set_box(vid, 3, [1, 2, 30, 40], person=b)
+    p.set_predictions(vid, [1, 2], np.full((2, 13, 2), 4.5), np.ones((2, 13), bool), np.full((2, 13), 0.7),
+                      "propagate", person=b)
     before = p.person_data(vid, b)
+    assert len(before.predictions) == 26
     states = p.frame_states(vid, person=b).tolist()
     gone = p.delete_person(vid, b)
     assert gone == before and [q.id for q in p.persons(vid)] == [1]
     assert p.label_count(vid) == 0 and p.box_keyframes(vid, b).frames.size == 0
     assert p.frame_states(vid, person=b).tolist() == [0] * 10
+    assert p.prediction_count(vid, person=b) == 0
     p.restore_person(gone)
     assert p.person_data(vid, b) == before and p.frame_states(vid, person=b).tolist() == states
+    assert p.frame_predictions(vid, 2, person=b)[0].x == 4.5
     with pytest.raises(ProjectError, match="already has a person"):
         p.restore_person(gone)
 
