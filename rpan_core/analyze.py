@@ -307,7 +307,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     from rpan_core.checkpoint import load_checkpoint
     from rpan_core.data import resize_frame
     from rpan_core.device import pick_device
-    from rpan_core.pipeline import auto_batch, frame_blocks
+    from rpan_core.pipeline import auto_batch, cpu_share, default_workers, frame_blocks
     from rpan_core.targets import decode_argmax, decode_refined
     from rpan_core.video import open_video
 
@@ -387,7 +387,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         level_frames: dict[int, np.ndarray] = {}
         # closing the blocks (also on an error or a cancel) stops the decode thread
         with atomic_dir(final, replace=True) as tmp, \
-                (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()):
+                (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()), \
+                cpu_share(dev, default_workers() if blocks is not None else -1):
             out: dict[str, np.ndarray] = {}
             state = model.init_state(s)
             state = _to_device(state, dev)

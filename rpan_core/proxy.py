@@ -216,7 +216,7 @@ class ProxyBuilder:
 
     def __init__(self, video_path: str | os.PathLike, root: str | os.PathLike, content_hash: str | None = None,
                  long_side: int = DEFAULT_LONG_SIDE, progress: Callable[[int, int], Any] | None = None,
-                 workers: int = 2) -> None:
+                 workers: int | None = None) -> None:
         from rpan_core.video import content_hash as _hash
 
         self.video_path = Path(video_path)
@@ -225,7 +225,8 @@ class ProxyBuilder:
         self.root = Path(root)
         self.final = proxy_path(self.root, self.content_hash, self.long_side)
         self.progress = progress
-        self.workers = max(1, int(workers))
+        # encoder threads beside the decoder: half the cores, 2..4 (one JPEG costs about half a 1080p decode)
+        self.workers = max(1, int(workers)) if workers else max(2, min(4, (os.cpu_count() or 2) // 2))
         self.done = 0  # frames written (and readable through frame())
         self.total = 0  # expected frames (header count; the true count when finished)
         self.proxy: Proxy | None = None

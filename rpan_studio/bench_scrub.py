@@ -164,7 +164,7 @@ def run(quick: bool = False, n_frames: int | None = None, n_seeks: int | None = 
         if video is None:
             t0 = time.perf_counter()
             if codec == "h264":
-                n_frames = n_frames or (300 if quick else 1800)
+                n_frames = n_frames or (300 if quick else 900)
                 path = make_h264_video(Path(tmp) / "long_h264.mp4", n_frames, gop=250)
             else:
                 n_frames = n_frames or (3_000 if quick else 100_000)

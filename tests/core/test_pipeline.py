@@ -91,3 +91,19 @@ def test_blocks_closed_early_stop_the_thread():
     next(gen)
     gen.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("analysis-")]
+
+
+def test_cpu_share_leaves_cores_to_the_pipeline_and_restores():
+    import os
+
+    import torch
+
+    from rpan_core.pipeline import cpu_share
+
+    before = torch.get_num_threads()
+    with cpu_share("cpu", workers=1):
+        inside = torch.get_num_threads()
+    assert torch.get_num_threads() == before
+    assert inside == max(1, min(before, (os.cpu_count() or 2) - 2))
+    with cpu_share("cuda:0", workers=1):
+        assert torch.get_num_threads() == before
