@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 export QT_API := pyqt6
 
-.PHONY: install studio demo test bench clean assets
+.PHONY: install studio demo test bench fuzz clean assets
 
 install: $(STAMP)
 
@@ -34,6 +34,13 @@ bench: install
 	$(VENV)/bin/rpan bench $(BENCH_ARGS)
 	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub $(BENCH_ARGS)
 	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub --codec h264 $(BENCH_ARGS)
+
+# The fuzz suite at length (tests/core/test_fuzz.py; `make test` runs it small):
+# FUZZ_EXAMPLES cases per target, counts written to fuzz-stats.json.
+FUZZ_EXAMPLES ?= 3000
+fuzz: install
+	RPAN_FUZZ=1 RPAN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) RPAN_FUZZ_STATS=fuzz-stats.json QT_QPA_PLATFORM=offscreen \
+		$(PY) -m pytest -q -p no:cacheprovider tests/core/test_fuzz.py
 
 assets: install
 	$(PY) scripts/make_demo_assets.py

@@ -354,7 +354,8 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         in_size = tuple(cfg.input_size)
         K1, K2 = model.grid
         tc = dict(info.train_config or {})
-        from rpan_core.train import checkpoint_stream, flow_params_of
+        from rpan_core.checkpoint import checkpoint_stream
+        from rpan_core.flow import flow_params_of
 
         stream = checkpoint_stream(info)
         volume = None
@@ -543,7 +544,7 @@ def analyze_two_stream(video_path: str | os.PathLike, rgb_checkpoint: str | os.P
     """
     from rpan_core.checkpoint import read_checkpoint
     from rpan_core.fusion import parse_weights
-    from rpan_core.train import checkpoint_stream
+    from rpan_core.checkpoint import checkpoint_stream
 
     if isinstance(weights, str):
         weights = parse_weights(weights)
@@ -576,7 +577,7 @@ def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np
              bbox: np.ndarray | None = None, alpha: float = 0.2) -> dict[str, Any]:
     """PCK@alpha of an analysis against ground-truth joints on ``frames`` (arg-max and refined)."""
     from rpan_core.targets import pck
-    from rpan_core.train import label_bbox
+    from rpan_core.targets import label_bbox
 
     frames = np.asarray(frames, np.int64)
     gt, vis = np.asarray(xy, np.float32), np.asarray(visible, bool)

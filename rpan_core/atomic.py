@@ -167,3 +167,30 @@ def remove_orphans(folder: str | os.PathLike, recursive: bool = False) -> list[P
                 p.unlink()
             removed.append(p)
     return removed
+
+
+def remove_orphans_of(path: str | os.PathLike) -> list[Path]:
+    """Delete the temp files a killed writer of ``path`` left beside it (and only those).
+
+    For targets in folders the user owns (exports), where sweeping every
+    ``*.tmpNNN`` name could hit someone else's file: only this module's temp names
+    for ``path`` and the ``NAME.tmp`` / ``NAME.tmpPID`` names older exporters used.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        return []
+    ours = re.compile(re.escape(f".{path.name}{TMP_TAG}") + r"(\d+)-(?:old)?\d+$")
+    legacy = re.compile(re.escape(f"{path.name}.tmp") + r"(\d*)(?:-\d+)?$")
+    removed: list[Path] = []
+    for p in list(folder.iterdir()):
+        m = ours.match(p.name) or legacy.match(p.name)
+        if not m or (m.group(1) and _pid_alive(int(m.group(1)))):
+            continue
+        with contextlib.suppress(OSError):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+            removed.append(p)
+    return removed

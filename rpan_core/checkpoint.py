@@ -16,11 +16,15 @@ from typing import Any
 
 import torch
 
+from rpan_core.atomic import remove_orphans_of, save_with
 from rpan_core.errors import CheckpointError
 from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 
 FORMAT = "rpan-checkpoint"
 VERSION = 1
+
+#: The two streams of the paper's Table 4: RGB frames (spatial) and stacked optical flow (temporal).
+STREAMS = ("rgb", "flow")
 
 
 @dataclass
@@ -37,7 +41,8 @@ class CheckpointInfo:
 
 def save_checkpoint(path: str | os.PathLike, model: Any, *, classes: list[str] | tuple[str, ...],
                     train_config: dict | None = None, metrics: dict | None = None) -> Path:
-    """Write ``model`` atomically (temp file, fsync, rename): a crash leaves the old file or the new one."""
+    """Write ``model`` atomically (rpan_core.atomic: temp file, fsync, rename, temp removed on any error): a
+    crash or a full disk leaves the old file or the new one, never a temp file."""
     path = Path(path)
     cfg = model.cfg.to_dict()
     sk = get_skeleton(model.cfg.skeleton)
@@ -48,17 +53,12 @@ def save_checkpoint(path: str | os.PathLike, model: Any, *, classes: list[str] |
                "classes": [str(c) for c in classes], "train_config": _plain(train_config or {}),
                "metrics": _plain(metrics or {}),
                "state": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
-        with open(tmp, "wb") as fh:
-            torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise CheckpointError(f"cannot write the checkpoint {path}: {exc.strerror or exc}; free some disk space or "
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_orphans_of(path)  # the temp file of a save killed earlier
+        save_with(path, lambda fh: torch.save(payload, fh))
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
+        raise CheckpointError(f"cannot write the checkpoint {path}: {getattr(exc, 'strerror', None) or exc}; free some disk space or "
                               "choose another folder (the previous checkpoint, if any, is unchanged)") from exc
     return path
 
@@ -128,6 +128,20 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
                               "The file is damaged or was written by an incompatible version")
     model.load_state_dict(state)
     return model.to(device).eval(), info
+
+
+def checkpoint_stream(info: CheckpointInfo) -> str:
+    """Which input a checkpoint needs: its train_config's ``stream``, else from the model's input channels.
+
+    Here (not in the trainer) because analysis and evaluation must pick the input a
+    checkpoint was trained on without importing the training engine.
+    """
+    tc = getattr(info, "train_config", None) or {}
+    s = tc.get("stream") if isinstance(tc, dict) else None
+    if s in STREAMS:
+        return s
+    cfg = getattr(info, "config", None)
+    return "flow" if int(getattr(cfg, "in_channels", 3) or 3) != 3 else "rgb"
 
 
 def expect_skeleton(info: CheckpointInfo, skeleton: str | Skeleton, what: str = "this project") -> None:

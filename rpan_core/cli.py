@@ -17,13 +17,13 @@ from rpan_core.errors import RPANError
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "studio": ("rpan_studio.app", "open the desktop studio (a project folder, or the demo)"),
-    "train": ("rpan_core.train", "train or fine-tune RPAN on a project"),
+    "train": ("rpan_core.engine.cli", "train or fine-tune RPAN on a project"),
     "analyze": ("rpan_core.analyze", "run a checkpoint over a video and cache the Analysis"),
     "propagate": ("rpan_core.propagate", "fill the frames between labeled keyframes with model-assisted predictions"),
     "eval": ("rpan_core.evaluate", "accuracy, confusion matrix and PCK of a checkpoint"),
     "add": ("rpan_core.add", "add videos to a project (creating it when the folder holds none)"),
     "import": ("rpan_core.formats.cli", "import PennAction, JHMDB or COCO annotations into a project"),
-    "export": ("rpan_core.formats.cli_export", "export a project's labels as COCO JSON or CSV"),
+    "export": ("rpan_core.formats.cli_export", "export a project's labels as COCO JSON, CSV or the PennAction layout"),
     "synth": ("rpan_core.synth", "generate synthetic action videos with exact joints"),
     "flow": ("rpan_core.flow", "compute and cache optical flow for a project's videos"),
     "bench": ("rpan_core.bench", "run the benchmarks (make bench)"),

@@ -82,6 +82,11 @@ def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[s
         if _rec(r, "split") not in splits:
             continue
         vid = int(_rec(r, "id"))
+        if _rec(r, "trusted", True) is False:  # a crafted project must not make training read any file on disk
+            from rpan_core.errors import ProjectError
+
+            raise ProjectError(f"video {vid} ({_rec(r, 'path')}) lies outside the project folder and was not added "
+                               "or relinked by you; relink it (studio: Relink video, or Project.relink) to use it")
         action = _rec(r, "action")
         a = cls_index.get(action, -1) if action is not None else -1
         la = snapshot.video_labels(vid)
@@ -176,10 +181,10 @@ class ClipDataset:
             v = self._videos[it.video_id] = open_video(it.path, cache_mb=64)
         return np.stack([resize_frame(v.frame(int(i)), self.input_size) for i in idx])
 
-    def indices(self, i: int) -> tuple[np.ndarray, bool]:
-        """(frame indices, mirrored) of sample ``i`` in the current epoch."""
+    def indices(self, i: int, draw: int = 0) -> tuple[np.ndarray, bool]:
+        """(frame indices, mirrored) of sample ``i`` in the current epoch (``draw``: the how-many-th clip of it)."""
         it = self.items[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i]) if self.train else None
+        rng = np.random.default_rng([self.seed, self.epoch, i] + ([draw] if draw else [])) if self.train else None
         if it.action < 0:  # pose-only video: the clip is made of labeled frames
             idx = spread(it.label_frames, self.T, rng)
         else:
@@ -187,11 +192,13 @@ class ClipDataset:
         flip = bool(self.mirror and rng is not None and rng.random() < 0.5)
         return idx, flip
 
-    def __getitem__(self, i: int) -> dict[str, np.ndarray]:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict[str, np.ndarray]:
+        """Sample ``i`` (or ``(i, draw)``: another clip of the same video, drawn with its own random numbers)."""
         from rpan_core.targets import joint_targets
 
+        i, draw = key if isinstance(key, tuple) else (key, 0)
         it = self.items[i]
-        idx, flip = self.indices(i)
+        idx, flip = self.indices(i, draw)
         J = self.skeleton.num_joints
         # pose labels of the sampled frames
         pos = np.searchsorted(it.label_frames, idx)

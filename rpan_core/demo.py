@@ -154,7 +154,7 @@ def train_demo_model(workdir: str | os.PathLike, *, n_videos: int = 360, n_frame
                      progress: bool = True) -> dict[str, Any]:
     """Train the demo model on synthetic clips in ``workdir``; returns held-out metrics and paths."""
     from rpan_core.synth import make_project
-    from rpan_core.train import TrainConfig, run_training
+    from rpan_core.engine import TrainConfig, run_training
 
     work = Path(workdir)
     proj = work / "project"

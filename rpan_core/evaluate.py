@@ -58,7 +58,7 @@ def evaluate(checkpoint: str | os.PathLike, project: Any, split: str = "test", *
     from rpan_core.checkpoint import read_checkpoint
     from rpan_core.skeleton import get_skeleton
     from rpan_core.targets import pck
-    from rpan_core.train import label_bbox
+    from rpan_core.targets import label_bbox
 
     project = _open_project(project)
     _, info = read_checkpoint(checkpoint)  # what it is, without building the model

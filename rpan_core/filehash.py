@@ -80,15 +80,21 @@ def file_digests(paths: Iterable[str | os.PathLike]) -> list[str]:
     out: list[str | None] = [None] * len(paths)
     with _LOCK:
         db = _db()
+        ask = [i for i, k in enumerate(keys) if k not in _MEMO]
+        stored: dict[str, str] = {}
+        if db is not None:
+            for b in range(0, len(ask), 500):  # one query per 500 files
+                chunk = [repr(keys[i]) for i in ask[b:b + 500]]
+                with contextlib.suppress(sqlite3.Error):
+                    stored.update(db.execute(f"SELECT key, digest FROM digests WHERE key IN "
+                                             f"({','.join('?' * len(chunk))})", chunk).fetchall())
         missing = []
         for i, k in enumerate(keys):
-            hit = _MEMO.get(k)
-            if hit is None and db is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    row = db.execute("SELECT digest FROM digests WHERE key=?", (repr(k),)).fetchone()
-                    hit = row[0] if row else None
+            hit = _MEMO.get(k) or stored.get(repr(k))
             if hit is None:
                 missing.append(i)
+            else:
+                _MEMO[k] = hit
             out[i] = hit
     fresh = []
     for i in missing:

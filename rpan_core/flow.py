@@ -34,6 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from rpan_core.atomic import remove_orphans, save_with, write_text
 from rpan_core.errors import ConfigError, ProjectError, RPANError, VideoError
 
 #: TSN's clipping bound, in pixels of the working resolution.
@@ -104,6 +105,13 @@ class FlowParams:
 
 
 _DIS_PRESETS = {"ultrafast": 0, "fast": 1, "medium": 2}
+
+
+def flow_params_of(train_config: dict | None) -> FlowParams:
+    """The FlowParams a flow checkpoint was trained with (the defaults where its train_config does not say)."""
+    d = dict((train_config or {}).get("flow") or {})
+    names = set(FlowParams.__dataclass_fields__)
+    return FlowParams(**{k: v for k, v in d.items() if k in names})
 
 
 # ----------------------------------------------------------------------------- values
@@ -219,7 +227,8 @@ class _Source:
         self._video = source
         self.frame_count = int(source.frame_count)
         self.width, self.height = int(source.width), int(source.height)
-        self.content_hash = str(source.content_hash)
+        # every byte of the video when the source can tell (a same-size edit must not reuse stale flow)
+        self.content_hash = str(getattr(source, "exact_hash", None) or source.content_hash)
         self.name = str(getattr(source, "path", source))
 
     def frames(self, start: int) -> Iterator[np.ndarray]:
@@ -341,9 +350,8 @@ def flow_cache_folder(cache_dir: str | os.PathLike, content_hash: str, params: F
 
 
 def _atomic_savez(path: Path, arr: np.ndarray) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}-{threading.get_ident()}.npz")
-    np.savez_compressed(tmp, flow=arr)
-    os.replace(tmp, path)
+    """One chunk, via rpan_core.atomic (fsync, rename; a full disk leaves no temp file behind)."""
+    save_with(path, lambda fh: np.savez_compressed(fh, flow=arr))
 
 
 def compute_flow(
@@ -373,6 +381,7 @@ def compute_flow(
                 return vol
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            remove_orphans(folder)  # chunks half-written by a run killed earlier
         except OSError as exc:
             raise ProjectError(f"cannot create the flow cache folder {folder} ({exc}); check the project folder is writable") from exc
         computed = _compute_into(src, folder, params, progress, cancel)
@@ -382,9 +391,7 @@ def compute_flow(
             "frame_count": src.frame_count, "frame_size": [src.width, src.height], "size": [w, h],
             "method": params.effective_method, "params": asdict(params),
         }
-        tmp = folder / f"meta.json.tmp{os.getpid()}"
-        tmp.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp, folder / "meta.json")
+        write_text(folder / "meta.json", json.dumps(meta, indent=1))
         return FlowVolume(folder, computed_pairs=computed)
     finally:
         src.close()

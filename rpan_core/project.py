@@ -9,7 +9,7 @@ Layout of a project folder::
 
     project.db      the database (WAL mode: project.db-wal / -shm live beside it)
     analyses/       cached Analysis arrays (rpan_core.analyze)
-    runs/           training runs (rpan_core.train)
+    runs/           training runs (rpan_core.engine)
     flow/           cached optical flow (rpan_core.flow)
 
 Durability. ``journal_mode=WAL`` lets readers (training's snapshot, the
@@ -37,6 +37,21 @@ Schema versions live in ``PRAGMA user_version``; :data:`MIGRATIONS` is the list
 of functions taking version ``i`` to ``i + 1``, applied in one transaction when an
 older project is opened (a new project is built by running them all from 0). A
 project from a newer RPAN Studio is refused with a :class:`ProjectError` saying so.
+
+Untrusted projects. A project folder may come from someone else, so opening one
+runs nothing it brings and believes none of its values blindly: the schema must be
+exactly what :data:`MIGRATIONS` build (so a trigger or view the project did not
+create - e.g. one that silently drops every edit - is refused with one
+:class:`ProjectError` line), and every table's values must obey
+:data:`VALUE_RULES` (a ``labels.source`` of 9 would otherwise be a KeyError on
+every frame). Both checks are table-driven: a migration that adds a column adds
+its rules there. A video path outside the project folder is used only if this
+user added or relinked it to this project (:mod:`rpan_core.links`); other ones are
+listed by :meth:`Project.untrusted_videos`, reported as missing, and must be
+relinked before anything reads them.
+
+Closing checkpoints the WAL into ``project.db`` (``wal_checkpoint(TRUNCATE)``), so
+the file alone holds every label when it is copied or synced after a quit.
 
 Label ``source`` is stored as a small integer (see :class:`LabelSource`), ordered
 so that ``MAX(source)`` over a frame's joints is its timeline state. Triggers keep
@@ -250,10 +265,13 @@ class VideoRecord:
     height: int
     action: str | None
     split: str
+    #: False for a path outside the project folder that this user never linked (see rpan_core.links)
+    trusted: bool = True
 
     @property
     def exists(self) -> bool:
-        return os.path.exists(self.path)
+        """True when the video is there and may be read (an untrusted path counts as missing)."""
+        return self.trusted and os.path.exists(self.path)
 
 
 @dataclass(frozen=True)
@@ -427,6 +445,136 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_0_to_1, _migr
                                                           _migrate_3_to_4, _migrate_4_to_5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+#: Per table, ``(SQL condition a bad row meets, what is wrong)``; checked on open over every row.
+#: ``:J`` is the skeleton's joint count. A migration that adds a column adds its rules here.
+VALUE_RULES: dict[str, list[tuple[str, str]]] = {
+    "meta": [("typeof(key) != 'text' OR typeof(value) != 'text'", "a setting that is not text")],
+    "classes": [("typeof(idx) != 'integer' OR idx < 0", "a class index that is not a whole number >= 0"),
+                ("typeof(name) != 'text' OR trim(name) = ''", "an empty or non-text class name")],
+    "videos": [("typeof(path) != 'text' OR path = '' OR instr(path, char(0)) > 0", "an empty or non-text path"),
+               ("rel_path IS NOT NULL AND typeof(rel_path) != 'text'", "a non-text relative path"),
+               ("typeof(content_hash) != 'text'", "a non-text content hash"),
+               ("typeof(frame_count) != 'integer' OR frame_count < 0 OR frame_count > 100000000",
+                "an impossible frame count"),
+               ("typeof(width) != 'integer' OR typeof(height) != 'integer' OR width < 1 OR height < 1 "
+                "OR width > 100000 OR height > 100000", "an impossible frame size"),
+               ("typeof(fps) NOT IN ('real', 'integer') OR NOT (fps > 0 AND fps < 100000)", "an impossible fps"),
+               ("action IS NOT NULL AND action NOT IN (SELECT name FROM classes)", "an action that is not a class"),
+               ("typeof(split) != 'text' OR trim(split) = ''", "an empty split")],
+    # BETWEEN also refuses text and blobs (SQLite orders every number before any text or blob)
+    "labels": [("frame NOT BETWEEN 0 AND 100000000 OR joint NOT BETWEEN 0 AND :J - 1",
+                "a joint or frame index outside the skeleton"),
+               ("source NOT IN (1, 2, 3, 4)", "a source code outside 1..4"),
+               ("visible NOT IN (0, 1)", "a visibility other than 0 or 1"),
+               ("x NOT BETWEEN -1e9 AND 1e9 OR y NOT BETWEEN -1e9 AND 1e9", "a position that is not a finite number"),
+               ("visible = 1 AND (x IS NULL OR y IS NULL)", "a visible joint without a position"),
+               ("person NOT BETWEEN 1 AND 1000000", "a person id outside 1..")],
+    "persons": [("id NOT BETWEEN 1 AND 1000000", "a person id outside 1.."),
+                ("typeof(name) != 'text'", "a non-text person name")],
+    "boxes": [("frame NOT BETWEEN 0 AND 100000000", "a frame index outside the video"),
+              ("source NOT IN (1, 2, 3, 4)", "a source code outside 1..4"),
+              ("x0 NOT BETWEEN -1e9 AND 1e9 OR y0 NOT BETWEEN -1e9 AND 1e9 OR x1 NOT BETWEEN -1e9 AND 1e9 "
+               "OR y1 NOT BETWEEN -1e9 AND 1e9 OR NOT (x1 > x0 AND y1 > y0)", "a box that is not finite and positive")],
+    "runs": [("typeof(path) != 'text'", "a non-text run path"), ("NOT json_valid(config)", "a config that is not JSON")],
+    "label_sources": [],
+    "frame_summary": [("state NOT IN (1, 2, 3, 4)", "a frame state outside 1..4"),
+                      ("person NOT BETWEEN 1 AND 1000000", "a person id outside 1..")],
+}
+
+
+def _norm_sql(sql: str | None) -> str:
+    return " ".join((sql or "").split())
+
+
+def _schema_of(db: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    """Every table, index, trigger and view (SQLite's own excluded) -> its normalized SQL."""
+    rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!'")
+    return {(t, n): _norm_sql(q) for t, n, q in rows}
+
+
+_EXPECTED: dict[int, dict[tuple[str, str], str]] = {}
+
+
+def expected_schema(version: int) -> dict[tuple[str, str], str]:
+    """The schema :data:`MIGRATIONS` build up to ``version`` (built once in memory)."""
+    if version not in _EXPECTED:
+        mem = sqlite3.connect(":memory:")
+        try:
+            for step in MIGRATIONS[:version]:
+                step(mem)
+            _EXPECTED[version] = _schema_of(mem)
+        finally:
+            mem.close()
+    return _EXPECTED[version]
+
+
+def check_schema(db: sqlite3.Connection, path: Path, version: int) -> None:
+    """Refuse a database whose tables, indexes, triggers or views differ from what RPAN Studio creates."""
+    want, have = expected_schema(version), _schema_of(db)
+    extra = sorted(k for k in have if k not in want)
+    changed = sorted(k for k in have if k in want and have[k] != want[k])
+    missing = sorted(k for k in want if k not in have)
+    for what, keys in (("holds", extra), ("has a changed definition of", changed), ("lacks", missing)):
+        if keys:
+            kind, name = keys[0]
+            more = f" (and {len(keys) - 1} more)" if len(keys) > 1 else ""
+            raise ProjectError(f"{path}: refused: the database {what} the {kind} {name!r}{more} that RPAN Studio "
+                               f"did not create this way (schema v{version}); it may hide or change edits. Open a "
+                               "project RPAN Studio wrote, or restore a backup")
+
+
+_VALIDATED: set[tuple] = set()
+
+
+def _file_state(path: Path) -> tuple | None:
+    """The database and WAL files' identity and last write, to skip re-checking an unchanged file."""
+    out: list = [os.path.realpath(path)]
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        except OSError:
+            return None
+        out.append((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(out)
+
+
+def check_values(db: sqlite3.Connection, path: Path, num_joints: int) -> None:
+    """Refuse a database holding values RPAN Studio never writes (see :data:`VALUE_RULES`).
+
+    One scan per table (1.3M labels: ~1.5 s on a loaded 2-core machine); a file this
+    process already checked and nobody wrote since is not scanned again.
+    """
+    state = _file_state(path)
+    if state is not None and state in _VALIDATED:
+        return
+    _check_values(db, path, num_joints)
+    state = _file_state(path)
+    if state is not None:
+        _VALIDATED.add(state)
+
+
+def _check_values(db: sqlite3.Connection, path: Path, num_joints: int) -> None:
+    for table, rules in VALUE_RULES.items():
+        if not rules or not _has_table(db, table):
+            continue
+        # one scan per table for a sound file; only a bad one pays for naming what is wrong
+        anybad = " OR ".join(f"({cond})" for cond, _ in rules)
+        if not db.execute(f"SELECT EXISTS(SELECT 1 FROM {table} WHERE {anybad})", {"J": num_joints}).fetchone()[0]:
+            continue
+        cols = ", ".join(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)" for cond, _ in rules)
+        counts = db.execute(f"SELECT {cols} FROM {table}", {"J": num_joints}).fetchone()
+        for (cond, what), n in zip(rules, counts):
+            if n:
+                raise ProjectError(f"{path}: refused: table {table} holds {n} row(s) with {what}; RPAN Studio "
+                                   "never writes that, so the file is damaged or crafted. Restore a backup")
+    bad = db.execute("PRAGMA foreign_key_check").fetchall()
+    if bad:
+        raise ProjectError(f"{path}: refused: table {bad[0][0]} holds {len(bad)} row(s) pointing at missing "
+                           f"{bad[0][2]} rows; restore a backup")
+
 
 def _connect(path: Path, *, timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     try:
@@ -517,6 +665,8 @@ class _Reader:
     # videos
     _VIDEO_COLS = "id, path, rel_path, content_hash, frame_count, fps, width, height, action, split"
 
+    project_id: str = ""
+
     def _record(self, row: tuple) -> VideoRecord:
         vid, path, rel, h, n, fps, w, hgt, action, split = row
         resolved = path
@@ -524,7 +674,23 @@ class _Reader:
             cand = os.path.normpath(os.path.join(self.folder, rel))
             if os.path.exists(cand) or not os.path.exists(path):
                 resolved = cand
-        return VideoRecord(int(vid), str(resolved), rel, h, int(n), float(fps), int(w), int(hgt), action, split)
+        return VideoRecord(int(vid), str(resolved), rel, h, int(n), float(fps), int(w), int(hgt), action, split,
+                           self.is_trusted_path(resolved))
+
+    def is_trusted_path(self, path: str | os.PathLike) -> bool:
+        """Inside the project folder, or linked to this project by this user (rpan_core.links)."""
+        from rpan_core import links
+
+        if links.is_inside(path, self.folder):
+            return True
+        try:
+            return links.real(path) in links.linked_paths(self.project_id)
+        except ValueError:  # a name no file can have
+            return False
+
+    def untrusted_videos(self) -> list[VideoRecord]:
+        """Videos whose path lies outside the project and was never linked by this user: relink them."""
+        return [v for v in self.videos() if not v.trusted]
 
     def videos(self) -> list[VideoRecord]:
         """All videos, in the order they were added."""
@@ -537,8 +703,9 @@ class _Reader:
         return self._record(rows[0])
 
     def missing_videos(self) -> list[VideoRecord]:
-        """Videos whose file or frame folder is not where the project expects it (relink them)."""
-        return [v for v in self.videos() if not os.path.exists(v.path)]
+        """Videos whose file or frame folder is not where the project expects it, or lies outside the
+        project without this user having linked it (relink them)."""
+        return [v for v in self.videos() if not v.exists]
 
     # labels (``person`` is the person's id within the video; 1, the only person of a
     # single-person video, is the default everywhere)
@@ -546,8 +713,14 @@ class _Reader:
         """The labels of one person on one frame, by joint index."""
         rows = self._q("SELECT joint, x, y, visible, source, ts FROM labels WHERE video=? AND frame=? AND person=?",
                        (int(video_id), int(frame), int(person)))
-        return {int(j): Label(math.nan if x is None else x, math.nan if y is None else y, bool(v), _CODE_SOURCE[s], ts)
-                for j, x, y, v, s, ts in rows}
+        out = {}
+        for j, x, y, v, s, ts in rows:
+            src = _CODE_SOURCE.get(s)
+            if src is None:  # refused at open; another program wrote it since
+                raise ProjectError(f"{self.folder}: a label of video {video_id} frame {frame} has the unknown "
+                                   f"source code {s!r}; another program changed the project. Reopen it")
+            out[int(j)] = Label(math.nan if x is None else x, math.nan if y is None else y, bool(v), src, ts)
+        return out
 
     def labeled_frames(self, video_id: int, person: int | None = 1) -> list[int]:
         """Sorted indices of the frames where the person (None: anyone) carries at least one label."""
@@ -772,6 +945,16 @@ class Project(_Reader):
         except SkeletonError as exc:
             raise ProjectError(f"{self.folder}: the project's skeleton {name!r} is unknown to this version "
                                "of RPAN Studio; update it") from exc
+        self.project_id = self._meta("project_id") or ""
+        if not self.project_id:  # made by an older version: named once, so links can refer to it
+            import uuid
+
+            pid = uuid.uuid4().hex
+            try:
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('project_id', ?)", (pid,))
+            except sqlite3.Error:  # read-only: links last for this process
+                pass
+            self.project_id = self._meta("project_id") or pid
 
     # ---------------------------------------------------------- opening
     @classmethod
@@ -802,8 +985,11 @@ class Project(_Reader):
             db.execute("PRAGMA synchronous=FULL")
             _migrate(db, folder / DB_NAME, creating=True)
             db.execute("BEGIN IMMEDIATE")
+            import uuid
+
             db.executemany("INSERT INTO meta VALUES (?, ?)",
-                           [("skeleton", skel.name), ("created", repr(time.time())), ("format", "rpan-project")])
+                           [("skeleton", skel.name), ("created", repr(time.time())), ("format", "rpan-project"),
+                            ("project_id", uuid.uuid4().hex)])
             db.executemany("INSERT INTO classes VALUES (?, ?)", list(enumerate(names)))
             db.execute("COMMIT")
         except BaseException:
@@ -835,12 +1021,15 @@ class Project(_Reader):
             if app_id not in (0, APPLICATION_ID) or (version == 0 and not _has_table(db, "meta")):
                 raise ProjectError(f"{path} is an SQLite file but not an RPAN project; create a project "
                                    "in another folder")
+            if version <= SCHEMA_VERSION:  # before anything writes: a crafted trigger must not run
+                check_schema(db, path, version)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             _migrate(db, path)
             if app_id == 0:
                 db.execute(f"PRAGMA application_id={APPLICATION_ID}")
             project = cls(folder, db)
+            check_values(db, path, project.skeleton.num_joints)
         except sqlite3.DatabaseError as exc:
             db.close()
             raise ProjectError(f"{path} cannot be read as a project ({exc}); restore it from a backup") from exc
@@ -853,9 +1042,20 @@ class Project(_Reader):
         return project
 
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Checkpoint the WAL into project.db and close the connection (idempotent).
+
+        After the checkpoint ``project.db`` alone holds every label, so copying or
+        syncing only that file after a quit loses nothing. A reader still open
+        elsewhere (a training snapshot) may keep part of the WAL; the wait for it is
+        short so closing never hangs.
+        """
         with self._lock:
             if self._db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    self._db.execute("PRAGMA busy_timeout=200")
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
 
@@ -998,14 +1198,17 @@ class Project(_Reader):
         self._check_action(action)
         split = _check_split(split)
         abspath = os.path.abspath(path)
+        from rpan_core import links
+
         with self.transaction():
             same = self._q("SELECT id, path, rel_path FROM videos WHERE content_hash=? ORDER BY id",
                            (meta["content_hash"],))
-            for vid, _old, _rel in same:
-                if not os.path.exists(self.video(vid).path):
-                    self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?",
-                                (abspath, self._rel(abspath), vid))
-                    return int(vid)
+            gone = [vid for vid, _old, _rel in same if not self.video(vid).exists]  # missing, or never linked
+            if not links.is_inside(abspath, self.folder):  # the user chose it: remember that, outside the project
+                links.record_link(self.project_id, abspath)
+            if gone:
+                self._write("UPDATE videos SET path=?, rel_path=? WHERE id=?", (abspath, self._rel(abspath), gone[0]))
+                return int(gone[0])
             cur = self._write("INSERT INTO videos(path, rel_path, content_hash, frame_count, fps, width, height, "
                               "action, split, added) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               (abspath, self._rel(abspath), meta["content_hash"], int(meta["frame_count"]),
@@ -1061,6 +1264,10 @@ class Project(_Reader):
                                f"its content hash {h[:12]} differs from the stored {rec.content_hash[:12]}. "
                                "Pick the same file (or add the new one as a new video)")
         abspath = os.path.abspath(new_path)
+        from rpan_core import links
+
+        if not links.is_inside(abspath, self.folder):  # the user chose it: remember that, outside the project
+            links.record_link(self.project_id, abspath)
         with self.transaction():
             self._write("UPDATE videos SET path=?, rel_path=?, content_hash=? WHERE id=?",
                         (abspath, self._rel(abspath), h, rec.id))
@@ -1357,7 +1564,9 @@ class Project(_Reader):
     def snapshot(self) -> "ProjectSnapshot":
         """A consistent read-only view for training while the studio keeps writing (close it when done)."""
         self._check_open()
-        return ProjectSnapshot(self.folder, self.skeleton)
+        snap = ProjectSnapshot(self.folder, self.skeleton)
+        snap.project_id = self.project_id
+        return snap
 
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` result (``"ok"`` for a sound file)."""

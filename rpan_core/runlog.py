@@ -100,7 +100,7 @@ def new_run_dir(runs_dir: str | os.PathLike, name: str | None = None) -> Path:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    p = Path(path)
-    tmp = p.with_name(p.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(_jsonable(data), indent=2), encoding="utf-8")
-    os.replace(tmp, p)
+    """``data`` as JSON, through :mod:`rpan_core.atomic` (no temp file survives a full disk)."""
+    from rpan_core.atomic import write_text
+
+    write_text(path, json.dumps(_jsonable(data), indent=2))

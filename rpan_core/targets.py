@@ -8,6 +8,7 @@ weighted mean around the peak), and PCK uses PennAction's normalization.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -86,6 +87,17 @@ def decode_refined(alpha: torch.Tensor, frame_size: tuple[int, int]) -> tuple[to
     r = (wmap * rows).sum((-2, -1)) / s
     c = (wmap * cols).sum((-2, -1)) / s
     return _cells_to_xy(r.float(), c.float(), frame_size, (k1, k2)), wmap.sum((-2, -1))
+
+
+def label_bbox(xy: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """``... x 4`` (x0, y0, x1, y1) box of the visible labeled joints: PennAction's bbox stand-in for PCK."""
+    xy = np.asarray(xy, np.float64)
+    v = np.asarray(visible, bool)[..., None]
+    big = np.where(v, xy, np.inf)
+    small = np.where(v, xy, -np.inf)
+    lo, hi = big.min(axis=-2), small.max(axis=-2)
+    box = np.concatenate([lo, hi], axis=-1)
+    return np.where(np.isfinite(box), box, 0.0)
 
 
 def pck(pred_xy: torch.Tensor, gt_xy: torch.Tensor, visible: torch.Tensor, bbox_xyxy: torch.Tensor,

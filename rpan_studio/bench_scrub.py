@@ -67,8 +67,8 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
     """Random seeks and small steps through the studio's path (FrameLoader -> view with overlays)."""
     from rpan_core.skeleton import PENNACTION
     from rpan_core.video import open_video
-    from rpan_studio.overlays import normalized_confidence
-    from rpan_studio.video_view import VideoView
+    from rpan_studio.views.overlays import normalized_confidence
+    from rpan_studio.views.video_view import VideoView
     from rpan_studio.workers import FrameLoader
 
     rng = np.random.default_rng(seed)

@@ -28,18 +28,18 @@ PoseEditor re-emits it as its own ``labelsChanged(video_id, frames)``.
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 from PyQt6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 
 from rpan_core.errors import ProjectError
+from rpan_core.project import Label, LabelSource, Project
+from rpan_studio.actions import shortcut
 
 __all__ = [
-    "SHORTCUTS",
     "AcceptPredictionCommand",
     "CopyPreviousCommand",
     "DeleteLabelCommand",
@@ -60,38 +60,9 @@ __all__ = [
     "set_action",
 ]
 
-HUMAN_SOURCES = frozenset({"manual", "corrected", "imported"})
-
-# (action name, key sequence, description): the main window's help dialog lists these.
-SHORTCUTS: tuple[tuple[str, str, str], ...] = (
-    ("undo", "Ctrl+Z", "Undo the last edit"),
-    ("redo", "Ctrl+Shift+Z", "Redo the last undone edit"),
-    ("drag_joint", "Left drag", "Move a joint (one undo step per drag; right-click while dragging cancels)"),
-    ("select_joint", "Left click", "Select a joint"),
-    ("next_joint", "Tab", "Select the next joint"),
-    ("previous_joint", "Shift+Tab", "Select the previous joint"),
-    ("toggle_visibility", "V", "Toggle the selected joint between visible and occluded"),
-    ("delete_label", "Delete", "Delete the selected joint's label"),
-    ("place_joint", "P", "Place the next missing joint: press, then click in the frame"),
-    ("cancel_place", "Escape", "Stop placing a joint"),
-    ("nudge_left", "Alt+Left", "Move the selected joint 1 px left (Shift: 10 px)"),
-    ("nudge_right", "Alt+Right", "Move the selected joint 1 px right (Shift: 10 px)"),
-    ("nudge_up", "Alt+Up", "Move the selected joint 1 px up (Shift: 10 px)"),
-    ("nudge_down", "Alt+Down", "Move the selected joint 1 px down (Shift: 10 px)"),
-    ("accept_frame", "A", "Accept the model's pose for this frame"),
-    ("accept_range", "Shift+A", "Accept the model's poses for the selected frame range"),
-    ("copy_previous", "C", "Copy the pose of the previous labeled frame to this frame"),
-    ("interpolate", "I", "Interpolate between the previous and next labeled keyframes"),
-)
-
-
-def shortcut(name: str) -> str:
-    """The key sequence of a SHORTCUTS entry (KeyError for an unknown name)."""
-    for n, keys, _ in SHORTCUTS:
-        if n == name:
-            return keys
-    raise KeyError(name)
-
+MANUAL, CORRECTED, ACCEPTED, IMPORTED = (LabelSource.MANUAL, LabelSource.CORRECTED, LabelSource.ACCEPTED,
+                                         LabelSource.IMPORTED)
+HUMAN_SOURCES = frozenset({MANUAL, CORRECTED, IMPORTED})
 
 @dataclass(frozen=True)
 class Row:
@@ -100,7 +71,7 @@ class Row:
     x: float
     y: float
     visible: bool
-    source: str
+    source: LabelSource
 
 
 Key = tuple[int, int]  # (frame, joint)
@@ -125,25 +96,19 @@ def notifier() -> LabelNotifier:
     return _NOTIFIER
 
 
-def _source_str(source: Any) -> str:
-    value = getattr(source, "value", source)
-    if isinstance(value, int) and hasattr(source, "name"):
-        return str(source.name).lower()
-    return str(value).lower()
+def row_of(label: Label) -> Row:
+    """A stored label as the row the commands write back."""
+    return Row(float(label.x), float(label.y), bool(label.visible), LabelSource.parse(label.source))
 
 
-def _row_of(label: Any) -> Row:
-    return Row(float(label.x), float(label.y), bool(label.visible), _source_str(label.source))
-
-
-def edited_source(previous: str | None, from_prediction: bool) -> str:
+def edited_source(previous: LabelSource | str | None, from_prediction: bool) -> LabelSource:
     """The source a person's edit gives a joint (see the module docstring)."""
     if previous is None:
-        return "corrected" if from_prediction else "manual"
-    return "manual" if previous == "manual" else "corrected"
+        return CORRECTED if from_prediction else MANUAL
+    return MANUAL if LabelSource.parse(previous) is MANUAL else CORRECTED
 
 
-def read_rows(project: Any, video_id: int, keys: Iterable[Key]) -> Changes:
+def read_rows(project: Project, video_id: int, keys: Iterable[Key]) -> Changes:
     """Current rows (or None) for (frame, joint) keys, one query per frame."""
     by_frame: dict[int, list[int]] = {}
     for f, j in keys:
@@ -153,16 +118,15 @@ def read_rows(project: Any, video_id: int, keys: Iterable[Key]) -> Changes:
         labels = project.frame_labels(video_id, f)
         for j in joints:
             lab = labels.get(j)
-            out[(f, j)] = None if lab is None else _row_of(lab)
+            out[(f, j)] = None if lab is None else row_of(lab)
     return out
 
 
-def write_rows(project: Any, video_id: int, changes: Changes) -> None:
-    """Write rows and delete absent labels, in one transaction where the project offers one."""
-    sets = [(f, j, r.x, r.y, r.visible, r.source) for (f, j), r in sorted(changes.items()) if r is not None]
+def write_rows(project: Project, video_id: int, changes: Changes) -> None:
+    """Write rows and delete absent labels, in one transaction."""
+    sets = [(f, j, r.x, r.y, r.visible, r.source.value) for (f, j), r in sorted(changes.items()) if r is not None]
     dels = [(f, j) for (f, j), r in sorted(changes.items()) if r is None]
-    tx = getattr(project, "transaction", None)
-    with (tx() if callable(tx) else nullcontext()):
+    with project.transaction():
         if sets:
             project.set_labels(video_id, sets)
         for f, j in dels:
@@ -178,7 +142,7 @@ class LabelEditCommand(QUndoCommand):
     undoes to what the store really held.
     """
 
-    def __init__(self, project: Any, video_id: int, changes: Changes, text: str,
+    def __init__(self, project: Project, video_id: int, changes: Changes, text: str,
                  parent: QUndoCommand | None = None) -> None:
         super().__init__(text, parent)
         self.project = project
@@ -211,15 +175,15 @@ class SetJointCommand(LabelEditCommand):
     joint merge into one undo step (keyboard nudges); -1 never merges.
     """
 
-    def __init__(self, project: Any, video_id: int, frame: int, joint: int, x: float, y: float, *,
-                 visible: bool | None = None, source: str | None = None, from_prediction: bool = False,
-                 merge_id: int = -1, joint_name: str | None = None) -> None:
+    def __init__(self, project: Project, video_id: int, frame: int, joint: int, x: float, y: float, *,
+                 visible: bool | None = None, source: LabelSource | str | None = None,
+                 from_prediction: bool = False, merge_id: int = -1, joint_name: str | None = None) -> None:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ProjectError(f"joint position ({x}, {y}) is not a finite number; place the joint inside the frame")
         prev = project.frame_labels(video_id, frame).get(joint)
-        prev_row = None if prev is None else _row_of(prev)
-        if source is None:
-            source = edited_source(None if prev_row is None else prev_row.source, from_prediction)
+        prev_row = None if prev is None else row_of(prev)
+        source = (edited_source(None if prev_row is None else prev_row.source, from_prediction) if source is None
+                  else LabelSource.parse(source))
         if visible is None:
             visible = True if prev_row is None else prev_row.visible
         name = joint_name or f"joint {joint}"
@@ -242,14 +206,14 @@ class SetJointCommand(LabelEditCommand):
 class SetVisibilityCommand(LabelEditCommand):
     """Mark one joint visible or occluded. A predicted joint with no label gets a corrected label at ``xy``."""
 
-    def __init__(self, project: Any, video_id: int, frame: int, joint: int, visible: bool,
+    def __init__(self, project: Project, video_id: int, frame: int, joint: int, visible: bool,
                  xy: tuple[float, float] | None = None, joint_name: str | None = None) -> None:
         prev = project.frame_labels(video_id, frame).get(joint)
         if prev is not None:
-            r = _row_of(prev)
+            r = row_of(prev)
             row = Row(r.x, r.y, bool(visible), edited_source(r.source, False))
         elif xy is not None and all(math.isfinite(v) for v in xy):
-            row = Row(float(xy[0]), float(xy[1]), bool(visible), "corrected")
+            row = Row(float(xy[0]), float(xy[1]), bool(visible), CORRECTED)
         else:
             raise ProjectError(f"{joint_name or f'joint {joint}'} has no label or prediction on frame {frame}; "
                                "place it first (P, then click)")
@@ -261,7 +225,7 @@ class SetVisibilityCommand(LabelEditCommand):
 class DeleteLabelCommand(LabelEditCommand):
     """Delete the labels of some joints (all labeled joints when ``joints`` is None) on one frame."""
 
-    def __init__(self, project: Any, video_id: int, frame: int, joints: int | Sequence[int] | None = None,
+    def __init__(self, project: Project, video_id: int, frame: int, joints: int | Sequence[int] | None = None,
                  joint_name: str | None = None) -> None:
         if joints is None:
             joints = sorted(project.frame_labels(video_id, frame))
@@ -272,8 +236,8 @@ class DeleteLabelCommand(LabelEditCommand):
                          f"Delete {what} on frame {frame}")
 
 
-def _label_sources(project: Any, video_id: int, frames: Iterable[int]) -> dict[int, dict[int, Row]]:
-    return {int(f): {j: _row_of(lab) for j, lab in project.frame_labels(video_id, int(f)).items()}
+def _label_sources(project: Project, video_id: int, frames: Iterable[int]) -> dict[int, dict[int, Row]]:
+    return {int(f): {j: row_of(lab) for j, lab in project.frame_labels(video_id, int(f)).items()}
             for f in frames}
 
 
@@ -286,7 +250,7 @@ class AcceptPredictionCommand(LabelEditCommand):
     ``min_conf``: joints below it are accepted as occluded (None = all visible).
     """
 
-    def __init__(self, project: Any, video_id: int, frames: Sequence[int], xy: np.ndarray,
+    def __init__(self, project: Project, video_id: int, frames: Sequence[int], xy: np.ndarray,
                  conf: np.ndarray | None = None, min_conf: float | None = None,
                  visible: np.ndarray | None = None) -> None:
         frames = [int(f) for f in frames]
@@ -312,7 +276,7 @@ class AcceptPredictionCommand(LabelEditCommand):
                     vis = bool(vis_arr[i, j])
                 else:
                     vis = True if (min_conf is None or conf_arr is None) else bool(conf_arr[i, j] >= min_conf)
-                changes[(f, j)] = Row(float(x), float(y), vis, "accepted")
+                changes[(f, j)] = Row(float(x), float(y), vis, ACCEPTED)
         if len(frames) == 1:
             text = f"Accept prediction on frame {frames[0]}"
         else:
@@ -327,14 +291,14 @@ class CopyPreviousCommand(LabelEditCommand):
     ``frame`` stay as they are.
     """
 
-    def __init__(self, project: Any, video_id: int, frame: int) -> None:
+    def __init__(self, project: Project, video_id: int, frame: int) -> None:
         earlier = [f for f in project.labeled_frames(video_id) if f < frame]
         if not earlier:
             raise ProjectError(f"no labeled frame before frame {frame}; label an earlier frame first")
         src = int(earlier[-1])
         labels = _label_sources(project, video_id, [src])[src]
         changes: Changes = {
-            (int(frame), j): Row(r.x, r.y, r.visible, "accepted" if r.source == "accepted" else "manual")
+            (int(frame), j): Row(r.x, r.y, r.visible, ACCEPTED if r.source is ACCEPTED else MANUAL)
             for j, r in labels.items()
         }
         super().__init__(project, video_id, changes, f"Copy pose of frame {src} to frame {frame}")
@@ -348,7 +312,7 @@ class InterpolateCommand(LabelEditCommand):
     ``p_a + (p_b - p_a) * (f - a) / (b - a)``; a person's labels in between are kept.
     """
 
-    def __init__(self, project: Any, video_id: int, frame_a: int, frame_b: int) -> None:
+    def __init__(self, project: Project, video_id: int, frame_a: int, frame_b: int) -> None:
         a, b = sorted((int(frame_a), int(frame_b)))
         la = _label_sources(project, video_id, [a])[a]
         lb = _label_sources(project, video_id, [b])[b]
@@ -369,7 +333,7 @@ class InterpolateCommand(LabelEditCommand):
                 if prev is not None and prev.source in HUMAN_SOURCES:
                     continue
                 pa, pb = la[j], lb[j]
-                changes[(f, j)] = Row(pa.x + (pb.x - pa.x) * t, pa.y + (pb.y - pa.y) * t, True, "accepted")
+                changes[(f, j)] = Row(pa.x + (pb.x - pa.x) * t, pa.y + (pb.y - pa.y) * t, True, ACCEPTED)
         super().__init__(project, video_id, changes, f"Interpolate frames {a}-{b}")
         self.frame_a, self.frame_b, self.joints = a, b, joints
 
@@ -377,9 +341,9 @@ class InterpolateCommand(LabelEditCommand):
 class SetActionCommand(QUndoCommand):
     """Set (or clear, with None) a video's action label; undo restores the previous one."""
 
-    def __init__(self, project: Any, video_id: int, action: str | None) -> None:
+    def __init__(self, project: Project, video_id: int, action: str | None) -> None:
         if action is not None:
-            classes = list(getattr(project, "classes", []) or [])
+            classes = project.classes
             if classes and action not in classes:
                 raise ProjectError(f"unknown action {action!r}; choose one of: {', '.join(classes)}")
         super().__init__(f"Set action to {action}" if action else "Clear action")
@@ -411,7 +375,7 @@ def _push(stack: QUndoStack, cmd: LabelEditCommand) -> LabelEditCommand | None:
     return cmd
 
 
-def accept_prediction(stack: QUndoStack, project: Any, video_id: int, frames: Sequence[int] | int,
+def accept_prediction(stack: QUndoStack, project: Project, video_id: int, frames: Sequence[int] | int,
                       xy: np.ndarray, conf: np.ndarray | None = None, *,
                       min_conf: float | None = None,
                       visible: np.ndarray | None = None) -> AcceptPredictionCommand | None:
@@ -424,18 +388,18 @@ def accept_prediction(stack: QUndoStack, project: Any, video_id: int, frames: Se
     return _push(stack, AcceptPredictionCommand(project, video_id, frames, xy, conf, min_conf, visible))
 
 
-def copy_previous(stack: QUndoStack, project: Any, video_id: int, frame: int) -> CopyPreviousCommand | None:
+def copy_previous(stack: QUndoStack, project: Project, video_id: int, frame: int) -> CopyPreviousCommand | None:
     """Copy the previous labeled frame's pose onto ``frame`` (ProjectError when there is none)."""
     return _push(stack, CopyPreviousCommand(project, video_id, frame))
 
 
-def interpolate(stack: QUndoStack, project: Any, video_id: int, frame_a: int,
+def interpolate(stack: QUndoStack, project: Project, video_id: int, frame_a: int,
                 frame_b: int) -> InterpolateCommand | None:
     """Interpolate between two labeled keyframes; None when they are adjacent (nothing between)."""
     return _push(stack, InterpolateCommand(project, video_id, frame_a, frame_b))
 
 
-def set_action(stack: QUndoStack, project: Any, video_id: int, action: str | None) -> SetActionCommand:
+def set_action(stack: QUndoStack, project: Project, video_id: int, action: str | None) -> SetActionCommand:
     """Set the video's action label as one undo step."""
     cmd = SetActionCommand(project, video_id, action)
     stack.push(cmd)
@@ -443,7 +407,7 @@ def set_action(stack: QUndoStack, project: Any, video_id: int, action: str | Non
 
 
 def make_undo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAction]:
-    """Undo / redo QActions for a menu, with the SHORTCUTS keys (Ctrl+Z, Ctrl+Shift+Z; Ctrl+Y too)."""
+    """Undo / redo QActions for a menu, with the rpan_studio.actions keys (Ctrl+Z, Ctrl+Shift+Z; Ctrl+Y too)."""
     undo = stack.createUndoAction(parent, "&Undo")
     undo.setShortcut(QKeySequence(shortcut("undo")))
     redo = stack.createRedoAction(parent, "&Redo")
@@ -451,7 +415,7 @@ def make_undo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAct
     return undo, redo
 
 
-def neighbour_keyframes(project: Any, video_id: int, frame: int) -> tuple[int | None, int | None]:
+def neighbour_keyframes(project: Project, video_id: int, frame: int) -> tuple[int | None, int | None]:
     """The nearest labeled frames strictly before and after ``frame`` (for the I shortcut)."""
     labeled = list(project.labeled_frames(video_id))
     before = [f for f in labeled if f < frame]

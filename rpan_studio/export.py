@@ -2,7 +2,7 @@
 
 Why the mp4 is rendered with NumPy/OpenCV and not by grabbing the widget: grabbing
 would tie the export to the window's size and zoom and to the UI thread; drawing
-with :func:`rpan_studio.overlays.draw_overlays` (the same maths as the live view)
+with :func:`rpan_studio.views.overlays.draw_overlays` (the same maths as the live view)
 lets the export run in a worker at the video's own resolution, reading frames
 sequentially (``Video.frames``, no seeks) while the person keeps working.
 
@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import cv2
 import numpy as np
 
 from rpan_core.errors import RPANError, VideoError
-from rpan_studio.overlays import OverlayOptions, draw_overlays
+from rpan_studio.views.overlays import OverlayOptions, confidence_scale, draw_overlays, normalized_confidence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from PyQt6.QtWidgets import QWidget
+
+    from rpan_studio.state import AnalysisLike
 
 __all__ = ["export_overlay_video", "save_widget_png", "save_confusion_png", "confusion_from_result", "caption_for"]
 
@@ -34,7 +39,7 @@ def caption_for(probs_t: np.ndarray, classes: Sequence[str]) -> str:
     return f"{name} {100.0 * p[c]:.0f}%"
 
 
-def export_overlay_video(video_path: str | os.PathLike, analysis: Any, out_path: str | os.PathLike, *,
+def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike | None, out_path: str | os.PathLike, *,
                          opts: OverlayOptions | None = None, edges: Sequence[tuple[int, int]] = (),
                          start: int = 0, stop: int | None = None, fps: float | None = None,
                          progress: Callable[[int, int], None] | None = None,
@@ -66,6 +71,7 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: Any, out_path:
                             "choose another folder")
         n_an = 0 if analysis is None else int(np.asarray(analysis.probs).shape[0])
         classes = [] if analysis is None else list(analysis.classes)
+        scale = 1.0 if analysis is None else confidence_scale(analysis.conf)  # the live view's colour scale
         total = stop - start
         try:
             for k, frame in enumerate(video.frames(start, stop)):
@@ -73,8 +79,9 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: Any, out_path:
                     raise _Cancel()
                 t = start + k
                 if t < n_an:
+                    conf = normalized_confidence(np.asarray(analysis.conf[t], np.float32) / scale)
                     img = draw_overlays(frame, attention=np.asarray(analysis.attention[t]), xy=analysis.xy[t],
-                                        conf=_norm_conf(analysis, t), edges=edges,
+                                        conf=conf, edges=edges,
                                         caption=caption_for(analysis.probs[t], classes), opts=opts)
                 else:
                     img = frame
@@ -98,24 +105,7 @@ class _Cancel(Exception):
     pass
 
 
-def _norm_conf(analysis: Any, t: int) -> np.ndarray:
-    from rpan_studio.overlays import normalized_confidence
-
-    conf = np.asarray(analysis.conf[t], dtype=np.float32)
-    scale = getattr(analysis, "_conf_scale", None)
-    if scale is None:
-        c = np.asarray(analysis.conf)
-        rows = np.linspace(0, len(c) - 1, min(len(c), 512)).astype(int)
-        top = float(np.nanmax(c[rows])) if len(c) else 1.0
-        scale = top if 0 < top < 1 else 1.0
-        try:
-            analysis._conf_scale = scale
-        except AttributeError:
-            pass
-    return normalized_confidence(conf / scale) if scale != 1.0 else normalized_confidence(conf)
-
-
-def save_widget_png(widget: Any, path: str | os.PathLike) -> Path:
+def save_widget_png(widget: QWidget, path: str | os.PathLike) -> Path:
     """Grab a widget (the view, a plot) as it is on screen and save it as PNG."""
     out = Path(path)
     if out.suffix.lower() != ".png":

@@ -16,6 +16,10 @@ Why two kinds of worker:
   an import) in a QThread with ``progress(done, total)``, a cancel flag the call
   polls, and ``done`` / ``failed`` / ``cancelled`` signals; user-facing failures
   (``RPANError``) arrive as their message, anything else with its traceback.
+  :class:`TaskRunner` keeps the running ones by key (one analysis at a time, a new
+  one cancels the old) and tells the status bar what is busy. It is the studio's
+  one way to run work in the background: the session's analysis, flow, imports and
+  exports, and the compare dialog's evaluations all go through it.
 """
 
 from __future__ import annotations
@@ -23,14 +27,19 @@ from __future__ import annotations
 import inspect
 import threading
 import traceback
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 from PyQt6.QtCore import QObject, QThread, pyqtSignal
 
 from rpan_core.errors import RPANError
 
-__all__ = ["FrameLoader", "TaskWorker", "Cancelled"]
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.video import Video
+
+__all__ = ["FrameLoader", "TaskWorker", "TaskRunner", "Cancelled"]
+
+_LIVE: set["TaskWorker"] = set()  # running workers, kept alive even if their runner is deleted
 
 
 class Cancelled(Exception):
@@ -113,7 +122,7 @@ class FrameLoader(QObject):
         self.read_ahead = read_ahead
         #: decode the exact full-resolution frame after the proxy's (set while zoomed in to label)
         self.exact_wanted = False
-        self.video: Any = None
+        self.video: Video | None = None
         self.decode_count = 0  # frames actually decoded (tests: stale requests are skipped)
         self._gen = 0
         self._pending: tuple[int, int, Any] | None = None
@@ -126,7 +135,7 @@ class FrameLoader(QObject):
         self._thread.failed.connect(self._on_failed)
         self._thread.start()
 
-    def set_video(self, video: Any) -> None:
+    def set_video(self, video: Video | None) -> None:
         with self._cond:
             self._gen += 1
             self._pending = None
@@ -245,3 +254,59 @@ class TaskWorker(QThread):
         self.result = result
         self.status = "done"
         self.done.emit(result)
+
+
+class TaskRunner(QObject):
+    """Runs :class:`TaskWorker` s by key and reports what is busy (for a progress bar and a cancel button).
+
+    Workers have no Qt parent and are kept alive until they finish, so closing a
+    dialog mid-task never deletes a running thread.
+    """
+
+    busy = pyqtSignal(str, bool)  # label, cancellable: a task started
+    progress = pyqtSignal(str, int, int)  # label, done, total
+    idle = pyqtSignal()  # no task is running any more
+    failed = pyqtSignal(str)  # a task's error message
+    cancelled = pyqtSignal(str)  # the label of a task that was cancelled
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks: dict[str, TaskWorker] = {}
+
+    def run(self, key: str, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None,
+            label: str = "", cancellable: bool = True, **kwargs: Any) -> TaskWorker:
+        """Run ``fn(*args, **kwargs)`` in a worker; a task still running under ``key`` is cancelled first."""
+        old = self.tasks.get(key)
+        if old is not None and old.isRunning():
+            old.cancel()
+        name = label or key
+        w = TaskWorker(fn, *args, name=name, **kwargs)
+        self.tasks[key] = w
+        _LIVE.add(w)
+        w.progress.connect(lambda done, total, w=w: self.progress.emit(w.name, done, total))
+        if on_done is not None:
+            w.done.connect(on_done)
+        w.failed.connect(self.failed)
+        w.cancelled.connect(lambda name=name: self.cancelled.emit(name))
+        w.finished.connect(lambda w=w, key=key: self._finished(key, w))
+        self.busy.emit(name, cancellable)
+        w.start()
+        return w
+
+    def _finished(self, key: str, w: TaskWorker) -> None:
+        _LIVE.discard(w)
+        if self.tasks.get(key) is w:
+            del self.tasks[key]
+        if not self.running():
+            self.idle.emit()
+
+    def running(self) -> bool:
+        return any(t.isRunning() for t in self.tasks.values())
+
+    def cancel_all(self) -> None:
+        for w in list(self.tasks.values()):
+            w.cancel()
+
+    def wait_all(self, timeout_ms: int = 60000) -> None:
+        for w in list(self.tasks.values()):
+            w.wait(timeout_ms)

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from rpan_core.evaluate import evaluate
-    from rpan_core.train import TrainConfig, _size, run_training
+    from rpan_core.engine import TrainConfig, parse_size, run_training
 
     torch.set_num_threads(args.threads)
     t_all = time.perf_counter()
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         # no validation split ("none" is empty): the test videos are looked at once, at the end, for the table
         tc = TrainConfig(project=str(proj), run_dir=str(run_dir), stream=stream, preset="paper", model_preset="demo",
-                         backbone="small_cnn", backbone_weights=None, input_size=_size(args.input_size),
+                         backbone="small_cnn", backbone_weights=None, input_size=parse_size(args.input_size),
                          dropout=args.dropout, epochs=args.epochs, lr=args.lr,
                          lr_step_epoch=max(1, int(args.epochs * 0.75)), batch=args.batch, seed=args.seed,
                          val_split="none", tensorboard=False)

@@ -35,7 +35,7 @@ def run(quick: bool = False) -> dict:
     from rpan_core.analyze import analyze_video
     from rpan_core.runlog import read_events
     from rpan_core.synth import make_project
-    from rpan_core.train import TrainConfig, run_training
+    from rpan_core.engine import TrainConfig, run_training
 
     n_videos, n_frames = (9, 32) if quick else (18, 120)
     with tempfile.TemporaryDirectory(prefix="rpan-bench-") as tmp:

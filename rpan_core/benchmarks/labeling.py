@@ -18,7 +18,7 @@ user gets: videos are mp4 files, predictions come from
 training stride, refined sub-cell decoding), corrected frames are written to a
 :class:`~rpan_core.project.Project` as the annotator leaves them (accepted
 predictions keep their small error, moved joints get the truth), and a round is
-:func:`rpan_core.train.run_training` with the engine's ``finetune`` preset,
+:func:`rpan_core.engine.run_training` with the engine's ``finetune`` preset,
 initialized from the previous checkpoint, backbone frozen, feature cubes cached
 (see :data:`ROUND_RECIPE` for the labeling-specific settings and why). The
 evaluation videos are never written to the project: nothing is trained or tuned
@@ -242,7 +242,7 @@ def _on_labels(project: Any, videos: Sequence[_Video], checkpoint: Path, cache: 
 def finetune_round(project_dir: Path, init: Path, run_dir: Path, recipe: dict | None = None,
                    seed: int = 0) -> tuple[Path, float]:
     """One labeling fine-tune round with the engine: ``(checkpoint, seconds)``."""
-    from rpan_core.train import TrainConfig, run_training
+    from rpan_core.engine import TrainConfig, run_training
 
     rec = dict(ROUND_RECIPE, **(recipe or {}))
     tc = TrainConfig(project=str(project_dir), run_dir=str(run_dir), init=str(init), device="cpu", seed=seed,

@@ -16,6 +16,11 @@ Coordinates inside the project are 0-based pixels (the centre of the top-left
 pixel is (0, 0)). MATLAB datasets (PennAction, JHMDB) use 1-based pixels and are
 shifted by one on the way in and out; COCO is 0-based already.
 
+Untrusted coordinates: a position that is NaN is not labeled (the joint is
+skipped); one outside the frame by more than a frame's width or height (-1e9,
+1e308, inf) is refused with the file, frame and joint named
+(:func:`check_coordinates`), against the size of the real frames.
+
 This module holds the small checking helpers the readers share.
 """
 
@@ -30,8 +35,8 @@ import numpy as np
 
 from rpan_core.errors import FormatError, ProjectError
 
-__all__ = ["FormatError", "field_error", "load_mat", "get_field", "as_float_array", "as_int", "as_str",
-           "check_skeleton", "check_single_person", "guard_project_errors"]
+__all__ = ["FormatError", "field_error", "check_coordinates", "load_mat", "get_field", "as_float_array", "as_int",
+           "as_str", "check_skeleton", "check_single_person", "guard_project_errors"]
 
 
 def field_error(path: str | os.PathLike, field: str, what: str) -> FormatError:
@@ -92,6 +97,27 @@ def as_str(value: Any, field: str, path: str | os.PathLike) -> str:
     if isinstance(value, str):
         return value.strip()
     raise field_error(path, field, "must be a text string")
+
+
+def check_coordinates(path: str | os.PathLike, xy: np.ndarray, width: int, height: int, joints: Any,
+                      what: str = "frame {t}") -> np.ndarray:
+    """Refuse positions outside the ``width x height`` frames by more than a frame; returns the NaN mask.
+
+    ``xy`` is ``T x J x 2`` (0-based pixels); ``what`` names a row, formatted with the
+    1-based frame number ``t``. A joint whose x or y is NaN is marked True in the
+    returned ``T x J`` mask: the caller leaves it unlabeled.
+    """
+    xy = np.asarray(xy, np.float64)
+    nan = np.isnan(xy).any(axis=-1)
+    with np.errstate(invalid="ignore"):
+        ok = nan | ((xy[..., 0] >= -width) & (xy[..., 0] <= 2 * width) & (xy[..., 1] >= -height)
+                    & (xy[..., 1] <= 2 * height))
+    if not ok.all():
+        t, j = (int(v) for v in np.argwhere(~ok)[0])
+        x, y = xy[t, j]
+        raise FormatError(f"{path}: {what.format(t=t + 1)} joint {joints[j]} is at ({x:g}, {y:g}), outside the "
+                          f"{width}x{height} frames by more than a frame; fix the file and import again")
+    return nan
 
 
 def check_skeleton(project: Any, name: str, fmt: str) -> None:

@@ -35,8 +35,18 @@ video through ``video_name`` (or the folder part of ``file_name``; or, for a fla
 ``<video>_<frame>.jpg``, the part before the frame number) and its frame through
 ``frame_index`` (or the number in the file name); the video is the project's
 video with that stem, or the frame folder ``<images_root>/<video name>`` which is
-then added. A labeled joint without a position (stored as such in the project)
+then added; that folder must lie inside ``images_root`` (a ``video_name`` such as
+``../../x`` or an absolute path is refused, so a file cannot add any folder on disk
+to the project). A labeled joint without a position (stored as such in the project)
 is written as ``0, 0, 1`` and read back the same way.
+
+Untrusted input: a keypoint whose x or y is NaN is not labeled; one outside its
+frame by more than a frame's width or height is refused with the annotation named;
+two images naming the same frame of a video are refused (its persons belong on
+one image: silently keeping the last would drop labels). The file is parsed in one pass that
+keeps only the fields the importer uses and turns each keypoint list into a
+compact array as soon as it is read (peak memory about 2x the file, was 10x), and
+nesting too deep for the parser is a FormatError, not a RecursionError.
 """
 
 from __future__ import annotations
@@ -48,10 +58,12 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from rpan_core.atomic import remove_orphans_of, write_text
 from rpan_core.errors import FormatError
 from rpan_core.formats import guard_project_errors
 from rpan_core.skeleton import COCO, get_skeleton, joint_aliases
@@ -104,10 +116,12 @@ def export_coco(project: Any, out_path: str | os.PathLike, *, video_ids: list[in
                         "skeleton": _edges(skel, names)}],
     }
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(doc))
-    os.replace(tmp, out)
+    try:
+        remove_orphans_of(out)  # temp files of exports killed earlier
+        write_text(out, json.dumps(doc))
+    except OSError as exc:
+        raise FormatError(f"cannot write {out}: {exc.strerror or exc}; free some disk space or choose another "
+                          "folder (an older export there is unchanged)") from exc
     return out
 
 
@@ -163,6 +177,78 @@ def _int_field(path: Path, obj: Any, key: str, where: str) -> int:
     return v
 
 
+class JointLabels(Mapping):
+    """One image's labels, ``joint -> (x, y, visible)`` (x, y None: labeled without a position).
+
+    Held as one small array instead of a dict of tuples of floats: a big file has
+    hundreds of thousands of images, and the dict form took ~3 kB each.
+    ``where(j)`` is the index of the annotation that labeled joint ``j``.
+    """
+
+    __slots__ = ("_a",)
+
+    def __init__(self, num_joints: int) -> None:
+        self._a = np.zeros((num_joints, 5))  # x, y, visible, present, annotation index
+
+    def put(self, j: int, x: float | None, y: float | None, visible: bool, annotation: int) -> None:
+        self._a[j] = (math.nan if x is None else x, math.nan if y is None else y, bool(visible), 1.0, annotation)
+
+    def __getitem__(self, j: int) -> tuple:
+        if not 0 <= j < len(self._a) or not self._a[j, 3]:
+            raise KeyError(j)
+        x, y, v = (float(t) for t in self._a[j, :3])
+        return (None if math.isnan(x) else x, None if math.isnan(y) else y, bool(v))
+
+    def __contains__(self, j: object) -> bool:
+        return isinstance(j, int) and 0 <= j < len(self._a) and bool(self._a[j, 3])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self._a[:, 3]).tolist())
+
+    def __len__(self) -> int:
+        return int(np.count_nonzero(self._a[:, 3]))
+
+    def where(self, j: int) -> str:
+        return f"annotations[{int(self._a[j, 4])}]"
+
+
+_IMAGE_KEYS = ("id", "file_name", "width", "height", "video_name", "frame_index", "action", "split")
+_ANN_KEYS = ("image_id", "category_id", "keypoints", "bbox", "iscrowd", "track_id", "attributes", "person_name",
+             "box_from_joints")
+
+
+def _compact(d: dict) -> dict:
+    """json object_hook: keep only what the importer reads of images and annotations; keypoints as float64.
+
+    Called for every object as soon as it is parsed, so a big file never holds its
+    segmentation polygons, URLs or per-number Python floats all at once.
+    """
+    if "keypoints" in d and "image_id" in d:
+        out = {k: d[k] for k in _ANN_KEYS if k in d}
+        kp = out["keypoints"]
+        if isinstance(kp, list) and all(type(v) in (int, float) for v in kp):
+            out["keypoints"] = np.asarray(kp, dtype=np.float64)
+        return out
+    if "file_name" in d and "id" in d and "images" not in d:
+        return {k: d[k] for k in _IMAGE_KEYS if k in d}
+    return d
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh, object_hook=_compact)
+    except RecursionError:
+        raise FormatError(f"{path}: the JSON is nested too deeply to be a COCO file; fix the file and "
+                          "import again") from None
+    except MemoryError:
+        raise FormatError(f"{path}: the file is too big to read into memory; split it and import the "
+                          "parts") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise FormatError(f"{path}: not a readable JSON file ({msg}); fix the file and import again") from None
+
+
 def category_mapping(names: list[str], skeleton: Any) -> tuple[list[int | None], dict[str, str]]:
     """Project joint index (or None) for each keypoint name, and the names mapped by alias.
 
@@ -196,10 +282,7 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
     """
     path = Path(path)
     skel = get_skeleton(skeleton)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FormatError(f"{path}: not a readable JSON file ({exc})") from exc
+    doc = _load_json(path)
     if not isinstance(doc, dict):
         raise _err(path, "the top level", "must be an object with images, annotations, categories")
     for key in ("images", "annotations", "categories"):
@@ -223,13 +306,15 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
                        f"names no joint of the project's {skel.name} skeleton ({', '.join(skel.joints)})")
         cats[cid] = (mapping, kn)
     images: dict[int, dict] = {}
+    seen_frames: dict[tuple[str, int], int] = {}
     for i, im in enumerate(doc["images"]):
         iid = _int_field(path, im, "id", f"images[{i}]")
         fn = im.get("file_name")
         if not isinstance(fn, str) or not fn:
             raise _err(path, f"images[{i}] field 'file_name'", "is missing or empty")
         for key in ("width", "height"):
-            _int_field(path, im, key, f"images[{i}]")
+            if _int_field(path, im, key, f"images[{i}]") < 1:
+                raise _err(path, f"images[{i}] field '{key}'", "must be at least 1")
         vname = im.get("video_name")
         if vname is None:
             parent = Path(fn).parent.name
@@ -239,8 +324,8 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
                            "image no 'video_name'; frames must be named '<video>/<frame>.jpg' or "
                            "'<video>_<frame>.jpg'")
             vname = parent or flat.group("video")
-        if not isinstance(vname, str) or not vname:
-            raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty string")
+        if not isinstance(vname, str) or not vname or any(ord(ch) < 32 for ch in vname):
+            raise _err(path, f"images[{i}] field 'video_name'", "must be a non-empty one-line name")
         frame = im.get("frame_index")
         if frame is None:
             m = re.search(r"(\d+)$", Path(fn).stem)
@@ -257,9 +342,16 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
             raise _err(path, f"images[{i}] field 'split'", "must be a split name such as train or test")
         if iid in images:
             raise _err(path, f"images[{i}] field 'id'", f"{iid} is used twice")
+        other = seen_frames.setdefault((vname, frame), i)
+        if other != i:
+            raise _err(path, f"images[{i}]", f"is frame {frame} of video {vname!r} like images[{other}] (one image "
+                       "per frame: put all its persons' annotations on one image, or remove one)")
         images[iid] = {"video_name": vname, "frame": frame, "action": action, "split": split, "persons": [],
                        "size": (im["width"], im["height"])}
-    for a, ann in enumerate(doc["annotations"]):
+    doc["images"] = None  # parsed: let it go before the annotations add their labels
+    anns = doc["annotations"]
+    for a, ann in enumerate(anns):
+        anns[a] = None  # each annotation goes as soon as it is read (a big file's peak memory)
         where = f"annotations[{a}]"
         iid = _int_field(path, ann, "image_id", where)
         if iid not in images:
@@ -269,12 +361,14 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
             raise _err(path, f"{where} field 'category_id'", f"{cid} is not a category with keypoints")
         kp = ann.get("keypoints")
         mapping, kn = cats[cid]
-        if not isinstance(kp, list) or len(kp) != 3 * len(mapping):
-            n = len(kp) if isinstance(kp, list) else "no list"
+        if not isinstance(kp, (list, np.ndarray)) or len(kp) != 3 * len(mapping):
+            n = len(kp) if isinstance(kp, (list, np.ndarray)) else "no list"
             raise _err(path, f"{where} field 'keypoints'", f"has {n} numbers; the category's {len(mapping)} "
                        f"keypoints need {3 * len(mapping)} (x, y, v per keypoint)")
-        if not all(_is_num(v) for v in kp):
-            raise _err(path, f"{where} field 'keypoints'", "must hold only finite numbers")
+        if not isinstance(kp, np.ndarray):
+            raise _err(path, f"{where} field 'keypoints'", "must hold only numbers")
+        if not np.isfinite(kp[2::3]).all():
+            raise _err(path, f"{where} field 'keypoints'", "has a visibility that is not 0, 1 or 2")
         bbox = ann.get("bbox")
         if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_num(v) for v in bbox)):
             raise _err(path, f"{where} field 'bbox'", "must be [x, y, w, h]")
@@ -293,23 +387,31 @@ def read_coco(path: str | os.PathLike, skeleton: Any, report: dict | None = None
         box = None
         if bbox is not None and bbox[2] > 0 and bbox[3] > 0 and not ann.get("box_from_joints"):
             box = [float(bbox[0]), float(bbox[1]), float(bbox[0] + bbox[2]), float(bbox[1] + bbox[3])]
-        labels: dict[int, tuple] = {}
+        labels = JointLabels(skel.num_joints)
         persons.append({"track": track, "name": name, "labels": labels, "box": box})
+        W, H = images[iid]["size"]
+        kpl = kp.tolist()
         for k, j in enumerate(mapping):
-            x, y, v = kp[3 * k: 3 * k + 3]
+            x, y, v = kpl[3 * k: 3 * k + 3]
             if v not in (0, 1, 2):
-                raise _err(path, f"{where} field 'keypoints'", f"visibility of keypoint {k + 1} is {v}; use 0, 1 or 2")
+                raise _err(path, f"{where} field 'keypoints'", f"visibility of keypoint {k + 1} is {v:g}; use 0, 1 "
+                           "or 2")
             if v != 0 and j is None and report is not None:
                 report["unmapped"][kn[k]] += 1
-            if j is None or v == 0:
+            if v == 0 or math.isnan(x) or math.isnan(y):  # NaN: not labeled
+                continue
+            if not (-W <= x <= 2 * W and -H <= y <= 2 * H):  # every keypoint, mapped or not
+                raise _err(path, f"{where} keypoint {k + 1}", f"at ({x:g}, {y:g}) lies outside its {W}x{H} image by "
+                           "more than the image's size")
+            if j is None:
                 continue
             if j in labels:
                 raise _err(path, f"{where} field 'keypoints'", f"gives joint {skel.joints[j]!r} twice (two "
                            "keypoint names map to it)")
             if v == 1 and x == 0 and y == 0:
-                labels[j] = (None, None, False)
+                labels.put(j, None, None, False, a)
             else:
-                labels[j] = (float(x), float(y), v == 2)
+                labels.put(j, x, y, v == 2, a)
     return list(images.values())
 
 
@@ -426,10 +528,15 @@ def import_coco_report(project: Any, json_path: str | os.PathLike, *,
         known.setdefault(Path(r.path).stem, r)
     root = Path(images_root) if images_root is not None else path.parent
     plan = []
+    from rpan_core.links import is_inside
+
     for vname, es in by_video.items():
         rec = _match_video(vname, known)
         if rec is None:
             folder = root / vname
+            if os.path.isabs(vname) or not is_inside(folder, root):
+                raise FormatError(f"{path}: video_name {vname!r} points outside {root}; an imported video must be a "
+                                  "frame folder inside images_root (add other videos to the project first)")
             if not folder.is_dir():
                 have = ", ".join(sorted(known)) or "none yet"
                 raise FormatError(f"{path}: images of video {vname!r} match no video of the project (its videos: "
@@ -437,15 +544,21 @@ def import_coco_report(project: Any, json_path: str | os.PathLike, *,
                                   f"(rpan add --project {project.folder} VIDEO) or pass images_root")
             try:
                 with open_video(folder, cache_mb=1) as v:
-                    n = v.frame_count
+                    n, W, H = v.frame_count, v.width, v.height
             except Exception as exc:  # noqa: BLE001 - VideoError or a broken image
                 raise FormatError(f"{path}: the frames of video {vname!r} cannot be read ({exc})") from exc
         else:
-            n = rec.frame_count
+            n, W, H = rec.frame_count, rec.width, rec.height
         for e in es:
             if e["frame"] >= n:
                 raise FormatError(f"{path}: field 'frame_index' {e['frame']} of video {vname!r} is past its "
                                   f"{n} frames")
+            for q in e["persons"]:  # against the real frames, not the file's claim
+                for j, (x, y, _vis) in q["labels"].items():
+                    if x is not None and not (-W <= x <= 2 * W and -H <= y <= 2 * H):
+                        raise FormatError(f"{path}: {q['labels'].where(j)} ({vname!r} frame {e['frame']}) puts "
+                                          f"{project.skeleton.joints[j]} at ({x:g}, {y:g}), outside the video's "
+                                          f"{W}x{H} frames by more than a frame; fix the file and import again")
         plan.append((vname, rec, es, _person_ids(path, vname, es)))
     ids = []
     with project.transaction():

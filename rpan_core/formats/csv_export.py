@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rpan_core.atomic import atomic_write, remove_orphans_of
+from rpan_core.errors import FormatError
 from rpan_core.project import LabelSource
 
 COLUMNS = ("video_id", "video", "frame", "person", "joint", "joint_name", "x", "y", "visible", "source")
@@ -24,10 +26,18 @@ COLUMNS = ("video_id", "video", "frame", "person", "joint", "joint_name", "x", "
 def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
     """Write the project's labels as CSV (atomically: a temp file, then rename); returns the path."""
     out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
     names = project.skeleton.joints
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    try:
+        remove_orphans_of(out)  # temp files of exports killed earlier
+        _write_rows(project, out, names, video_ids)
+    except OSError as exc:
+        raise FormatError(f"cannot write {out}: {exc.strerror or exc}; free some disk space or choose another "
+                          "folder (an older export there is unchanged)") from exc
+    return out
+
+
+def _write_rows(project: Any, out: Path, names: Any, video_ids: list[int] | None) -> None:
+    with atomic_write(out, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in project.videos():
@@ -47,5 +57,3 @@ def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int
                                      LabelSource.parse(int(la.source[i, j])).value])
             rows.sort(key=lambda row: (row[2], row[3], row[4]))
             w.writerows(rows)
-    os.replace(tmp, out)
-    return out

@@ -27,7 +27,7 @@ from typing import Any, Callable
 import numpy as np
 
 from rpan_core.errors import FormatError, RPANError
-from rpan_core.formats import as_float_array, get_field, guard_project_errors, load_mat
+from rpan_core.formats import as_float_array, check_coordinates, get_field, guard_project_errors, load_mat
 from rpan_core.skeleton import JHMDB, convert_pose
 
 ORIGIN = 1.0  # pos_img is in 1-based (MATLAB) pixels
@@ -44,10 +44,11 @@ class JhmdbClip:
 
 
 def read_joint_positions(path: str | os.PathLike) -> np.ndarray:
-    """``pos_img`` of one ``joint_positions.mat`` as T x 15 x 2 0-based pixels (checked)."""
+    """``pos_img`` of one ``joint_positions.mat`` as T x 15 x 2 0-based pixels (NaN: not labeled; positions
+    are checked against the frames at import)."""
     path = Path(path)
     d = load_mat(path)
-    pos = as_float_array(get_field(d, "pos_img", path), "pos_img", path, shape=(2, J, None))
+    pos = as_float_array(get_field(d, "pos_img", path), "pos_img", path, shape=(2, J, None), finite=False)
     if pos.shape[2] < 1:
         raise FormatError(f"{path}: field 'pos_img' has no frames (shape 2 x 15 x 0)")
     return np.transpose(pos, (2, 1, 0)) - ORIGIN
@@ -110,17 +111,18 @@ def import_jhmdb(project: Any, src: str | os.PathLike, *, split: int = 1, conver
             raise FormatError(f"{m}: no frames for it (looked for Rename_Images/{cls}/{name}/ and {cls}/{name}.avi)")
         try:
             with open_video(frames, cache_mb=1) as v:
-                n = v.frame_count
+                n, W, H = v.frame_count, v.width, v.height
         except RPANError as exc:
             raise FormatError(f"{m}: its frames cannot be read ({exc})") from exc
         if len(xy) > n:
             raise FormatError(f"{m}: field 'pos_img' has {len(xy)} frames but {frames} holds only {n}")
+        check_coordinates(m, xy, W, H, JHMDB.joints, "field 'pos_img' at frame {t}")
         clips.append(JhmdbClip(cls, name, m, frames, xy))
     ids = []
     with project.transaction():
         project.add_classes(sorted({c.cls for c in clips}))
         for k, c in enumerate(clips):
-            xy, vis = c.xy, np.ones(c.xy.shape[:2], bool)
+            xy, vis = c.xy, ~np.isnan(c.xy).any(axis=-1)  # NaN: not labeled
             if skel != "jhmdb":
                 xy, vis = convert_pose(xy, vis, "jhmdb", skel)
             with guard_project_errors(c.mat_path):

@@ -33,9 +33,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from rpan_core.atomic import atomic_dir, remove_orphans, save_with
 from rpan_core.errors import FormatError, RPANError
-from rpan_core.formats import (as_float_array, as_int, as_str, check_single_person, check_skeleton, get_field,
-                               guard_project_errors, load_mat)
+from rpan_core.formats import (as_float_array, as_int, as_str, check_coordinates, check_single_person, check_skeleton,
+                               get_field, guard_project_errors, load_mat)
 from rpan_core.skeleton import PENNACTION
 
 #: 1-based pixels in the files (see the module docstring).
@@ -59,6 +60,7 @@ class PennSequence:
     bbox: np.ndarray      # T' x 4 (T' = T or T - 1)
     size_hw: tuple[int, int]
     nframes: int
+    labeled: np.ndarray | None = None  # T x 13 bool: False where the file's x or y is NaN (not labeled)
 
 
 def read_label_file(path: str | os.PathLike) -> PennSequence:
@@ -70,8 +72,8 @@ def read_label_file(path: str | os.PathLike) -> PennSequence:
     n = as_int(d["nframes"], "nframes", path)
     if n < 1:
         raise FormatError(f"{path}: field 'nframes' is {n}; a sequence has at least one frame")
-    x = as_float_array(d["x"], "x", path, shape=(n, J))
-    y = as_float_array(d["y"], "y", path, shape=(n, J))
+    x = as_float_array(d["x"], "x", path, shape=(n, J), finite=False)  # NaN: not labeled; inf: checked at import
+    y = as_float_array(d["y"], "y", path, shape=(n, J), finite=False)
     vis = as_float_array(d["visibility"], "visibility", path, shape=(n, J))
     if not np.isin(vis, (0, 1)).all():
         raise FormatError(f"{path}: field 'visibility' must hold only 0 and 1")
@@ -90,12 +92,13 @@ def read_label_file(path: str | os.PathLike) -> PennSequence:
     action = as_str(d["action"], "action", path) or None
     pose = as_str(d["pose"], "pose", path)
     xy = np.stack([x, y], axis=-1) - ORIGIN
+    labeled = ~(np.isnan(x) | np.isnan(y))
     none = (vis == 0) & (x == 0) & (y == 0)  # our export's "no position"
     xy[none] = np.nan
     name = path.stem
     frames = path.parent.parent / "frames" / name
-    return PennSequence(name, path, frames, action, pose, xy, vis > 0, train == 1, bbox - ORIGIN,
-                        (int(dims[0]), int(dims[1])), n)
+    return PennSequence(name, path, frames, action, pose, xy, (vis > 0) & labeled, train == 1, bbox - ORIGIN,
+                        (int(dims[0]), int(dims[1])), n, labeled)
 
 
 def _label_files(src: Path) -> list[Path]:
@@ -134,11 +137,12 @@ def import_pennaction(project: Any, src: str | os.PathLike, *, videos: list[str]
             raise FormatError(f"{f}: its frames folder {s.frames_path} is missing")
         try:
             with open_video(s.frames_path, cache_mb=1) as v:
-                n = v.frame_count
+                n, W, H = v.frame_count, v.width, v.height
         except RPANError as exc:
             raise FormatError(f"{f}: its frames cannot be read ({exc})") from exc
         if n != s.nframes:
             raise FormatError(f"{f}: field 'nframes' is {s.nframes} but {s.frames_path} holds {n} frames")
+        check_coordinates(f, s.xy, W, H, PENNACTION.joints, "fields 'x'/'y' at frame {t}")
         seqs.append(s)
     ids = []
     with project.transaction():
@@ -146,8 +150,9 @@ def import_pennaction(project: Any, src: str | os.PathLike, *, videos: list[str]
         for k, s in enumerate(seqs):
             with guard_project_errors(s.label_path):
                 vid = project.add_video(s.frames_path, action=s.action, split="train" if s.train else "test")
+                lab = s.labeled if s.labeled is not None else np.ones((s.nframes, J), bool)
                 rows = [(t, j, _num(s.xy[t, j, 0]), _num(s.xy[t, j, 1]), bool(s.visible[t, j]), "imported")
-                        for t in range(s.nframes) for j in range(J)]
+                        for t in range(s.nframes) for j in range(J) if lab[t, j]]
                 project.set_labels(vid, rows)
             ids.append(vid)
             if progress:
@@ -193,22 +198,32 @@ def export_pennaction(project: Any, out_dir: str | os.PathLike, *, video_ids: li
     check_single_person(project, recs, "PennAction")
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "frames").mkdir(parents=True, exist_ok=True)
+    for sub in ("labels", "frames"):  # temp files and folders of exports killed earlier
+        remove_orphans(out / sub)
+    untrusted = [r for r in recs if not getattr(r, "trusted", True)]
+    if untrusted:  # export copies frames out: never those of a path a crafted project named
+        r = untrusted[0]
+        raise FormatError(f"video {r.id} ({r.path}) lies outside the project folder and was not added or relinked "
+                          "by you, so it is not exported; relink it first (studio: Relink video, or Project.relink)")
     for k, r in enumerate(recs, start=1):
         name = f"{k:04d}"
-        fdir = out / "frames" / name
-        fdir.mkdir(parents=True, exist_ok=True)
         try:
-            with open_video(r.path) as v:
+            # the whole frame folder appears at once (or the old one stays): never a half-written video
+            with open_video(r.path) as v, atomic_dir(out / "frames" / name, replace=True) as fdir:
                 n, h, w = v.frame_count, v.height, v.width
                 for t, frame in enumerate(v.frames()):
                     ok = cv2.imwrite(str(fdir / f"{t + 1:06d}.jpg"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
                                      [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
                     if not ok:
-                        raise FormatError(f"cannot write {fdir / f'{t + 1:06d}.jpg'}; check disk space and permissions")
+                        raise FormatError(f"cannot write {out / 'frames' / name / f'{t + 1:06d}.jpg'}; check disk "
+                                          "space and permissions")
         except RPANError as exc:
             if isinstance(exc, FormatError):
                 raise
             raise FormatError(f"cannot export video {r.id} ({r.path}): {exc}") from exc
+        except OSError as exc:
+            raise FormatError(f"cannot export video {r.id} to {out}: {exc.strerror or exc}; check disk space and "
+                              "permissions (nothing half-written is left)") from exc
         la = project.video_labels(r.id)
         xy = np.full((n, J, 2), np.nan)
         vis = np.zeros((n, J), bool)
@@ -221,11 +236,14 @@ def export_pennaction(project: Any, out_dir: str | os.PathLike, *, video_ids: li
         fx = np.where(lab & np.isfinite(xy[..., 0]), xy[..., 0] + ORIGIN, 0.0)
         fy = np.where(lab & np.isfinite(xy[..., 1]), xy[..., 1] + ORIGIN, 0.0)
         fvis = (vis & lab).astype(np.float64)
-        scipy.io.savemat(str(out / "labels" / f"{name}.mat"), {
-            "action": r.action or "", "pose": "unknown", "x": fx, "y": fy, "visibility": fvis,
-            "train": np.array([[1 if r.split == "train" else -1]], np.float64), "bbox": bbox,
-            "dimensions": np.array([[h, w, n]], np.float64), "nframes": np.array([[n]], np.float64),
-        }, do_compression=True)
+        mat = {"action": r.action or "", "pose": "unknown", "x": fx, "y": fy, "visibility": fvis,
+               "train": np.array([[1 if r.split == "train" else -1]], np.float64), "bbox": bbox,
+               "dimensions": np.array([[h, w, n]], np.float64), "nframes": np.array([[n]], np.float64)}
+        try:
+            save_with(out / "labels" / f"{name}.mat", lambda fh: scipy.io.savemat(fh, mat, do_compression=True))
+        except OSError as exc:
+            raise FormatError(f"cannot write {out / 'labels' / f'{name}.mat'}: {exc.strerror or exc}; check disk "
+                              "space and permissions") from exc
         if progress:
             progress(k, len(recs))
     return out

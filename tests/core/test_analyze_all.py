@@ -43,11 +43,16 @@ def _worker(rank: int, world: int, port: int, project: str, ck: str, cache: str,
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    # a file rendezvous: a free TCP port can be taken by another process before the ranks bind it
+    dist.init_process_group("gloo", init_method=f"file://{out}/rendezvous", rank=rank, world_size=world)
     from rpan_core.analyze_all import run_all
     from rpan_core.project import Project
 
     rows = run_all(Project.open(project), ck, device="cpu", cache_dir=cache, show_progress=False)
     Path(out, f"rank{rank}.json").write_text(json.dumps(rows))
+    dist.destroy_process_group()
 
 
 def test_single_process_all_then_cached(setup, tmp_path, capsys):

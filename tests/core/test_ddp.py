@@ -24,7 +24,7 @@ def _worker(rank: int, world: int, port: int, project: str, run: str, out: str) 
     os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    from rpan_core.train import TrainConfig, Trainer
+    from rpan_core.engine import TrainConfig, Trainer
 
     t = Trainer(TrainConfig(project=project, run_dir=run, epochs=2, backbone="small_cnn", backbone_weights=None,
                             input_size=(64, 96), hidden=16, batch=2, lr=0.01, clip_len=4, device="cpu", seed=1),

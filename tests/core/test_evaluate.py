@@ -62,7 +62,7 @@ def test_confusion_and_accuracy_match_direct_predictions(setup, tmp_path):
 def test_pck_uses_labeled_frames_only(setup):
     from rpan_core.analyze import analyze_video
     from rpan_core.evaluate import evaluate
-    from rpan_core.train import label_bbox
+    from rpan_core.targets import label_bbox
 
     project, truth, _, ck = setup
     res = evaluate(ck, project, "test")

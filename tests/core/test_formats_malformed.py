@@ -52,13 +52,18 @@ def _refused(p: Project, fn) -> None:
 
 # ------------------------------------------------------------------ array mutations shared by .mat formats
 
-def _bad_array(draw, shape: tuple[int, ...], fixed_axes: int | None = None) -> object:
+def _bad_array(draw, shape: tuple[int, ...], fixed_axes: int | None = None, coords: bool = False) -> object:
     """An array that must be refused: NaN/inf, a wrong size on one of the first ``fixed_axes`` axes, text,
-    empty, or an extra axis."""
-    kind = draw(st.sampled_from(["nan", "inf", "shape", "text", "empty", "ndim"]))
+    empty, or an extra axis. For ``coords`` (positions) NaN means "not labeled" and is fine, while a
+    position far outside the frame (-1e9, 1e308, inf) is refused."""
+    kinds = ["inf", "shape", "text", "empty", "ndim"] + (["far"] if coords else ["nan"])
+    kind = draw(st.sampled_from(kinds))
     a = np.ones(shape)
     if kind == "nan":
         a.flat[draw(st.integers(0, a.size - 1))] = np.nan
+        return a
+    if kind == "far":
+        a.flat[draw(st.integers(0, a.size - 1))] = draw(st.sampled_from([-1e9, 1e308, 1e200, -40.0, 60.0]))
         return a
     if kind == "inf":
         a.flat[draw(st.integers(0, a.size - 1))] = -np.inf
@@ -91,7 +96,7 @@ def penn_mutation(draw) -> dict:
         del d[draw(st.sampled_from(sorted(d)))]
     elif kind == "array":
         field = draw(st.sampled_from(["x", "y", "visibility"]))
-        d[field] = _bad_array(draw, (T, 13))
+        d[field] = _bad_array(draw, (T, 13), coords=field != "visibility")
     elif kind == "visibility":
         d["visibility"][draw(st.integers(0, T - 1)), draw(st.integers(0, 12))] = draw(st.sampled_from([2, -1, 0.5]))
     elif kind == "train":
@@ -148,7 +153,7 @@ def jhmdb_mutation(draw) -> dict:
         return {"pos_imgs": np.ones((2, 15, T))}
     if kind == "frames":
         return {"pos_img": np.ones((2, 15, T + draw(st.integers(1, 3))))}
-    return {"pos_img": _bad_array(draw, (2, 15, T), fixed_axes=2)}  # fewer frames than the video is fine
+    return {"pos_img": _bad_array(draw, (2, 15, T), fixed_axes=2, coords=True)}  # fewer frames is fine
 
 
 def test_jhmdb_malformed(tmp_path):
@@ -167,6 +172,7 @@ def test_jhmdb_malformed(tmp_path):
         scipy.io.savemat(bad, d)
         err = _refused(p, lambda: import_jhmdb(p, src))
         assert "run/b/joint_positions.mat" in str(err) and ("pos_img" in str(err) or "frames" in str(err))
+        assert "\n" not in str(err)
 
     check()
     shutil.rmtree(bad.parent)
@@ -209,7 +215,7 @@ def coco_mutation(draw) -> dict:
             else kp + [1.0] * draw(st.integers(1, 4))
     elif kind == "keypoint_value":
         k = draw(st.integers(0, 17)) * 3 + draw(st.integers(0, 1))
-        d["annotations"][i]["keypoints"][k] = draw(st.sampled_from([math.nan, math.inf, "3", None, [1], True]))
+        d["annotations"][i]["keypoints"][k] = draw(st.sampled_from([math.inf, -1e9, 1e308, "3", None, [1], True]))
     elif kind == "visibility":
         d["annotations"][i]["keypoints"][draw(st.integers(0, 17)) * 3 + 2] = draw(st.sampled_from([3, -1, 0.5]))
     elif kind == "type":

@@ -14,7 +14,7 @@ from tests.core.engine_support import make_tiny_project, rpan_cli
 
 from rpan_core.errors import TrainingError  # noqa: E402
 from rpan_core.runlog import read_events  # noqa: E402
-from rpan_core.train import TrainConfig, run_training  # noqa: E402
+from rpan_core.engine import TrainConfig, run_training  # noqa: E402
 
 SMALL = dict(backbone="small_cnn", backbone_weights=None, backbone_stride=32, input_size=(64, 96), hidden=48, batch=3, lr=0.005,
              clip_len=6, seed=0, preload=True)

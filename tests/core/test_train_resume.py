@@ -15,7 +15,7 @@ from tests.core.engine_support import make_tiny_project, rpan_cli
 
 
 from rpan_core.runlog import read_events  # noqa: E402
-from rpan_core.train import TrainConfig, Trainer, run_training  # noqa: E402
+from rpan_core.engine import TrainConfig, Trainer, run_training  # noqa: E402
 
 SMALL = dict(backbone="small_cnn", backbone_weights=None, input_size=(64, 96), hidden=32, batch=3, lr=0.005,
              clip_len=4, seed=3)

@@ -20,7 +20,7 @@ from tests.core.engine_support import make_tiny_project, rpan_cli
 
 from rpan_core import flow as F  # noqa: E402
 from rpan_core.errors import ConfigError, TrainingError  # noqa: E402
-from rpan_core.train import TrainConfig, run_training  # noqa: E402
+from rpan_core.engine import TrainConfig, run_training  # noqa: E402
 
 SMALL = dict(backbone="small_cnn", backbone_weights=None, input_size=(64, 96), hidden=24, batch=3, lr=0.005,
              clip_len=4, seed=0, tensorboard=False)
@@ -83,7 +83,7 @@ def test_cross_modality_init_from_an_rgb_checkpoint(runs, tmp_path):
                                                                   if k not in ("backbone", "backbone_weights",
                                                                                "input_size", "hidden")})
     from rpan_core.project import Project
-    from rpan_core.train import build_model
+    from rpan_core.engine import build_model
 
     notes_log = []
     m, _, notes = build_model(tc.resolved(), Project.open(folder), log=notes_log.append)

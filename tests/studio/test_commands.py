@@ -10,20 +10,17 @@ from PyQt6.QtGui import QUndoStack
 from rpan_core.errors import ProjectError
 from rpan_studio import commands as cmds
 
-from .pose_editor_support import make_project, rows
+from .pose_editor_support import rows
 
 J = 13
 
 
 @pytest.fixture
-def env(qapp, tmp_path):
-    project, vid = make_project(tmp_path)
+def env(qapp, project_with_video):
+    project, vid = project_with_video
     stack = QUndoStack()
     yield project, vid, stack
     stack.clear()
-    close = getattr(project, "close", None)
-    if close:
-        close()
 
 
 def test_set_joint_undo_redo_restores_exact_rows(env) -> None:
@@ -194,11 +191,13 @@ def test_notifier_reports_frames(env) -> None:
 
 
 def test_shortcuts_table_is_complete() -> None:
-    names = [n for n, _, _ in cmds.SHORTCUTS]
+    from rpan_studio.actions import ACTIONS, shortcut
+
+    names = [a.name for a in ACTIONS]
     assert len(names) == len(set(names))
-    keys = [k for _, k, _ in cmds.SHORTCUTS]
-    assert len(keys) == len(set(keys))
-    assert cmds.shortcut("undo") == "Ctrl+Z" and cmds.shortcut("redo") == "Ctrl+Shift+Z"
+    keys = [a.keys for a in ACTIONS if a.keys]
+    assert len(keys) == len(set(keys)), "two actions share a key"
+    assert shortcut("undo") == "Ctrl+Z" and shortcut("redo") == "Ctrl+Shift+Z"
     for required in ("toggle_visibility", "delete_label", "place_joint", "accept_frame", "copy_previous",
                      "interpolate"):
         assert required in names

@@ -19,26 +19,29 @@ import sys
 import textwrap
 from pathlib import Path
 
-from .pose_editor_support import CLASSES, make_project, project_class, rows  # noqa: E402
+from rpan_core.project import Project  # noqa: E402
+from tests.conftest import CLASSES, write_frames  # noqa: E402
+
+from .pose_editor_support import rows  # noqa: E402
 
 N_FRAMES = 40
 
 CHILD = textwrap.dedent(
     r'''
     import json, sys
-    sys.path.insert(0, sys.argv[5])  # the repo: its tests' store stand-in, used only while rpan_core.project is missing
-    from tests.studio.pose_editor_support import project_class
+    sys.path.insert(0, sys.argv[5])  # the repo
+    from rpan_core.project import Project
     import numpy as np
     import pyqtgraph as pg
     from PyQt6.QtGui import QUndoStack
     from PyQt6.QtWidgets import QApplication
     from rpan_studio import commands as cmds
-    from rpan_studio.pose_editor import PoseEditor
+    from rpan_studio.views.pose_editor import PoseEditor
 
     folder, vid, n_frames = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     classes = json.loads(sys.argv[4])
     app = QApplication([])
-    project = project_class().open(folder)
+    project = Project.open(folder)
     view = pg.GraphicsView(); vb = pg.ViewBox(invertY=True); view.setCentralItem(vb); view.show()
     stack = QUndoStack()
     editor = PoseEditor(vb, stack)
@@ -87,12 +90,11 @@ def _db_files(folder: Path) -> list[Path]:
     return [p for p in folder.iterdir() if p.suffix in (".db", ".sqlite", ".sqlite3")]
 
 
-def test_sigkill_mid_burst_loses_no_printed_edit(tmp_path: Path) -> None:
-    project, vid = make_project(tmp_path, n_frames=N_FRAMES)
+def test_sigkill_mid_burst_loses_no_printed_edit(tmp_path: Path, make_project) -> None:
+    project = make_project()
+    vid = project.add_video(write_frames(tmp_path / "clip", N_FRAMES))
     folder = Path(project.folder)
-    close = getattr(project, "close", None)
-    if close:
-        close()
+    project.close()
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -119,7 +121,7 @@ def test_sigkill_mid_burst_loses_no_printed_edit(tmp_path: Path) -> None:
     ops = {p["op"] for p in printed}
     assert {"set", "absent", "action"} <= ops
 
-    reopened = project_class().open(folder)
+    reopened = Project.open(folder)
     try:
         cache: dict[int, dict] = {}
         for p in printed:
@@ -134,9 +136,7 @@ def test_sigkill_mid_burst_loses_no_printed_edit(tmp_path: Path) -> None:
         # the edit after the last printed one may have committed too, but never anything older
         assert reopened.video(vid).action in (last_action["action"], last_action["next"])
     finally:
-        close = getattr(reopened, "close", None)
-        if close:
-            close()
+        reopened.close()
     for db in _db_files(folder):
         con = sqlite3.connect(db)
         try:

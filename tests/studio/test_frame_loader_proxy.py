@@ -10,7 +10,7 @@ import pytest
 from rpan_core.proxy import build_proxy
 from rpan_core.video import open_video
 from rpan_studio.app import make_app
-from rpan_studio.video_view import VideoView
+from rpan_studio.views.video_view import VideoView
 from rpan_studio.workers import FrameLoader
 from tests.core.test_video import H, W, decode, encode
 

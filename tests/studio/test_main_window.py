@@ -16,19 +16,18 @@ from PyQt6.QtCore import QPoint, QSettings, Qt
 from PyQt6.QtGui import QImage
 
 from rpan_studio.app import make_app
-from rpan_studio.main_window import STUDIO_SHORTCUTS, MainWindow
-from rpan_studio import commands as cmds
+from rpan_studio.actions import help_rows
+from rpan_studio.main_window import MainWindow
 
-from .studio_fakes import (GRID, H, LOW_CONF_FRAMES, OFF_FRAME_JOINT, W, frame_index_of, make_analysis,
-                           make_memory_project, person_center)
+from .coded_clips import GRID, H, LOW_CONF_FRAMES, OFF_FRAME_JOINT, W, frame_index_of, make_analysis, person_center
 
 N = 40
 
 
 @pytest.fixture
-def studio(qtbot, tmp_path):
+def studio(qtbot, tmp_path, coded_project):
     make_app()
-    project, vid = make_memory_project(tmp_path, N)
+    project, vid = coded_project(N)
     analysis = make_analysis(N)
     calls = []
 
@@ -39,7 +38,9 @@ def studio(qtbot, tmp_path):
         return analysis
 
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(project, checkpoint="fake.pt", analyze_fn=fake_analyze, settings=settings)
+    checkpoint = tmp_path / "fake.pt"
+    checkpoint.write_bytes(b"x")  # a file: the state validates a checkpoint where it is set
+    w = MainWindow(project, checkpoint=checkpoint, analyze_fn=fake_analyze, settings=settings)
     w.quiet = True
     qtbot.addWidget(w)
     w.resize(1200, 800)
@@ -59,7 +60,7 @@ def wait_shown(qtbot, w, frame):
 
 def test_opens_project_analyzes_in_background(studio):
     w = studio
-    assert w.test_calls and w.test_calls[0][1] == "fake.pt"
+    assert w.test_calls and w.test_calls[0][1].endswith("fake.pt")
     assert w.video_list.count() == 1
     assert w.spin.maximum() == N - 1
     assert w.action_plot.curves and len(w.action_plot.curves) == 3
@@ -113,7 +114,7 @@ def test_heat_map_is_on_the_person_and_toggles(qtbot, studio):
     w.seek(21)
     wait_shown(qtbot, w, 21)
     for mode in range(4):  # one joint, body part, mean, max: the fake puts every joint on the person
-        w.heat_mode.setCurrentIndex(mode)
+        w.overlays.heat_mode.setCurrentIndex(mode)
         heat = w.view.heat_item
         assert heat.isVisible()
         alpha = heat.image[..., 3].astype(float)
@@ -124,15 +125,15 @@ def test_heat_map_is_on_the_person_and_toggles(qtbot, studio):
         px, py = person_center(21)
         cell_w, cell_h = W / GRID[1], H / GRID[0]
         assert abs(x - px) <= cell_w / 2 and abs(y - py) <= cell_h / 2, (mode, x, y, px, py)
-    w.heat_check.setChecked(False)
+    w.overlays.heat_check.setChecked(False)
     assert not w.view.heat_item.isVisible()
-    w.heat_check.setChecked(True)
+    w.overlays.heat_check.setChecked(True)
     assert w.view.heat_item.isVisible()
     assert w.view.skeleton.points.isVisible()
-    w.skeleton_check.setChecked(False)
+    w.overlays.skeleton_check.setChecked(False)
     assert not w.view.skeleton.points.isVisible()
     assert all(not ln.isVisible() for ln in w.view.skeleton.lines)
-    w.annotation_check.setChecked(False)
+    w.overlays.annotation_check.setChecked(False)
     assert all(not h.isVisible() for h in w.editor.handles)
 
 
@@ -171,7 +172,7 @@ def test_latest_request_wins_in_the_view(qtbot, studio):
     for f in range(1, N):
         w.seek(f)
     wait_shown(qtbot, w, N - 1)
-    assert w.loader.wait_idle(5)
+    assert w.display.loader.wait_idle(5)
     assert w.view.frame_index == N - 1
 
 
@@ -209,7 +210,7 @@ def test_analysis_can_be_cancelled_and_never_blocks_seeking(qtbot, studio):
         return w.test_analysis
 
     w.set_analysis(None)
-    w.analyze_fn = slow
+    w.session.analyze_fn = slow
     worker = w.analyze()
     assert started.wait(5)
     assert w.progress.isVisible() and w.cancel_button.isVisible()
@@ -236,7 +237,7 @@ def test_play_advances_and_pauses(qtbot, studio):
 def test_shortcut_help_lists_every_key(studio):
     dlg = studio.show_shortcuts()
     table = dlg.findChild(__import__("PyQt6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
-    assert table.rowCount() == len(STUDIO_SHORTCUTS) + len(cmds.SHORTCUTS)
+    assert table.rowCount() == len(help_rows())
     keys = {table.item(i, 0).text() for i in range(table.rowCount())}
     assert {"Space", "Ctrl+Z", "A", "I"} <= keys
 
@@ -255,7 +256,7 @@ def test_cli_parser_accepts_project_and_checkpoint():
 
 def test_accept_range_is_one_undo_step(studio):
     w = studio
-    w.accept_range(10, 14)
+    w.labeling.accept_range(10, 14)
     st = w.project.frame_states(w.video_id)
     assert list(np.flatnonzero(st)) == [10, 11, 12, 13, 14] and set(st[10:15]) == {2}
     lab = w.project.frame_labels(w.video_id, 12)
@@ -270,7 +271,10 @@ def test_training_finished_offers_reanalysis_with_new_checkpoint(qtbot, studio):
     w = studio
     dlg = w.open_training()
     n = len(w.test_calls)
-    dlg.runFinished.emit(str(w.test_tmp / "runs" / "r1"), str(w.test_tmp / "runs" / "r1" / "best.pt"))
+    best = w.test_tmp / "runs" / "r1" / "best.pt"
+    best.parent.mkdir(parents=True)
+    best.write_bytes(b"x")
+    dlg.runFinished.emit(str(best.parent), str(best))
     assert w.checkpoint.endswith("best.pt")
     assert any(e.startswith("asked: Training finished") for e in w.errors)
     qtbot.waitUntil(lambda: len(w.test_calls) == n + 1, timeout=5000)
@@ -279,18 +283,26 @@ def test_training_finished_offers_reanalysis_with_new_checkpoint(qtbot, studio):
     dlg.close()
 
 
-def test_demo_opens_in_a_worker(qtbot, tmp_path, monkeypatch):
+def test_demo_opens_in_a_worker(qtbot, tmp_path, monkeypatch, coded_project):
     """With no argument the studio opens the demo: built in a worker (busy bar), then shown."""
     import sys
     import types
 
+    from rpan_core.demo import DemoPath
+
     make_app()
-    project, _ = make_memory_project(tmp_path, 12)
+    project, _ = coded_project(12)
+    folder = project.folder
+    project.close()
     gate = threading.Event()
+    demo_ck = tmp_path / "demo.pt"
+    demo_ck.write_bytes(b"x")
 
     def ensure_demo_project():
         gate.wait(5)  # still "building" while the window must stay responsive
-        return project, str(tmp_path / "demo.pt")
+        found = DemoPath(folder)
+        found.checkpoint = demo_ck
+        return found
 
     monkeypatch.setitem(sys.modules, "rpan_core.demo", types.SimpleNamespace(ensure_demo_project=ensure_demo_project))
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
@@ -303,9 +315,10 @@ def test_demo_opens_in_a_worker(qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: worker.isRunning(), timeout=2000)
     assert w.progress.isVisible() and w.progress.maximum() == 0  # busy indicator
     gate.set()
-    qtbot.waitUntil(lambda: w.project is project and w.analysis is not None and w.view.frame_index == 0,
+    qtbot.waitUntil(lambda: w.project is not None and w.analysis is not None and w.view.frame_index == 0,
                     timeout=10000)
-    assert w.checkpoint.endswith("demo.pt")
+    assert w.project.folder == folder
+    assert w.checkpoint.endswith("demo.pt") and w.state.checkpoint_origin == "demo"
     w.close()
 
 
@@ -337,7 +350,7 @@ def test_undecodable_frame_is_reported_without_a_dialog(qtbot, studio):
 
 
 def test_add_videos_many_at_once_and_switch(qtbot, studio):
-    from .studio_fakes import write_coded_clip
+    from .coded_clips import write_coded_clip
 
     w = studio
     a = write_coded_clip(w.test_tmp / "more_a", 6)
@@ -350,3 +363,41 @@ def test_add_videos_many_at_once_and_switch(qtbot, studio):
     qtbot.waitUntil(lambda: w.video_id == ids[1] and w.view.frame_index == 0, timeout=5000)
     assert w.spin.maximum() == 8 and w.frame == 0
     assert frame_index_of(w.view.image_item.image) == 0
+
+
+def test_accept_range_menu_asks_in_a_dialog_then_the_command_acts(studio, monkeypatch):
+    """Dialogs ask, commands act: the typed range is parsed on the dialog side; a typo is one line, nothing written."""
+    from PyQt6.QtWidgets import QInputDialog
+
+    w = studio
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("10-14", True)))
+    w.actions_["accept_range"].trigger()
+    assert list(np.flatnonzero(w.project.frame_states(w.video_id))) == [10, 11, 12, 13, 14]
+    w.undo_stack.undo()
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("10 to 14", True)))
+    w.actions_["accept_range"].trigger()
+    assert w.errors == ["'10 to 14' is not a frame range; write it as first-last, e.g. 10-40"]
+    assert not w.project.frame_states(w.video_id).any()
+
+
+def test_a_checkpoint_is_validated_where_it_is_set(studio, monkeypatch):
+    from PyQt6.QtWidgets import QFileDialog
+
+    from rpan_core.errors import CheckpointError
+
+    w = studio
+    before = w.checkpoint
+    with pytest.raises(CheckpointError, match="missing.pt is not a file"):
+        w.state.set_checkpoint(w.test_tmp / "missing.pt")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(w.test_tmp / "gone.pt"), "")))
+    w.actions_["choose_checkpoint"].trigger()
+    assert len(w.errors) == 1 and "gone.pt is not a file" in w.errors[0]
+    assert w.checkpoint == before
+
+
+def test_training_dialog_names_the_current_checkpoint_and_where_it_came_from(studio):
+    w = studio
+    dlg = w.open_training()
+    assert dlg.init_current.text() == f"Current checkpoint: {w.test_tmp.name}/fake.pt (given)"
+    assert "Demo" not in dlg.init_current.text()
+    dlg.close()

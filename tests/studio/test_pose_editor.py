@@ -17,9 +17,9 @@ from PyQt6.QtWidgets import QApplication
 
 from rpan_core.skeleton import PENNACTION
 from rpan_studio import commands as cmds
-from rpan_studio.pose_editor import SOURCE_COLORS, JointListWidget, PoseEditor
+from rpan_studio.views.pose_editor import SOURCE_COLORS, JointListWidget, PoseEditor
 
-from .pose_editor_support import HEIGHT, WIDTH, make_project, rows
+from .pose_editor_support import HEIGHT, WIDTH, rows
 
 J = PENNACTION.num_joints
 
@@ -33,8 +33,8 @@ def _pose() -> np.ndarray:
 
 
 class Harness:
-    def __init__(self, qtbot, tmp_path) -> None:
-        self.project, self.vid = make_project(tmp_path)
+    def __init__(self, qtbot, project, vid) -> None:
+        self.project, self.vid = project, vid
         self.view = pg.GraphicsView()
         self.vb = pg.ViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self.view.setCentralItem(self.vb)
@@ -87,13 +87,10 @@ class Harness:
 
 
 @pytest.fixture
-def h(qtbot, tmp_path):
-    harness = Harness(qtbot, tmp_path)
+def h(qtbot, project_with_video):
+    harness = Harness(qtbot, *project_with_video)
     yield harness
     harness.stack.clear()
-    close = getattr(harness.project, "close", None)
-    if close:
-        close()
 
 
 def test_draws_labels_and_prediction_with_styles(h) -> None:

@@ -9,12 +9,13 @@ import pytest
 from PyQt6.QtGui import QImage
 
 from rpan_studio.app import make_app
-from rpan_studio.dynamics import dynamics_image
+from rpan_studio.views.dynamics import dynamics_image
 from rpan_studio.export import caption_for, confusion_from_result, save_confusion_png
-from rpan_studio.main_window import low_confidence_frames
-from rpan_studio.overlays import OverlayOptions, attention_map, colorize_heat, confidence_rgb, draw_overlays, upsample_map
-from rpan_studio.review import pose_jumps, review_queue
-from rpan_studio.timeline import STATE_COLORS, state_band
+from rpan_studio.views.frame_display import low_confidence_frames
+from rpan_studio.views.overlays import (OverlayOptions, attention_map, colorize_heat, confidence_rgb, draw_overlays,
+                                        upsample_map)
+from rpan_studio.views.review import pose_jumps, review_queue
+from rpan_studio.views.timeline import STATE_COLORS, state_band
 from rpan_studio.workers import FrameLoader, TaskWorker
 
 

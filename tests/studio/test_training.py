@@ -20,7 +20,8 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from rpan_core.errors import TrainingError  # noqa: E402
-from rpan_studio.training import (  # noqa: E402
+from rpan_core.project import Project  # noqa: E402
+from rpan_studio.dialogs.training import (  # noqa: E402
     EventFollower,
     TrainingDialog,
     TrainingOptions,
@@ -91,14 +92,6 @@ FAKE_TRAINER = textwrap.dedent(
 )
 
 
-class FakeProject:
-    """Only what the dialog reads from a project: its folder and runs folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.runs_dir = folder / "runs"
-
-
 @pytest.fixture
 def fake(tmp_path: Path) -> list[str]:
     script = tmp_path / "fake_trainer.py"
@@ -107,10 +100,8 @@ def fake(tmp_path: Path) -> list[str]:
 
 
 @pytest.fixture
-def project(tmp_path: Path) -> FakeProject:
-    folder = tmp_path / "proj"
-    folder.mkdir()
-    return FakeProject(folder)
+def project(make_project) -> Project:
+    return make_project()
 
 
 def _events(run_dir: Path) -> list[dict]:
@@ -168,16 +159,16 @@ def test_event_follower_reads_only_complete_new_lines(qtbot, tmp_path: Path) -> 
     f.stop()
 
 
-def test_run_updates_curves_and_finishes(qtbot, project: FakeProject, fake: list[str], tmp_path: Path,
+def test_run_updates_curves_and_finishes(qtbot, project: Project, fake: list[str], tmp_path: Path,
                                          monkeypatch) -> None:
     demo = tmp_path / "demo.pt"
     demo.write_bytes(b"x")
     monkeypatch.setenv("FAKE_STEPS", "5")
     monkeypatch.setenv("FAKE_DELAY", "0.02")
-    dlg = TrainingDialog(project, default_init=demo, trainer=fake)
+    dlg = TrainingDialog(project, current_checkpoint=demo, current_origin="demo", trainer=fake)
     qtbot.addWidget(dlg)
     dlg.show()
-    assert dlg.init_demo.isChecked()
+    assert dlg.init_current.isChecked()
     dlg.epochs_spin.setValue(2)
     dlg.lr_spin.setValue(0.005)
     dlg.freeze_check.setChecked(True)
@@ -205,13 +196,13 @@ def test_run_updates_curves_and_finishes(qtbot, project: FakeProject, fake: list
     assert dlg.compare_button.isEnabled()  # started from a checkpoint: A/B comparison offered
 
 
-def test_curve_updates_mid_run_then_cancel(qtbot, project: FakeProject, fake: list[str], monkeypatch) -> None:
+def test_curve_updates_mid_run_then_cancel(qtbot, project: Project, fake: list[str], monkeypatch) -> None:
     monkeypatch.setenv("FAKE_STEPS", "1000")
     monkeypatch.setenv("FAKE_DELAY", "0.05")
     dlg = TrainingDialog(project, trainer=fake)
     qtbot.addWidget(dlg)
     dlg.show()
-    assert dlg.init_scratch.isChecked() and not dlg.init_demo.isEnabled()
+    assert dlg.init_scratch.isChecked() and not dlg.init_current.isEnabled()
     ended: list = []
     dlg.runEnded.connect(lambda *a: ended.append(a))
     finished: list = []
@@ -253,7 +244,7 @@ def test_curve_updates_mid_run_then_cancel(qtbot, project: FakeProject, fake: li
     assert json.loads((run_dir / "argv.json").read_text()) == ["--resume", str(run_dir)]
 
 
-def test_failing_run_shows_error_text(qtbot, project: FakeProject, fake: list[str], monkeypatch) -> None:
+def test_failing_run_shows_error_text(qtbot, project: Project, fake: list[str], monkeypatch) -> None:
     monkeypatch.setenv("FAKE_MODE", "fail")
     dlg = TrainingDialog(project, trainer=fake)
     qtbot.addWidget(dlg)
@@ -267,7 +258,7 @@ def test_failing_run_shows_error_text(qtbot, project: FakeProject, fake: list[st
     assert "out of memory" in dlg.status_label.text()
 
 
-def test_crashing_run_without_end_event_is_failed(qtbot, project: FakeProject, fake: list[str],
+def test_crashing_run_without_end_event_is_failed(qtbot, project: Project, fake: list[str],
                                                   monkeypatch) -> None:
     monkeypatch.setenv("FAKE_MODE", "crash")
     dlg = TrainingDialog(project, trainer=fake)
@@ -279,7 +270,7 @@ def test_crashing_run_without_end_event_is_failed(qtbot, project: FakeProject, f
     assert "Segmentation fault in fake trainer" in dlg.log_view.toPlainText()
 
 
-def test_bad_form_does_not_start(qtbot, project: FakeProject, fake: list[str]) -> None:
+def test_bad_form_does_not_start(qtbot, project: Project, fake: list[str]) -> None:
     dlg = TrainingDialog(project, trainer=fake)
     qtbot.addWidget(dlg)
     dlg.init_ckpt.setChecked(True)
@@ -289,21 +280,21 @@ def test_bad_form_does_not_start(qtbot, project: FakeProject, fake: list[str]) -
     assert dlg.process is None
 
 
-def test_freezing_is_offered_only_when_starting_from_a_checkpoint(qtbot, project: FakeProject, fake: list[str],
+def test_freezing_is_offered_only_when_starting_from_a_checkpoint(qtbot, project: Project, fake: list[str],
                                                                    tmp_path: Path) -> None:
     demo = tmp_path / "demo.pt"
     demo.write_bytes(b"x")
-    dlg = TrainingDialog(project, default_init=demo, trainer=fake)
+    dlg = TrainingDialog(project, current_checkpoint=demo, current_origin="demo", trainer=fake)
     qtbot.addWidget(dlg)
     dlg.freeze_check.setChecked(True)
     dlg.init_scratch.setChecked(True)
     assert not dlg.freeze_check.isEnabled() and not dlg.freeze_check.isChecked()
     assert not dlg.options().freeze_backbone
-    dlg.init_demo.setChecked(True)
+    dlg.init_current.setChecked(True)
     assert dlg.freeze_check.isEnabled()
 
 
-def test_epoch_and_step_axes_label_whole_numbers_only(qtbot, project: FakeProject, fake: list[str]) -> None:
+def test_epoch_and_step_axes_label_whole_numbers_only(qtbot, project: Project, fake: list[str]) -> None:
     dlg = TrainingDialog(project, trainer=fake)
     qtbot.addWidget(dlg)
     for plot in (dlg.metric_plot, dlg.loss_plot):
@@ -312,11 +303,11 @@ def test_epoch_and_step_axes_label_whole_numbers_only(qtbot, project: FakeProjec
         assert values and all(float(v).is_integer() for v in values)
 
 
-def test_flow_stream_choice_reaches_rpan_train_and_forbids_freezing(qtbot, project: FakeProject,
+def test_flow_stream_choice_reaches_rpan_train_and_forbids_freezing(qtbot, project: Project,
                                                                     fake: list[str], tmp_path: Path) -> None:
     demo = tmp_path / "demo.pt"
     demo.write_bytes(b"x")
-    dlg = TrainingDialog(project, default_init=demo, trainer=fake)
+    dlg = TrainingDialog(project, current_checkpoint=demo, current_origin="demo", trainer=fake)
     qtbot.addWidget(dlg)
     dlg.freeze_check.setChecked(True)
     dlg.stream_combo.setCurrentIndex(dlg.stream_combo.findData("flow"))

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from rpan_core.errors import CheckpointError  # noqa: E402
 from rpan_core.skeleton import PENNACTION  # noqa: E402
-from rpan_studio.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
+from rpan_studio.dialogs.compare import CompareDialog, comparison_rows, flatten_metrics  # noqa: E402
 
-from .pose_editor_support import make_project  # noqa: E402
 
 
 def test_flatten_and_rows() -> None:
@@ -32,8 +31,8 @@ def test_flatten_and_rows() -> None:
     assert by["pck.refined.per_joint.b"] == ("pck.refined.per_joint.b", 0.4, None, None)
 
 
-def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path) -> None:
-    project, _vid = make_project(tmp_path)
+def test_dialog_compares_in_a_worker_thread(qtbot, tmp_path, project_with_video) -> None:
+    project, _vid = project_with_video
     a, b = tmp_path / "a.pt", tmp_path / "b.pt"
     a.write_text("0.5")
     b.write_text("0.75")
@@ -75,7 +74,7 @@ def test_compare_real_checkpoints_with_rpan_evaluate(qtbot, tmp_path) -> None:
     from rpan_core.evaluate import evaluate
     from rpan_core.project import Project
     from rpan_core.synth import render_video, write_mp4
-    from rpan_core.train import TrainConfig, run_training
+    from rpan_core.engine import TrainConfig, run_training
 
     actions = ("jumping_jacks", "squat")
     folder = tmp_path / "project"

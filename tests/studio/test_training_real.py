@@ -15,7 +15,7 @@ import pytest
 
 
 from rpan_core.synth import render_video, write_mp4  # noqa: E402
-from rpan_studio.training import TrainingDialog  # noqa: E402
+from rpan_studio.dialogs.training import TrainingDialog  # noqa: E402
 
 ACTIONS = ("jumping_jacks", "squat")
 TINY = ["--backbone", "small_cnn", "--backbone-weights", "none", "--input-size", "48x64", "--hidden", "16",

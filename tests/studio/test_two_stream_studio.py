@@ -33,7 +33,7 @@ def two_stream(qtbot, tmp_path):
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     w = MainWindow(None, checkpoint=str(cks["rgb"]), settings=settings)
     w.quiet = True
-    w.flow_checkpoint = str(cks["flow"])
+    w.state.set_flow_checkpoint(cks["flow"])
     qtbot.addWidget(w)
     w.resize(1300, 820)
     w.show()
@@ -55,9 +55,9 @@ def test_fused_probabilities_on_the_timeline_and_the_stream_selector(qtbot, two_
     assert np.allclose(np.sort(plotted, 1), np.sort(fused, 1), atol=1e-5)
     assert np.allclose(plotted.sum(1), 1.0, atol=1e-5) and len(w.action_plot.curves) == 2
     assert "fused RGB:flow 1:2" in w.action_plot.getPlotItem().titleLabel.text
-    assert w.stream_combo.isEnabled() and w.stream_combo.currentIndex() == 0
+    assert w.overlays.stream_combo.isEnabled() and w.overlays.stream_combo.currentIndex() == 0
     assert np.array_equal(np.asarray(w.analysis.attention), np.asarray(rgb.attention))
-    w.stream_combo.setCurrentIndex(1)  # show the flow stream's attention and poses
+    w.overlays.stream_combo.setCurrentIndex(1)  # show the flow stream's attention and poses
     assert w.analysis.shown == "flow"
     assert np.array_equal(np.asarray(w.analysis.attention), np.asarray(flo.attention))
     assert np.array_equal(np.asarray(w.analysis.probs), np.asarray(a.probs))  # still the fused ones
@@ -65,14 +65,14 @@ def test_fused_probabilities_on_the_timeline_and_the_stream_selector(qtbot, two_
     qtbot.waitUntil(lambda: w.view.frame_index == 6, timeout=5000)
     xs, ys = w.view.skeleton.points.getData()
     assert np.allclose(np.stack([xs, ys], 1), np.asarray(flo.xy[6]), atol=1e-3)
-    w.stream_combo.setCurrentIndex(0)
+    w.overlays.stream_combo.setCurrentIndex(0)
     assert w.analysis.shown == "rgb"
     assert w.errors == []
 
 
 def test_flow_overlay_is_computed_in_a_worker_and_lies_on_the_person(qtbot, two_stream):
     w = two_stream
-    w.flow_check.setChecked(True)
+    w.overlays.flow_check.setChecked(True)
     qtbot.waitUntil(lambda: w.flow_layer.shown_pair == 0, timeout=30000)
     sv = w.test_truth[w.video_id]
     speed = np.linalg.norm(np.diff(sv.xy, axis=0), axis=-1).max(1)  # fastest joint per frame pair
@@ -90,11 +90,11 @@ def test_flow_overlay_is_computed_in_a_worker_and_lies_on_the_person(qtbot, two_
     inside = alpha[max(0, y0):y1, max(0, x0):x1].sum()
     assert alpha.sum() > 0 and inside / alpha.sum() > 0.6  # the colour is on the moving person
     # the layer follows the toggle, and the next video's flow is its own
-    w.flow_check.setChecked(False)
+    w.overlays.flow_check.setChecked(False)
     assert not w.flow_layer.item.isVisible()
-    w.flow_check.setChecked(True)
+    w.overlays.flow_check.setChecked(True)
     assert w.flow_layer.item.isVisible()
     if os.environ.get("RPAN_SCREENSHOTS"):
-        w.heat_check.setChecked(False)
+        w.overlays.heat_check.setChecked(False)
         w.grab().save(os.path.join(os.environ["RPAN_SCREENSHOTS"], "two_stream_flow.png"))
     assert w.errors == []

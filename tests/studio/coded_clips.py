@@ -1,4 +1,4 @@
-"""Small, exact stand-ins for the main-window tests: index-coded clips and analyses with known answers.
+"""Index-coded clips and analyses with known answers, for the main-window tests.
 
 * ``write_coded_clip``: a frame folder whose frame i has its index written into
   pixel (0, 0) (i % 256) and (0, 1) (i // 256), and a bright square (the "person")
@@ -8,13 +8,13 @@
   promises) whose attention for joint j on frame t peaks at the grid cell under the
   person, whose xy is the person's centre plus a per-joint offset, and whose
   confidence is low on a few chosen frames.
-* ``MemoryProject``: the parts of rpan_core.project.Project the window and the
-  editor commands use, in memory, for when the real store is not importable.
+
+The projects they go into are real ones (tests/conftest.py: ``Project.create`` in
+``tmp_path``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -88,84 +88,4 @@ def make_analysis(n: int, hidden: int = 32) -> SimpleNamespace:
     return SimpleNamespace(attention=att.astype(np.float16), dummy=dummy, xy=xy, xy_argmax=xy.copy(), conf=conf,
                            hidden=hid,
                            probs=probs, video_pred=0, video_probs=probs[-1], classes=list(CLASSES),
-                           skeleton="pennaction", frame_size=(H, W), grid=GRID)
-
-
-@dataclass
-class _Label:
-    x: float
-    y: float
-    visible: bool
-    source: str
-
-
-@dataclass
-class MemoryProject:
-    """In-memory Project with the contract's methods the studio uses."""
-
-    folder: Path
-    skeleton: str = "pennaction"
-    classes: list = field(default_factory=lambda: list(CLASSES))
-    _videos: dict = field(default_factory=dict)
-    _labels: dict = field(default_factory=dict)  # (vid, frame, joint) -> _Label
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.folder / "runs"
-
-    @property
-    def analyses_dir(self) -> Path:
-        return self.folder / "analyses"
-
-    def runs(self) -> list:
-        return []
-
-    def add_video(self, path, action=None, split="train") -> int:
-        from rpan_core.video import open_video
-
-        with open_video(path) as v:
-            vid = len(self._videos) + 1
-            self._videos[vid] = SimpleNamespace(id=vid, path=Path(path).resolve(), rel_path=str(path),
-                                                content_hash=v.content_hash, frame_count=v.frame_count, fps=v.fps,
-                                                width=v.width, height=v.height, action=action, split=split)
-        return vid
-
-    def videos(self) -> list:
-        return list(self._videos.values())
-
-    def video(self, vid: int):
-        return self._videos[vid]
-
-    def set_action(self, vid: int, action) -> None:
-        self._videos[vid].action = action
-
-    def set_labels(self, vid: int, rows) -> None:
-        for frame, joint, x, y, visible, source in rows:
-            self._labels[(vid, int(frame), int(joint))] = _Label(float(x), float(y), bool(visible), str(source))
-
-    def set_label(self, vid, frame, joint, x, y, visible=True, source="manual") -> None:
-        self.set_labels(vid, [(frame, joint, x, y, visible, source)])
-
-    def delete_label(self, vid, frame, joint) -> None:
-        self._labels.pop((vid, int(frame), int(joint)), None)
-
-    def frame_labels(self, vid: int, frame: int) -> dict:
-        return {j: lab for (v, f, j), lab in self._labels.items() if v == vid and f == frame}
-
-    def labeled_frames(self, vid: int) -> list:
-        return sorted({f for (v, f, _j) in self._labels if v == vid})
-
-    def frame_states(self, vid: int) -> np.ndarray:
-        codes = {"accepted": 2, "corrected": 3, "manual": 4, "imported": 4}
-        st = np.zeros(self._videos[vid].frame_count, np.uint8)
-        for (v, f, _j), lab in self._labels.items():
-            if v == vid:
-                st[f] = max(st[f], codes[lab.source])
-        return st
-
-
-def make_memory_project(root: Path, n_frames: int) -> tuple[MemoryProject, int]:
-    clip = write_coded_clip(root / "clip", n_frames)
-    (root / "proj").mkdir(parents=True, exist_ok=True)
-    project = MemoryProject(folder=root / "proj")
-    return project, project.add_video(clip)
+                           skeleton="pennaction", frame_size=(H, W), grid=GRID, stream="rgb")

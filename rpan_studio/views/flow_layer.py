@@ -5,42 +5,46 @@ cache (``rpan_core.flow.compute_flow``, seconds to minutes on a CPU), so the mai
 window computes it in a TaskWorker and hands the finished ``FlowVolume`` here;
 this layer only reads one cached field per shown frame (frame i shows the flow
 from i to i+1, the last frame its predecessor's) and paints it with the colour
-wheel of :func:`rpan_studio.overlays.flow_rgba` between the frame (z 0) and the
+wheel of :func:`rpan_studio.views.overlays.flow_rgba` between the frame (z 0) and the
 attention heat map (z 10). ``flow_wheel_pixmap`` is the legend shown beside the
 checkbox.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtGui import QImage, QPixmap
 
-from rpan_studio.overlays import flow_rgba, flow_wheel
+from rpan_studio.views.overlays import flow_rgba, flow_wheel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.flow import FlowVolume
+    from rpan_studio.views.video_view import VideoView
 
 __all__ = ["FlowLayer", "flow_wheel_pixmap"]
 
 
 class FlowLayer:
-    """Colour-wheel optical flow drawn over a :class:`~rpan_studio.video_view.VideoView`'s frame."""
+    """Colour-wheel optical flow drawn over a :class:`~rpan_studio.views.video_view.VideoView`'s frame."""
 
     Z = 5
 
-    def __init__(self, view: Any) -> None:
+    def __init__(self, view: VideoView) -> None:
         self.view = view
         self.item = pg.ImageItem(axisOrder="row-major")
         self.item.setZValue(self.Z)
         view.view_box.addItem(self.item, ignoreBounds=True)
         self.item.hide()
-        self.volume: Any = None
+        self.volume: FlowVolume | None = None
         self.video_id: int | None = None  # whose flow ``volume`` is
         self.enabled = False
         self.opacity = 0.85
         self.shown_pair: int | None = None  # tests: which flow pair is on screen
 
-    def set_volume(self, volume: Any, video_id: int | None = None) -> None:
+    def set_volume(self, volume: FlowVolume | None, video_id: int | None = None) -> None:
         self.volume = volume
         self.video_id = video_id
         if volume is None:
@@ -53,7 +57,7 @@ class FlowLayer:
     def show(self, index: int) -> None:
         """Paint the flow of frame ``index`` (or hide the layer when it is off or not computed yet)."""
         vol = self.volume
-        size = getattr(self.view, "frame_size", None)
+        size = self.view.frame_size
         if not self.enabled or vol is None or size is None or vol.num_pairs < 1:
             self.hide()
             return

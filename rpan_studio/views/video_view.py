@@ -22,7 +22,7 @@ from PyQt6.QtCore import QLineF, Qt
 from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import QGraphicsLineItem
 
-from rpan_studio.overlays import OverlayOptions, confidence_rgb, heat_rgba
+from rpan_studio.views.overlays import OverlayOptions, confidence_rgb, heat_rgba
 
 __all__ = ["VideoView", "SkeletonItem"]
 

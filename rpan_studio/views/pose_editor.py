@@ -24,7 +24,6 @@ out, and dashed where either end is occluded or only predicted.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -33,17 +32,21 @@ from PyQt6.QtGui import QAction, QColor, QKeySequence, QPen, QUndoStack
 from PyQt6.QtWidgets import QGraphicsLineItem, QListWidget, QListWidgetItem, QWidget
 
 from rpan_core.errors import RPANError
-from rpan_core.skeleton import Skeleton, get_skeleton
+from rpan_core.project import LabelSource, Project
+from rpan_core.skeleton import Skeleton
 from rpan_studio import commands as cmds
-from rpan_studio.commands import Row, shortcut
+from rpan_studio.actions import action, shortcut
+from rpan_studio.commands import Row
 
 __all__ = ["JointHandle", "JointListWidget", "PoseEditor", "SOURCE_COLORS"]
 
+#: fill colour of a joint by its state: its LabelSource when labeled, else "predicted" (LabelSource compares and
+#: hashes as its value, so SOURCE_COLORS[LabelSource.MANUAL] and SOURCE_COLORS["manual"] are the same entry)
 SOURCE_COLORS: dict[str, tuple[int, int, int]] = {
-    "manual": (70, 220, 100),
-    "corrected": (255, 160, 40),
-    "accepted": (80, 170, 255),
-    "imported": (190, 120, 255),
+    LabelSource.MANUAL.value: (70, 220, 100),
+    LabelSource.CORRECTED.value: (255, 160, 40),
+    LabelSource.ACCEPTED.value: (80, 170, 255),
+    LabelSource.IMPORTED.value: (190, 120, 255),
     "predicted": (210, 210, 210),
 }
 SIDE_COLORS = {"left": (80, 220, 230), "right": (240, 90, 200), "center": (235, 235, 235)}
@@ -122,7 +125,7 @@ class PoseEditor(QObject):
         super().__init__(parent)
         self.view_box = view_box
         self.undo_stack = undo_stack
-        self.project: Any = None
+        self.project: Project | None = None
         self.video_id: int | None = None
         self.frame: int = 0
         self.prediction: tuple[np.ndarray, np.ndarray] | None = None
@@ -155,7 +158,7 @@ class PoseEditor(QObject):
     def placing_joint(self) -> int | None:
         return self._placing
 
-    def set_context(self, project: Any, video_id: int | None, frame: int,
+    def set_context(self, project: Project | None, video_id: int | None, frame: int,
                     prediction: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Show ``frame`` of ``video_id`` (project None clears the editor)."""
         if project is not self.project or video_id != self.video_id or frame != self.frame:
@@ -173,7 +176,7 @@ class PoseEditor(QObject):
             conf = np.asarray(conf, dtype=np.float64) if conf is not None else np.ones(xy.shape[0])
             prediction = (xy, conf)
         self.prediction = prediction
-        skel = None if project is None else get_skeleton(project.skeleton)
+        skel = None if project is None else project.skeleton
         if skel is not self.skeleton:
             self._build_items(skel)
         if self._placing is not None and (self.skeleton is None or self._placing >= self.skeleton.num_joints):
@@ -194,15 +197,16 @@ class PoseEditor(QObject):
         if self.project is None or self.video_id is None:
             self.labels = {}
         else:
-            self.labels = {j: cmds._row_of(lab) for j, lab in self.project.frame_labels(self.video_id, self.frame).items()}
+            labels = self.project.frame_labels(self.video_id, self.frame)
+            self.labels = {j: cmds.row_of(lab) for j, lab in labels.items()}
         self._redraw()
         self.redrawn.emit()
 
     def joint_names(self) -> tuple[str, ...]:
         return () if self.skeleton is None else self.skeleton.joints
 
-    def joint_state(self, joint: int) -> str:
-        """``manual`` | ``corrected`` | ``accepted`` | ``imported`` | ``predicted`` | ``missing``."""
+    def joint_state(self, joint: int) -> LabelSource | str:
+        """The joint's LabelSource when labeled, else ``predicted`` (a model pose shown) or ``missing``."""
         row = self.labels.get(joint)
         if row is not None:
             return row.source
@@ -335,7 +339,7 @@ class PoseEditor(QObject):
     # ------------------------------------------------------------------ internals
     def _make_actions(self) -> dict[str, QAction]:
         def make(name: str, slot, keys: str | None = None) -> QAction:
-            desc = next(d for n, _, d in cmds.SHORTCUTS if n == name)
+            desc = action(name).description
             act = QAction(desc, self)
             act.setShortcut(QKeySequence(keys or shortcut(name)))
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -402,7 +406,7 @@ class PoseEditor(QObject):
         ev.accept()
         self._guard(lambda: self.place_at(p.x(), p.y()))
 
-    def _store_changed(self, project: Any, video_id: int, frames: list[int]) -> None:
+    def _store_changed(self, project: Project, video_id: int, frames: list[int]) -> None:
         if project is not self.project or self.project is None:
             return
         if video_id == self.video_id and self.frame in frames:
@@ -472,7 +476,7 @@ class PoseEditor(QObject):
                 continue
             state = self.joint_state(j)
             row = self.labels.get(j)
-            color = SOURCE_COLORS.get(state, SOURCE_COLORS["manual"])
+            color = SOURCE_COLORS.get(state, SOURCE_COLORS[LabelSource.MANUAL])
             selected = j == self._selected
             symbol = "o"
             if state == "predicted":  # the model's guess: a smaller diamond, dotted outline

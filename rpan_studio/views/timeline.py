@@ -19,9 +19,12 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6.QtCore import Qt, pyqtSignal
 
+from rpan_core.project import FrameState
+
 __all__ = ["LinkedPlot", "SeekBar", "ActionPlot", "STATE_COLORS", "STATE_NAMES", "state_band"]
 
-STATE_NAMES = ("none", "predicted", "accepted", "corrected", "manual")
+#: the timeline's states are rpan_core.project.FrameState (its codes index STATE_COLORS)
+STATE_NAMES = tuple(s.name.lower() for s in sorted(FrameState))
 STATE_COLORS = np.array([
     [60, 60, 66],      # none
     [150, 150, 160],   # predicted (the model has a pose, no person looked)

@@ -4,18 +4,17 @@ Why: after a fine-tune the question is "is the new model better on *my* labels
 than the one I started from?". This dialog answers it with the same numbers
 `rpan eval` prints (rpan_core.evaluate), for two checkpoints, in one table with
 the difference. Evaluation runs the network over videos, so it runs in a worker
-thread (QThread) with its own project connection (SQLite connections belong to
+thread (the studio's one TaskRunner) with its own project connection (SQLite connections belong to
 the thread that opened them); the window stays responsive and can be closed.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from PyQt6.QtCore import QThread, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtGui import QColor
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -32,12 +31,13 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
-from rpan_core.errors import RPANError
+from rpan_core.project import Project
+from rpan_studio.session import project_checkpoints
+from rpan_studio.workers import TaskRunner, TaskWorker
 
-__all__ = ["CompareDialog", "EvalWorker", "flatten_metrics", "comparison_rows", "project_checkpoints"]
+__all__ = ["CompareDialog", "flatten_metrics", "comparison_rows", "project_checkpoints"]
 
 EvaluateFn = Callable[..., dict]
-_LIVE_WORKERS: set = set()  # running EvalWorkers, kept alive until they finish
 
 # Metrics shown first, in this order, when present (other numeric entries follow).
 # (the names rpan_core.evaluate.evaluate returns)
@@ -93,83 +93,25 @@ def comparison_rows(a: dict[str, Any], b: dict[str, Any],
     return out
 
 
-def project_checkpoints(project: Any) -> list[str]:
-    """Checkpoints the project knows: best.pt / last.pt of its runs (newest first), then other .pt files in runs/."""
-    found: list[str] = []
-    runs = []
-    try:
-        runs = list(project.runs())
-    except Exception:  # noqa: BLE001 - an older project without a runs table still lists its folder
-        runs = []
-    dirs: list[Path] = []
-    for r in runs:
-        path = getattr(r, "path", None) or (r.get("path") if isinstance(r, dict) else None)
-        if path:
-            dirs.append(Path(path))
-    runs_dir = getattr(project, "runs_dir", None)
-    if runs_dir is not None and Path(runs_dir).is_dir():
-        for d in sorted(Path(runs_dir).iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
-            if d.is_dir() and d not in dirs:
-                dirs.append(d)
-    for d in dirs:
-        if d.is_file() and d.suffix == ".pt":
-            found.append(str(d))
-            continue
-        for name in ("best.pt", "last.pt"):
-            if (d / name).is_file():
-                found.append(str(d / name))
-    seen: set[str] = set()
-    return [p for p in found if not (p in seen or seen.add(p))]
+def _evaluate_all(project_folder: str, checkpoints: Sequence[str], split: str, evaluate_fn: EvaluateFn,
+                  progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Evaluate the checkpoints one after the other (one at a time: the machine is shared), on this thread's own
+    project connection (SQLite connections belong to the thread that uses them)."""
+    from rpan_core.project import Project
+
+    results = []
+    with Project.open(project_folder) as project:
+        for i, ckpt in enumerate(checkpoints):
+            if progress is not None:
+                progress(i, len(checkpoints))
+            results.append(evaluate_fn(ckpt, project, split))
+    return results
 
 
-def _default_evaluate(checkpoint: str, project: Any, split: str) -> dict:
+def _default_evaluate(checkpoint: str, project: Project, split: str) -> dict:
     from rpan_core.evaluate import evaluate
 
     return evaluate(checkpoint, project, split=split)
-
-
-class EvalWorker(QThread):
-    """Evaluates checkpoints one after the other in a thread (one at a time: the machine is shared)."""
-
-    progress = pyqtSignal(int, str)  # index, checkpoint
-    done = pyqtSignal(list)  # list[dict], one per checkpoint
-    failed = pyqtSignal(str)
-
-    def __init__(self, project_folder: str | os.PathLike, checkpoints: Sequence[str], split: str,
-                 evaluate_fn: EvaluateFn | None = None, parent=None, project_class: Any = None) -> None:
-        super().__init__(parent)
-        self.project_folder = str(project_folder)
-        self.project_class = project_class
-        self.checkpoints = list(checkpoints)
-        self.split = split
-        self.evaluate_fn = evaluate_fn or _default_evaluate
-        self.results: list[dict] | None = None
-        self.error: str | None = None
-
-    def run(self) -> None:
-        project = None
-        try:
-            if self.project_class is None:
-                from rpan_core.project import Project
-
-                self.project_class = Project
-            project = self.project_class.open(self.project_folder)  # this thread's own connection
-            results = []
-            for i, ckpt in enumerate(self.checkpoints):
-                self.progress.emit(i, ckpt)
-                results.append(self.evaluate_fn(ckpt, project, self.split))
-            self.results = results
-            self.done.emit(results)
-        except RPANError as exc:
-            self.error = str(exc)
-            self.failed.emit(self.error)
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog rather than lost in a thread
-            self.error = f"evaluation failed unexpectedly: {type(exc).__name__}: {exc}"
-            self.failed.emit(self.error)
-        finally:
-            close = getattr(project, "close", None)
-            if callable(close):
-                close()
 
 
 class CompareDialog(QDialog):
@@ -177,12 +119,13 @@ class CompareDialog(QDialog):
 
     compared = pyqtSignal(list)  # list of comparison_rows tuples
 
-    def __init__(self, project: Any, checkpoints: Sequence[str] | None = None, parent: QWidget | None = None,
+    def __init__(self, project: Project, checkpoints: Sequence[str] | None = None, parent: QWidget | None = None,
                  *, evaluate_fn: EvaluateFn | None = None) -> None:
         super().__init__(parent)
         self.project = project
         self.evaluate_fn = evaluate_fn
-        self.worker: EvalWorker | None = None
+        self.tasks = TaskRunner(self)
+        self.worker: TaskWorker | None = None
         self.rows: list[tuple[str, float | None, float | None, float | None]] = []
         self.setWindowTitle("Compare checkpoints")
         self.resize(640, 520)
@@ -224,7 +167,7 @@ class CompareDialog(QDialog):
         button = QPushButton("Browse…")
 
         def browse() -> None:
-            path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", str(getattr(self.project, "folder", "")),
+            path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", str(self.project.folder),
                                                   "Checkpoints (*.pt *.pth);;All files (*)")
             if path:
                 combo.setEditText(path)
@@ -253,16 +196,13 @@ class CompareDialog(QDialog):
         self.compare_button.setEnabled(False)
         self.status_label.setStyleSheet("")
         self.status_label.setText("Evaluating A…")
-        # No Qt parent: the thread must outlive this dialog if it is closed and deleted mid-evaluation.
-        self.worker = EvalWorker(self.project.folder, [checkpoint_a, checkpoint_b], split, self.evaluate_fn,
-                                 project_class=type(self.project))
-        _LIVE_WORKERS.add(self.worker)
-        self.worker.finished.connect(lambda w=self.worker: _LIVE_WORKERS.discard(w))
-        self.worker.progress.connect(lambda i, _c: self.status_label.setText(f"Evaluating {'AB'[i]}…"))
-        self.worker.done.connect(self._done)
+        # The runner keeps the worker alive even if this dialog is closed and deleted mid-evaluation.
+        self.worker = self.tasks.run("compare", _evaluate_all, str(self.project.folder), [checkpoint_a, checkpoint_b],
+                                     split, self.evaluate_fn or _default_evaluate, label="comparing checkpoints",
+                                     on_done=self._done)
+        self.worker.progress.connect(lambda i, _n: self.status_label.setText(f"Evaluating {'AB'[min(i, 1)]}…"))
         self.worker.failed.connect(self._show_error)
         self.worker.finished.connect(lambda: self.compare_button.setEnabled(True))
-        self.worker.start()
         return True
 
     def _show_error(self, message: str) -> None:
@@ -270,12 +210,7 @@ class CompareDialog(QDialog):
         self.status_label.setStyleSheet("color: #e05050;")
 
     def _joint_names(self) -> tuple[str, ...]:
-        try:
-            from rpan_core.skeleton import get_skeleton
-
-            return get_skeleton(self.project.skeleton).joints
-        except Exception:  # noqa: BLE001
-            return ()
+        return tuple(self.project.skeleton.joints)
 
     def _done(self, results: list[dict]) -> None:
         a, b = results

@@ -22,19 +22,13 @@ after a grace period, it is killed.
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import pyqtgraph as pg
 from PyQt6.QtCore import (
     QElapsedTimer,
-    QFileSystemWatcher,
-    QObject,
     QProcess,
     QProcessEnvironment,
     Qt,
@@ -64,6 +58,7 @@ from PyQt6.QtWidgets import (
 )
 
 from rpan_core.errors import TrainingError
+from rpan_core.project import Project
 
 __all__ = [
     "EventFollower",
@@ -73,191 +68,26 @@ __all__ = [
     "train_command",
 ]
 
-# The command a user would type, minus its options.
-DEFAULT_TRAINER: tuple[str, ...] = (sys.executable, "-m", "rpan_core.cli", "train")
-
-INIT_DEMO = "demo"
-INIT_CHECKPOINT = "checkpoint"
-INIT_SCRATCH = "scratch"
-
-
-def format_duration(seconds: float | None) -> str:
-    """``75`` -> ``'1:15'``, ``3725`` -> ``'1:02:05'``; None or negative -> ``'--'``."""
-    if seconds is None or seconds != seconds or seconds < 0 or seconds == float("inf"):
-        return "--"
-    s = int(round(seconds))
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}:{m:02d}:{sec:02d}" if h else f"{m}:{sec:02d}"
-
-
-@dataclass
-class TrainingOptions:
-    """What the dialog's form says; turned into `rpan train` arguments by :func:`train_command`."""
-
-    project: Path
-    run_dir: Path
-    init: str | None = None  # a checkpoint path, or None = from scratch
-    epochs: int = 10
-    lr: float = 0.01
-    freeze_backbone: bool = False
-    device: str = "auto"  # auto | cpu | cuda
-    stream: str = "rgb"  # rgb | flow (two-stream: the temporal stream on stacked optical flow)
-    extra_args: list[str] = field(default_factory=list)
-
-
-def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINER) -> list[str]:
-    """The full argv for one run (program first). Pure, so it is tested on its own."""
-    if opts.epochs < 1:
-        raise TrainingError(f"epochs must be at least 1 (got {opts.epochs}); set a positive number of epochs")
-    if not opts.lr > 0:
-        raise TrainingError(f"learning rate must be positive (got {opts.lr}); enter e.g. 0.01")
-    if opts.device not in ("auto", "cpu", "cuda"):
-        raise TrainingError(f"unknown device {opts.device!r}; choose auto, cpu or cuda")
-    if opts.stream not in ("rgb", "flow"):
-        raise TrainingError(f"unknown stream {opts.stream!r}; choose rgb or flow")
-    if opts.stream == "flow" and opts.freeze_backbone:
-        raise TrainingError("the flow stream trains its backbone (its cubes are not cached); untick freeze backbone")
-    argv = list(trainer) + [
-        "--project", str(opts.project),
-        "--run-dir", str(opts.run_dir),
-        "--epochs", str(int(opts.epochs)),
-        "--lr", repr(float(opts.lr)),
-    ]
-    if opts.init:
-        argv += ["--init", str(opts.init)]
-    if opts.freeze_backbone:
-        argv.append("--freeze-backbone")
-    if opts.device != "auto":
-        argv += ["--device", opts.device]
-    if opts.stream != "rgb":
-        argv += ["--stream", opts.stream]
-    argv += list(opts.extra_args)
-    return argv
-
-
-class EventFollower(QObject):
-    """Follows an append-only JSON-lines file and emits each new complete line as a dict.
-
-    Reads incrementally from the last offset (never re-reads the file), keeps a
-    trailing partial line until its newline arrives, and skips lines that are not
-    JSON objects (counted in :attr:`bad_lines`). The file may not exist yet: the
-    follower watches its folder (or the nearest existing parent) until it does.
-    """
-
-    events = pyqtSignal(list)  # list[dict], in file order, one emission per read
-
-    def __init__(self, path: str | os.PathLike, poll_ms: int = 250, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.path = Path(path)
-        self.offset = 0
-        self.bad_lines = 0
-        self._partial = b""
-        self._watcher = QFileSystemWatcher(self)
-        self._watcher.fileChanged.connect(self._changed)
-        self._watcher.directoryChanged.connect(self._changed)
-        self._timer = QTimer(self)
-        self._timer.setInterval(poll_ms)
-        self._timer.timeout.connect(self.poll)
-
-    def start(self) -> None:
-        self._watch()
-        self._timer.start()
-        self.poll()
-
-    def stop(self) -> None:
-        """Stop watching after one last read (so nothing written before the stop is lost)."""
-        self._timer.stop()
-        self.poll()
-        files, dirs = self._watcher.files(), self._watcher.directories()
-        if files:
-            self._watcher.removePaths(files)
-        if dirs:
-            self._watcher.removePaths(dirs)
-
-    def _watch(self) -> None:
-        if self.path.exists():
-            if str(self.path) not in self._watcher.files():
-                self._watcher.addPath(str(self.path))
-            return
-        d = self.path.parent
-        while not d.exists() and d != d.parent:
-            d = d.parent
-        if str(d) not in self._watcher.directories():
-            self._watcher.addPath(str(d))
-
-    def _changed(self, _path: str) -> None:
-        self._watch()
-        self.poll()
-
-    def read_new(self) -> list[dict[str, Any]]:
-        """Read what was appended since the last call; return the complete events."""
-        try:
-            with open(self.path, "rb") as fh:
-                fh.seek(self.offset)
-                data = fh.read()
-        except FileNotFoundError:
-            return []
-        if not data:
-            return []
-        self.offset += len(data)
-        data = self._partial + data
-        *lines, self._partial = data.split(b"\n")
-        out: list[dict[str, Any]] = []
-        for raw in lines:
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                self.bad_lines += 1
-                continue
-            if isinstance(obj, dict):
-                out.append(obj)
-            else:
-                self.bad_lines += 1
-        return out
-
-    def poll(self) -> None:
-        if not self._watcher.files():
-            self._watch()
-        evs = self.read_new()
-        if evs:
-            self.events.emit(evs)
-
-
-def _whole(v: Any) -> Any:
-    """12.0 -> 12 for display; anything else unchanged."""
-    return int(v) if isinstance(v, float) and v.is_integer() else v
-
-
-def _clean_console(text: str, max_lines: int = 40) -> str:
-    """Terminal output -> readable text: keep what a carriage return left visible, drop blank lines."""
-    lines = []
-    for line in text.replace("\r\n", "\n").split("\n"):
-        line = line.split("\r")[-1].rstrip()
-        if line:
-            lines.append(line)
-    return "\n".join(lines[-max_lines:])
-
-
-class IntegerAxis(pg.AxisItem):
-    """An axis that labels whole numbers only (epochs and steps have no 2.5)."""
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802,N803 (pyqtgraph API)
-        out = []
-        for spacing, values in super().tickValues(minVal, maxVal, size):
-            whole = [v for v in values if abs(v - round(v)) < 1e-6]
-            if whole:
-                out.append((max(spacing, 1.0), whole))
-        return out
+from rpan_studio.dialogs.training_curves import TrainingCurves, step_summary  # noqa: E402
+from rpan_studio.dialogs.training_run import (
+    current_checkpoint_label,  # noqa: E402 - re-exported: the dialog's public helpers
+    DEFAULT_TRAINER,
+    EventFollower,
+    IntegerAxis,
+    TrainingOptions,
+    clean_console,
+    format_duration,
+    train_command,
+    whole,
+)
 
 
 class TrainingDialog(QDialog):
     """Configure a training run, launch it, and follow it live.
 
-    ``default_init``: the demo checkpoint (the "start from the demo checkpoint"
-    choice, preselected when it exists). ``trainer``: the command that stands for
+    ``current_checkpoint``: the studio's current checkpoint (the "start from the current checkpoint"
+    choice, preselected when there is one), ``current_origin`` where it came from (the choice is
+    called the demo checkpoint only when it is the demo's). ``trainer``: the command that stands for
     ``rpan train`` (tests pass a small fake trainer script); options are appended.
 
     Closing the dialog while a run is going only hides it: the run goes on and
@@ -268,28 +98,19 @@ class TrainingDialog(QDialog):
     runFinished = pyqtSignal(str, str)  # run_dir, checkpoint
     runEnded = pyqtSignal(str, str, str)  # run_dir, status (finished|failed|cancelled), message
 
-    LOSS_KEYS = ("loss", "action_loss", "pose_loss")
-    METRIC_KEYS = ("val_accuracy", "val_pck", "train_accuracy")
-    COLORS = {
-        "loss": (240, 240, 240),
-        "action_loss": (230, 120, 60),
-        "pose_loss": (70, 160, 240),
-        "val_accuracy": (240, 200, 60),
-        "val_pck": (90, 210, 120),
-        "train_accuracy": (200, 110, 220),
-    }
-
     def __init__(
         self,
-        project: Any,
+        project: Project,
         parent: QWidget | None = None,
-        default_init: str | os.PathLike | None = None,
         *,
+        current_checkpoint: str | os.PathLike | None = None,
+        current_origin: str | None = None,
         trainer: Sequence[str] | None = None,
     ) -> None:
         super().__init__(parent)
         self.project = project
-        self.default_init = str(default_init) if default_init else None
+        self.current_checkpoint = str(current_checkpoint) if current_checkpoint else None
+        self.current_origin = current_origin
         self.trainer = list(trainer) if trainer else list(DEFAULT_TRAINER)
         self.kill_grace_ms = 10_000
         self.extra_args: list[str] = []  # more `rpan train` options (advanced; tests pick a tiny model)
@@ -304,10 +125,6 @@ class TrainingDialog(QDialog):
         self.total_steps = 0
         self.last_step = 0
         self.last_elapsed_s = 0.0
-        self.steps: dict[str, list[float]] = {k: [] for k in self.LOSS_KEYS}
-        self.step_x: dict[str, list[float]] = {k: [] for k in self.LOSS_KEYS}
-        self.epoch_x: dict[str, list[float]] = {k: [] for k in self.METRIC_KEYS}
-        self.epoch_y: dict[str, list[float]] = {k: [] for k in self.METRIC_KEYS}
         self._cancel_requested = False
         self._init: str | None = None
         self.compare_dialog = None
@@ -334,12 +151,12 @@ class TrainingDialog(QDialog):
         init_box = QGroupBox("Start from")
         il = QVBoxLayout(init_box)
         self.init_group = QButtonGroup(self)
-        self.init_demo = QRadioButton("Demo checkpoint")
+        self.init_current = QRadioButton(current_checkpoint_label(self.current_checkpoint, self.current_origin))
         self.init_ckpt = QRadioButton("Another checkpoint:")
         self.init_scratch = QRadioButton("Scratch (random initialization)")
-        for i, b in enumerate((self.init_demo, self.init_ckpt, self.init_scratch)):
+        for i, b in enumerate((self.init_current, self.init_ckpt, self.init_scratch)):
             self.init_group.addButton(b, i)
-        il.addWidget(self.init_demo)
+        il.addWidget(self.init_current)
         row = QHBoxLayout()
         row.addWidget(self.init_ckpt)
         self.ckpt_edit = QLineEdit()
@@ -350,12 +167,12 @@ class TrainingDialog(QDialog):
         row.addWidget(self.browse_button)
         il.addLayout(row)
         il.addWidget(self.init_scratch)
-        if self.default_init and Path(self.default_init).exists():
-            self.init_demo.setToolTip(self.default_init)
-            self.init_demo.setChecked(True)
+        if self.current_checkpoint:  # validated where it was set (StudioState.set_checkpoint)
+            self.init_current.setToolTip(self.current_checkpoint)
+            self.init_current.setChecked(True)
         else:
-            self.init_demo.setEnabled(False)
-            self.init_demo.setToolTip("no demo checkpoint found")
+            self.init_current.setEnabled(False)
+            self.init_current.setToolTip("no checkpoint is chosen in the studio")
             self.init_scratch.setChecked(True)
         self.ckpt_edit.textEdited.connect(lambda _t: self.init_ckpt.setChecked(True))
         top.addWidget(init_box, 2)
@@ -422,27 +239,10 @@ class TrainingDialog(QDialog):
         info.addWidget(self.step_label, 1)
         outer.addLayout(info)
 
-        plots = QHBoxLayout()
-        self.loss_plot = pg.PlotWidget(title="Training loss", axisItems={"bottom": IntegerAxis("bottom")})
-        self.loss_plot.setLabel("bottom", "step")
-        self.loss_plot.addLegend(offset=(-10, 5), brush=(0, 0, 0, 170), colCount=3)
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.metric_plot = pg.PlotWidget(title="Validation", axisItems={"bottom": IntegerAxis("bottom")})
-        self.metric_plot.setLabel("bottom", "epoch")
-        self.metric_plot.addLegend(offset=(10, 5), brush=(0, 0, 0, 170), colCount=3)
-        self.metric_plot.showGrid(x=True, y=True, alpha=0.25)
-        self.metric_plot.setYRange(0.0, 1.2, padding=0)  # headroom above 1.0 for the legend row
-        self.metric_plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
-        self.curves: dict[str, pg.PlotDataItem] = {}
-        for k in self.LOSS_KEYS:
-            self.curves[k] = self.loss_plot.plot([], [], name=k, pen=pg.mkPen(self.COLORS[k], width=2))
-        for k in self.METRIC_KEYS:
-            self.curves[k] = self.metric_plot.plot(
-                [], [], name=k, pen=pg.mkPen(self.COLORS[k], width=2),
-                symbol="o", symbolSize=6, symbolBrush=self.COLORS[k], symbolPen=None)
-        plots.addWidget(self.loss_plot)
-        plots.addWidget(self.metric_plot)
-        outer.addLayout(plots, 1)
+        self.curves_view = TrainingCurves()
+        self.loss_plot, self.metric_plot = self.curves_view.loss_plot, self.curves_view.metric_plot
+        self.curves = self.curves_view.curves
+        outer.addWidget(self.curves_view, 1)
 
         self.log_view = QPlainTextEdit()
         self.log_view.setReadOnly(True)
@@ -482,11 +282,10 @@ class TrainingDialog(QDialog):
 
     # ------------------------------------------------------------------ options
     def _project_folder(self) -> Path:
-        return Path(getattr(self.project, "folder", self.project))
+        return Path(self.project.folder)
 
     def _runs_dir(self) -> Path:
-        runs = getattr(self.project, "runs_dir", None)
-        return Path(runs) if runs is not None else self._project_folder() / "runs"
+        return Path(self.project.runs_dir)
 
     def new_run_dir(self) -> Path:
         """A fresh, not yet existing run folder under the project's runs/ (timestamped)."""
@@ -504,7 +303,7 @@ class TrainingDialog(QDialog):
         choice = self.init_group.checkedId()
         init: str | None
         if choice == 0:
-            init = self.default_init
+            init = self.current_checkpoint
         elif choice == 1:
             init = self.ckpt_edit.text().strip()
             if not init:
@@ -603,11 +402,7 @@ class TrainingDialog(QDialog):
         self.last_step = 0
         self.last_elapsed_s = 0.0
         self._cancel_requested = False
-        for d in (self.steps, self.step_x, self.epoch_x, self.epoch_y):
-            for v in d.values():
-                v.clear()
-        for c in self.curves.values():
-            c.setData([], [])
+        self.curves_view.clear()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.eta_label.setText("ETA --")
@@ -690,7 +485,7 @@ class TrainingDialog(QDialog):
         self._update_times()
         self.start_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        stderr = _clean_console(self.stderr_text)
+        stderr = clean_console(self.stderr_text)
         if status == "failed":
             text = f"Training failed: {message}" if message else "Training failed."
             if stderr:
@@ -735,50 +530,24 @@ class TrainingDialog(QDialog):
 
     # ------------------------------------------------------------------ events
     def _on_events(self, events: list[dict[str, Any]]) -> None:
-        dirty_loss = dirty_metric = False
+        self.curves_view.add(events)
         for ev in events:
             kind = ev.get("type")
             if kind == "start":
                 self.total_steps = int(ev.get("total_steps") or 0)
                 self._set_status("running", f"Training: {ev.get('epochs', '?')} epochs, {self.total_steps} steps")
             elif kind == "step":
-                step = float(ev.get("step", len(self.step_x["loss"])))
-                self.last_step = int(step)
+                self.last_step = int(float(ev.get("step", self.last_step + 1)))
                 self.last_elapsed_s = float(ev.get("elapsed_s") or 0.0)
-                for k in self.LOSS_KEYS:
-                    v = ev.get(k)
-                    if isinstance(v, (int, float)) and v == v:
-                        self.step_x[k].append(step)
-                        self.steps[k].append(float(v))
-                        dirty_loss = True
-                bits = [f"step {self.last_step}/{self.total_steps or '?'}", f"epoch {_whole(ev.get('epoch', '?'))}"]
-                if isinstance(ev.get("loss"), (int, float)):
-                    bits.append(f"loss {ev['loss']:.4f}")
-                if isinstance(ev.get("lr"), (int, float)):
-                    bits.append(f"lr {ev['lr']:.3g}")
-                if isinstance(ev.get("clips_per_s"), (int, float)):
-                    bits.append(f"{ev['clips_per_s']:.1f} clips/s")
-                self.step_label.setText("  ".join(bits))
+                self.step_label.setText(step_summary(ev, self.last_step, self.total_steps))
             elif kind == "epoch":
-                ep = float(ev.get("epoch", len(self.epoch_x["val_accuracy"])))
-                for k in self.METRIC_KEYS:
-                    v = ev.get(k)
-                    if isinstance(v, (int, float)) and v == v:
-                        self.epoch_x[k].append(ep)
-                        self.epoch_y[k].append(float(v))
-                        dirty_metric = True
-                summary = ", ".join(f"{k} {ev[k]:.3f}" for k in self.METRIC_KEYS if isinstance(ev.get(k), (int, float)))
-                self.log_view.appendPlainText(f"epoch {_whole(ev.get('epoch'))}: {summary}")
+                summary = ", ".join(f"{k} {ev[k]:.3f}" for k in TrainingCurves.METRIC_KEYS
+                                    if isinstance(ev.get(k), (int, float)))
+                self.log_view.appendPlainText(f"epoch {whole(ev.get('epoch'))}: {summary}")
             elif kind == "end":
                 self.end_event = ev
             elif ev.get("message"):
                 self.log_view.appendPlainText(str(ev["message"]))
-        if dirty_loss:
-            for k in self.LOSS_KEYS:
-                self.curves[k].setData(self.step_x[k], self.steps[k])
-        if dirty_metric:
-            for k in self.METRIC_KEYS:
-                self.curves[k].setData(self.epoch_x[k], self.epoch_y[k])
         self._update_times()
 
     def eta_seconds(self) -> float | None:
@@ -802,7 +571,7 @@ class TrainingDialog(QDialog):
 
     def open_compare(self) -> None:
         """Open the checkpoint comparison with the starting checkpoint as A and the new one as B."""
-        from rpan_studio.compare import CompareDialog
+        from rpan_studio.dialogs.compare import CompareDialog
 
         best = self.best_checkpoint()
         if not (best and self._init):

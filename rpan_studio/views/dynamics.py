@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 import pyqtgraph as pg
 
-from rpan_studio.timeline import LinkedPlot, class_color, remove_curve
+from rpan_studio.views.timeline import LinkedPlot, class_color, remove_curve
 
 __all__ = ["dynamics_image", "DynamicsPlot", "ConfidencePlot", "DIVERGING"]
 

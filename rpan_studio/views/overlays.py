@@ -4,7 +4,7 @@ Why a module of plain NumPy/OpenCV functions next to the pyqtgraph items: the sa
 heat map and skeleton must appear in the live view and in an exported mp4, so the
 maths (which joints a "part" or "all joints" map combines, how a K1 x K2 grid is
 upsampled to the frame, how confidence becomes a colour) is written once here and
-both the view (:mod:`rpan_studio.video_view`) and the exporter
+both the view (:mod:`rpan_studio.views.video_view`) and the exporter
 (:mod:`rpan_studio.export`) call it.
 
 Grid geometry: attention cell (r, c) of a K1 x K2 grid covers frame pixels
@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "HEAT_MODES",
+    "confidence_scale",
     "OverlayOptions",
     "attention_map",
     "colorize_heat",
@@ -137,6 +138,17 @@ def confidence_rgb(conf: np.ndarray | float) -> np.ndarray:
     g = np.where(c < 0.5, 2.0 * c, 1.0)
     b = np.full_like(c, 0.15)
     return (np.stack([r, g, b], axis=-1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def confidence_scale(conf: np.ndarray) -> float:
+    """The largest confidence of a whole analysis (T x J) when below 1, else 1: one colour scale per video.
+
+    The live view and the video exporter both divide by it, so a joint has the same
+    colour on screen and in the exported mp4.
+    """
+    c = np.asarray(conf, dtype=np.float32)
+    top = float(np.nanmax(c)) if c.size else 1.0
+    return top if 0 < top < 1 else 1.0
 
 
 def normalized_confidence(conf: np.ndarray) -> np.ndarray:

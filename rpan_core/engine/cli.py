@@ -1,0 +1,30 @@
+"""``rpan train``: the parser is generated from :class:`~rpan_core.engine.config.TrainConfig`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rpan_core.engine.config import config_from_args, configure_parser
+from rpan_core.engine.loop import Trainer
+from rpan_core.errors import ConfigError
+from rpan_core.runlog import read_events
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    if not getattr(args, "project", None) and not args.resume:
+        raise ConfigError("rpan train needs --project DIR (or --resume RUN)")
+    trainer = Trainer(config_from_args(args), progress=not args.no_progress, resume=args.resume)
+    run_dir = trainer.run()
+    if trainer.main:
+        events = read_events(Path(run_dir) / "events.jsonl")
+        end = next((e for e in reversed(events) if e.get("type") == "end"), {})
+        print(f"run folder: {run_dir}")
+        if end.get("best_checkpoint"):
+            print(f"best checkpoint: {end['best_checkpoint']}")
+        elif end.get("result"):
+            print(f"result: {end['result']} (no held-out labels chose a best checkpoint)")
+    return 0
+
+
+__all__ = ["configure_parser", "cli_main"]

@@ -1,0 +1,120 @@
+"""The one table of the studio's actions: name, menu text, keys, what it does.
+
+Why one table: the window's keys and the pose editor's keys used to be two
+tables, and the help dialog (F1) glued them together while the menus wrote their
+own texts. Now the menus, the key bindings, the pose editor's actions and the F1
+dialog are all made from :data:`ACTIONS`, so a key shown in the help is the key
+that works, and a new action is one row here plus its slot.
+
+``scope`` says who binds the keys: ``window`` actions are made by the main
+window (and shown in its menus), ``editor`` actions by the pose editor (its own
+handler), ``mouse`` rows only document mouse gestures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["ActionSpec", "ACTIONS", "action", "shortcut", "help_rows", "MENUS"]
+
+Scope = Literal["window", "editor", "mouse"]
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    text: str  # menu text (with its & accelerator)
+    keys: str  # key sequence ("" = none; for mouse rows, the gesture)
+    description: str  # the F1 dialog's line and the status tip
+    scope: Scope = "window"
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    # ---- File
+    ActionSpec("new_project", "&New project...", "Ctrl+N", "Create a project in an empty folder"),
+    ActionSpec("open", "&Open project...", "Ctrl+O", "Open a project"),
+    ActionSpec("open_demo", "Open &demo project", "", "Open (building it the first time) the demo project"),
+    ActionSpec("add_videos", "&Add videos...", "Ctrl+Shift+O", "Add videos to the project"),
+    ActionSpec("export_video", "Video with overlays (mp4)...", "", "Write the video with the overlays shown"),
+    ActionSpec("png_view", "Current view (PNG)...", "", "Save the frame view as PNG"),
+    ActionSpec("png_dynamics", "Dynamics plot (PNG)...", "", "Save the LSTM dynamics plot as PNG"),
+    ActionSpec("png_confusion", "Confusion matrix (PNG)...", "",
+               "Evaluate the checkpoint and save its confusion matrix"),
+    ActionSpec("quit", "&Quit", "Ctrl+Q", "Quit (every label is already saved)"),
+    # ---- navigation
+    ActionSpec("play", "Play / pause", "Space", "Play / pause at the video's frame rate"),
+    ActionSpec("step_forward", "Next frame", "Right", "Next frame"),
+    ActionSpec("step_back", "Previous frame", "Left", "Previous frame"),
+    ActionSpec("step_forward_10", "10 frames forward", "Shift+Right", "10 frames forward"),
+    ActionSpec("step_back_10", "10 frames back", "Shift+Left", "10 frames back"),
+    ActionSpec("next_labeled", "Next labeled frame", "Ctrl+Right", "Next labeled frame"),
+    ActionSpec("prev_labeled", "Previous labeled frame", "Ctrl+Left", "Previous labeled frame"),
+    ActionSpec("next_unlabeled", "Next unlabeled frame", "U", "Next unlabeled frame"),
+    ActionSpec("next_lowconf", "Next low-confidence frame", "L",
+               "Next low-confidence frame (the model's least sure 10%)"),
+    ActionSpec("goto_frame", "Go to frame...", "Ctrl+G", "Type a frame number"),
+    # ---- overlays
+    ActionSpec("heat", "Heat map", "H", "Toggle the attention heat map"),
+    ActionSpec("skeleton", "Estimated pose", "K", "Toggle the estimated skeleton"),
+    ActionSpec("annotation", "Annotated pose", "N", "Toggle the annotated pose"),
+    # ---- model
+    ActionSpec("analyze", "&Analyze current video", "Ctrl+R", "Analyze the current video"),
+    ActionSpec("choose_checkpoint", "Choose &checkpoint...", "", "Analyze with another checkpoint"),
+    ActionSpec("choose_flow_checkpoint", "Choose &flow checkpoint (two streams)...", "",
+               "Add a flow stream: RGB and flow probabilities fused"),
+    ActionSpec("fusion_weights", "Stream &fusion weights...", "", "Weights of the RGB and flow streams"),
+    ActionSpec("train", "&Train / fine-tune...", "", "Train or fine-tune on the project's labels"),
+    ActionSpec("compare", "C&ompare checkpoints...", "", "Accuracy and PCK of two checkpoints side by side"),
+    ActionSpec("help", "Keyboard &shortcuts", "F1", "This list of shortcuts"),
+    # ---- editing (menu level; the keys act on the current frame)
+    ActionSpec("undo", "Undo", "Ctrl+Z", "Undo the last edit"),
+    ActionSpec("redo", "Redo", "Ctrl+Shift+Z", "Redo the last undone edit"),
+    ActionSpec("accept_frame", "Accept model pose (this frame)", "A", "Accept the model's pose for this frame"),
+    ActionSpec("accept_range", "Accept model poses (frame range)...", "Shift+A",
+               "Accept the model's poses for the selected frame range"),
+    ActionSpec("copy_previous", "Copy previous labeled pose", "C",
+               "Copy the pose of the previous labeled frame to this frame"),
+    ActionSpec("interpolate", "Interpolate between keyframes", "I",
+               "Interpolate between the previous and next labeled keyframes"),
+    ActionSpec("set_action", "Set video &action...", "", "The action label of this video"),
+    # ---- the pose editor's own keys (bound by rpan_studio.views.pose_editor)
+    ActionSpec("drag_joint", "", "Left drag",
+               "Move a joint (one undo step per drag; right-click while dragging cancels)", "mouse"),
+    ActionSpec("select_joint", "", "Left click", "Select a joint", "mouse"),
+    ActionSpec("next_joint", "", "Tab", "Select the next joint", "editor"),
+    ActionSpec("previous_joint", "", "Shift+Tab", "Select the previous joint", "editor"),
+    ActionSpec("toggle_visibility", "", "V", "Toggle the selected joint between visible and occluded", "editor"),
+    ActionSpec("delete_label", "", "Delete", "Delete the selected joint's label", "editor"),
+    ActionSpec("place_joint", "", "P", "Place the next missing joint: press, then click in the frame", "editor"),
+    ActionSpec("cancel_place", "", "Escape", "Stop placing a joint", "editor"),
+    ActionSpec("nudge_left", "", "Alt+Left", "Move the selected joint 1 px left (Shift: 10 px)", "editor"),
+    ActionSpec("nudge_right", "", "Alt+Right", "Move the selected joint 1 px right (Shift: 10 px)", "editor"),
+    ActionSpec("nudge_up", "", "Alt+Up", "Move the selected joint 1 px up (Shift: 10 px)", "editor"),
+    ActionSpec("nudge_down", "", "Alt+Down", "Move the selected joint 1 px down (Shift: 10 px)", "editor"),
+)
+
+_BY_NAME = {a.name: a for a in ACTIONS}
+
+#: the menus as lists of action names ("-" a separator); File's import/export entries come from the formats registry
+MENUS: dict[str, tuple[str, ...]] = {
+    "&View": ("play", "step_forward", "step_back", "next_labeled", "prev_labeled", "next_unlabeled",
+              "next_lowconf", "goto_frame", "-", "heat", "skeleton", "annotation"),
+    "&Model": ("analyze", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
+    "&Help": ("help",),
+}
+
+
+def action(name: str) -> ActionSpec:
+    """The row of ``name`` (KeyError for an unknown name)."""
+    return _BY_NAME[name]
+
+
+def shortcut(name: str) -> str:
+    """The key sequence of ``name`` (KeyError for an unknown name)."""
+    return _BY_NAME[name].keys
+
+
+def help_rows() -> list[tuple[str, str]]:
+    """(keys, description) for the F1 dialog: every action that has keys, in table order."""
+    return [(a.keys, a.description) for a in ACTIONS if a.keys]

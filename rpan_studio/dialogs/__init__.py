@@ -1,0 +1,1 @@
+"""The studio's dialogs: they ask (paths, options, ranges) and hand the answer to the session or a command."""

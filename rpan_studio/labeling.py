@@ -1,0 +1,73 @@
+"""Labeling commands the menus and keys run on the current frame: accept the model's pose, copy, interpolate.
+
+Why apart from the dialogs: these only act, on numbers (frames, a range), through
+the undoable edits of :mod:`rpan_studio.commands`; whatever has to be asked first
+(a typed frame range, an action name) is asked by :mod:`rpan_studio.dialogs.ask`.
+A missing precondition (no video, no analysis, no keyframe on one side) is one
+clear line and writes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PyQt6.QtGui import QUndoStack
+
+from rpan_core.errors import RPANError
+from rpan_studio import commands as cmds
+from rpan_studio.session import Session, predicted_visible
+from rpan_studio.views.frame_display import FrameDisplay
+
+__all__ = ["Labeling"]
+
+
+class Labeling:
+    """The menu-level labeling commands on the state's current video and frame."""
+
+    def __init__(self, session: Session, display: FrameDisplay, undo_stack: QUndoStack) -> None:
+        self.session = session
+        self.state = session.state
+        self.display = display
+        self.undo_stack = undo_stack
+
+    def analyzed_frames(self) -> int:
+        """How many frames the analysis covers (an RPANError when there is none)."""
+        self.session.require_video()
+        a = self.state.analysis
+        if a is None:
+            raise RPANError("no model poses yet: analyze the video first (Ctrl+R)")
+        return int(np.asarray(a.probs).shape[0])
+
+    def accept_frame(self) -> None:
+        project, vid = self.session.require_video()
+        f = self.state.frame
+        pred = self.display.prediction(f)
+        if pred is None:
+            raise RPANError("this frame has no model pose yet: analyze the video first (Ctrl+R)")
+        cmds.accept_prediction(self.undo_stack, project, vid, [f], pred[0][None], pred[1][None],
+                               visible=predicted_visible(self.state.analysis, f, f + 1))
+
+    def accept_range(self, start: int, stop: int) -> None:
+        """Accept the model's poses for frames start..stop (inclusive, clipped to the analysis), one undo step."""
+        t = self.analyzed_frames()
+        project, vid = self.session.require_video()
+        a = self.state.analysis
+        start, stop = max(0, min(start, stop)), min(t - 1, max(start, stop))
+        cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)),
+                               np.asarray(a.xy[start:stop + 1]), np.asarray(a.conf[start:stop + 1]),
+                               visible=predicted_visible(a, start, stop + 1))
+
+    def copy_previous(self) -> None:
+        project, vid = self.session.require_video()
+        cmds.copy_previous(self.undo_stack, project, vid, self.state.frame)
+
+    def interpolate(self) -> None:
+        project, vid = self.session.require_video()
+        a, b = cmds.neighbour_keyframes(project, vid, self.state.frame)
+        if a is None or b is None:
+            raise RPANError("interpolation needs a labeled frame before and after this one; label both first")
+        cmds.interpolate(self.undo_stack, project, vid, a, b)
+
+    def set_action(self, action: str | None) -> None:
+        project, vid = self.session.require_video()
+        cmds.set_action(self.undo_stack, project, vid, action)
+        self.session.videosChanged.emit()

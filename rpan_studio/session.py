@@ -1,0 +1,285 @@
+"""The studio's session: opening projects and videos, analysis, flow, the demo, imports and exports.
+
+Why it has no widgets: these are the things the studio *does* to a project, and
+they are the same whoever asks (a menu, a key, a test, the ``--screenshot`` mode).
+Every slow step runs through the one :class:`~rpan_studio.workers.TaskRunner`, so
+the UI thread never waits; results land in :class:`~rpan_studio.state.StudioState`
+and the views follow its signals. A result that arrives for a video no longer
+shown is dropped (it stays cached on disk by rpan_core.analyze).
+
+Dialogs ask first (paths, ranges, options) and call these methods with the answer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from rpan_core.analyze import TwoStreamAnalysis
+from rpan_core.errors import ProjectError, RPANError
+from rpan_core.formats.registry import ImportReport, get_format
+from rpan_core.project import Project
+from rpan_studio.state import StudioState
+from rpan_studio.workers import TaskRunner, TaskWorker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.demo import DemoPath
+    from rpan_studio.state import AnalysisLike
+    from rpan_core.flow import FlowVolume
+    from rpan_studio.views.overlays import OverlayOptions
+
+__all__ = ["Session", "project_checkpoints", "default_analyze"]
+
+
+def default_analyze(video_path: str, checkpoint: str, flow_checkpoint: str | None = None,
+                    fuse: tuple[float, float] | None = None, **kwargs: Any) -> Any:
+    """rpan_core.analyze for one stream, or two (RGB + flow, probabilities fused) with a flow checkpoint."""
+    from rpan_core.analyze import analyze_two_stream, analyze_video
+
+    if flow_checkpoint:
+        return analyze_two_stream(video_path, checkpoint, flow_checkpoint, fuse, **kwargs)
+    return analyze_video(video_path, checkpoint, **kwargs)
+
+
+def _flow_task(video_path: str, cache_dir: str, progress: Callable[[int, int], None] | None = None,
+               cancel: Callable[[], bool] | None = None) -> "FlowVolume":
+    from rpan_core.flow import FlowParams, compute_flow
+
+    return compute_flow(video_path, cache_dir, FlowParams(), progress=progress, cancel=cancel)
+
+
+def project_checkpoints(project: Project) -> list[str]:
+    """Checkpoints the project knows: best.pt / last.pt of its runs (newest first), then other .pt files in runs/."""
+    dirs: list[Path] = [Path(r.path) for r in reversed(project.runs()) if r.path]  # runs() is oldest first
+    runs_dir = Path(project.runs_dir)
+    if runs_dir.is_dir():
+        for d in sorted(runs_dir.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True):
+            if d.is_dir() and d not in dirs:
+                dirs.append(d)
+    found: list[str] = []
+    for d in dirs:
+        if d.is_file() and d.suffix == ".pt":
+            found.append(str(d))
+            continue
+        for name in ("best.pt", "last.pt"):
+            if (d / name).is_file():
+                found.append(str(d / name))
+    seen: set[str] = set()
+    return [p for p in found if not (p in seen or seen.add(p))]
+
+
+class Session(QObject):
+    """What the studio does to the open project (see the module doc). ``analyze_fn`` (tests) replaces rpan_core."""
+
+    videosChanged = pyqtSignal()  # the project's list of videos (or their actions) changed
+    labelsChanged = pyqtSignal()  # labels changed outside the undo stack (an import)
+    flowReady = pyqtSignal(int, object)  # video id, flow volume
+    message = pyqtSignal(str)  # a status-bar line
+
+    def __init__(self, state: StudioState, tasks: TaskRunner, analyze_fn: Callable[..., Any] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.tasks = tasks
+        self.analyze_fn = analyze_fn or default_analyze
+
+    # ------------------------------------------------------------------ project
+    def open_project(self, project: Project | str | os.PathLike) -> Project:
+        """Open a Project (or a project folder); the previous one is closed (its WAL checkpointed)."""
+        if not isinstance(project, Project):
+            project = Project.open(project)
+        self.close_video()
+        old = self.state.project
+        if old is not None and old is not project:
+            old.close()
+        self.state.set_project(project)
+        if self.state.checkpoint is None:
+            latest = project_checkpoints(project)
+            if latest:
+                self.state.set_checkpoint(latest[0], "latest run")
+        return project
+
+    def create_project(self, folder: str | os.PathLike, skeleton: str, classes: list[str]) -> Project:
+        return self.open_project(Project.create(folder, skeleton=skeleton, classes=classes))
+
+    def close_project(self) -> None:
+        """Close the open video and project (Project.close checkpoints the WAL into project.db)."""
+        self.close_video()
+        project = self.state.project
+        if project is not None:
+            self.state.set_project(None)
+            project.close()
+
+    def require_project(self) -> Project:
+        if self.state.project is None:
+            raise ProjectError("no project is open: create or open one first (File menu)")
+        return self.state.project
+
+    def require_video(self) -> tuple[Project, int]:
+        if self.state.project is None or self.state.video_id is None:
+            raise ProjectError("no video is open: pick one in the Videos list first")
+        return self.state.project, self.state.video_id
+
+    def add_videos(self, paths: list[str]) -> list[int]:
+        project = self.require_project()
+        ids = [project.add_video(p) for p in paths]
+        self.videosChanged.emit()
+        return ids
+
+    # ------------------------------------------------------------------ video
+    def open_video(self, video_id: int) -> None:
+        """Make ``video_id`` the open video (decoding is the frame loader's; returns at once)."""
+        from rpan_core.video import open_video
+
+        project = self.require_project()
+        rec = project.video(video_id)
+        video = open_video(rec.path)
+        self.close_video()
+        self.state.set_video(video_id, video)
+
+    def close_video(self) -> None:
+        video = self.state.video
+        if video is not None or self.state.video_id is not None:
+            self.state.set_analysis(None)
+            self.state.set_video(None, None)
+        if video is not None:
+            video.close()
+
+    # ------------------------------------------------------------------ analysis and flow
+    def analyze(self, checkpoint: str | os.PathLike | None = None) -> TaskWorker:
+        """Analyze the open video in a worker (cached results come back fast); the state updates when done."""
+        st = self.state
+        if checkpoint is not None:
+            st.set_checkpoint(checkpoint, "chosen")
+        project, vid = self.require_video()
+        if not st.checkpoint:
+            raise RPANError("no checkpoint chosen: use Model > Choose checkpoint, or train one first")
+        rec = project.video(vid)
+
+        def done(analysis: AnalysisLike, vid: int = vid) -> None:
+            if vid == st.video_id:  # the person may have moved on; the result stays cached on disk
+                st.set_analysis(analysis)
+
+        extra = {"flow_checkpoint": st.flow_checkpoint, "fuse": st.fusion_weights} if st.two_streams else {}
+        return self.tasks.run("analyze", self.analyze_fn, str(rec.path), st.checkpoint, project=project, **extra,
+                              on_done=done, label=f"analyzing {Path(rec.path).name}")
+
+    def reanalyze(self) -> None:
+        """Analyze again when a video is open and a checkpoint is set (after the model settings changed)."""
+        if self.state.video_id is not None and self.state.checkpoint:
+            self.analyze()
+
+    def select_stream(self, stream: str) -> None:
+        """Show the RGB or the flow stream's attention and poses of a two-stream analysis."""
+        a = self.state.analysis
+        if isinstance(a, TwoStreamAnalysis) and a.shown != stream:
+            self.state.set_analysis(a.select(stream))
+
+    def compute_flow(self, have: tuple[int, Any] | None = None) -> TaskWorker | None:
+        """The open video's optical flow (from the project's flow cache when there) in a worker; flowReady when done."""
+        st = self.state
+        if st.project is None or st.video_id is None:
+            return None
+        if have is not None and have[0] == st.video_id and have[1] is not None:
+            return None
+        rec = st.project.video(st.video_id)
+
+        def done(volume: FlowVolume, vid: int = st.video_id) -> None:
+            if vid == st.video_id:
+                self.flowReady.emit(vid, volume)
+
+        return self.tasks.run("flow", _flow_task, str(rec.path), str(st.project.flow_dir), on_done=done,
+                              label=f"optical flow of {Path(rec.path).name}")
+
+    def training_finished(self, checkpoint: str) -> None:
+        self.state.set_checkpoint(checkpoint, "trained")
+
+    # ------------------------------------------------------------------ demo
+    def open_demo(self) -> TaskWorker:
+        """Build (or find) the demo project in a worker, then open it with its checkpoint."""
+        from rpan_core.demo import ensure_demo_project
+
+        def opened(folder: DemoPath) -> None:
+            checkpoint = folder.checkpoint
+            try:
+                if checkpoint:
+                    self.state.set_checkpoint(checkpoint, "demo")
+                self.open_project(Path(folder))
+            except RPANError as exc:
+                self.tasks.failed.emit(str(exc))
+
+        return self.tasks.run("demo", ensure_demo_project, label="preparing the demo project", on_done=opened,
+                              cancellable=False)
+
+    # ------------------------------------------------------------------ formats
+    def import_annotations(self, name: str, path: str | os.PathLike) -> TaskWorker:
+        """Import a dataset's annotations (rpan_core.formats.registry) in a worker."""
+        project = self.require_project()
+        fmt = get_format("import", name)
+
+        def done(report: ImportReport) -> None:
+            self.videosChanged.emit()
+            self.labelsChanged.emit()
+            self.message.emit("; ".join([report.summary()] + report.notes))
+
+        return self.tasks.run("import", fmt.run, project, str(path), label=f"importing {name}", on_done=done)
+
+    def export_labels(self, name: str, path: str | os.PathLike) -> TaskWorker:
+        """Export the project's labels (rpan_core.formats.registry) in a worker."""
+        project = self.require_project()
+        fmt = get_format("export", name)
+        return self.tasks.run("export_labels", fmt.run, project, str(path), label=f"exporting {name}",
+                              on_done=lambda out: self.message.emit(f"exported to {out}"))
+
+    def export_video(self, path: str | os.PathLike, opts: "OverlayOptions", start: int = 0,
+                     stop: int | None = None) -> TaskWorker:
+        """Write the open video with the overlays ``opts`` to mp4 in a worker."""
+        import copy
+
+        from rpan_studio.export import export_overlay_video
+
+        project, vid = self.require_video()
+        rec = project.video(vid)
+        edges = list(project.skeleton.edges)
+        return self.tasks.run("export_video", export_overlay_video, str(rec.path), self.state.analysis, str(path),
+                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop, label="exporting video",
+                              on_done=lambda p: self.message.emit(f"wrote {p}"))
+
+    def export_confusion(self, path: str | os.PathLike) -> TaskWorker:
+        """Evaluate the checkpoint on the test split in a worker and save its confusion matrix as PNG."""
+        st = self.state
+        if st.project is None or not st.checkpoint:
+            raise RPANError("the confusion matrix needs a project and a checkpoint; open one and train first")
+        return self.tasks.run("confusion", _confusion_png, st.checkpoint, str(st.project.folder), str(path),
+                              label="evaluating", cancellable=False,
+                              on_done=lambda p: self.message.emit(f"wrote {p}"))
+
+    # ------------------------------------------------------------------ closing
+    def shutdown(self, wait_ms: int = 10000) -> None:
+        """Cancel and wait for the tasks, then close the video and the project."""
+        self.tasks.cancel_all()
+        self.tasks.wait_all(wait_ms)
+        self.close_project()
+
+
+def _confusion_png(checkpoint: str, project_folder: str, out: str) -> Path:
+    from rpan_core.evaluate import evaluate
+    from rpan_studio.export import confusion_from_result, save_confusion_png
+
+    with Project.open(project_folder) as project:  # this thread's own connection
+        m, classes = confusion_from_result(evaluate(checkpoint, project, split="test"))
+    return save_confusion_png(m, classes, out)
+
+
+def predicted_visible(analysis: AnalysisLike | None, start: int, stop: int) -> np.ndarray | None:
+    """The model's visibility for frames start..stop-1: its dummy-cell mass below the threshold."""
+    from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+
+    if analysis is None:
+        return None
+    dummy = analysis.dummy
+    return np.asarray(dummy[start:stop], dtype=np.float32) < DEFAULT_DUMMY_THRESHOLD

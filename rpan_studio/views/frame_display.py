@@ -1,0 +1,200 @@
+"""The current frame on screen: seeking, the decoded image, and the overlays that belong to it.
+
+Why the overlays are set in the same call that shows a decoded frame: the heat
+map, the estimated skeleton, the caption, the flow layer and the editor's
+annotated pose are drawn from the index of the frame that was decoded, so what is
+drawn always belongs to the image under it, however fast the person scrubs.
+Seeking moves the state's frame and every cursor at once; the image follows when
+the :class:`~rpan_studio.workers.FrameLoader` (latest request wins) has it.
+
+It also keeps the per-frame bookkeeping the navigation keys use: which frames are
+labeled, which have only a model pose, which are the model's least sure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from rpan_studio.export import caption_for
+from rpan_studio.session import predicted_visible
+from rpan_studio.state import StudioState
+from rpan_studio.views.flow_layer import FlowLayer
+from rpan_studio.views.overlays import OverlayOptions, confidence_scale, normalized_confidence
+from rpan_studio.views.pose_editor import PoseEditor
+from rpan_studio.views.video_view import VideoView
+from rpan_studio.workers import FrameLoader
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_studio.state import AnalysisLike
+
+__all__ = ["FrameDisplay", "low_confidence_frames", "LOW_CONF_QUANTILE"]
+
+LOW_CONF_QUANTILE = 0.1  # "low-confidence" frames: the lowest 10% of mean joint confidence
+
+
+def low_confidence_frames(mean_conf: np.ndarray, fraction: float = LOW_CONF_QUANTILE) -> np.ndarray:
+    """Sorted frames among the least confident ``fraction`` (by rank), strictly below the median.
+
+    The median cut keeps a video whose frames are nearly all equally sure from
+    listing arbitrary frames as "low confidence".
+    """
+    c = np.asarray(mean_conf, dtype=np.float64)
+    if c.size == 0:
+        return np.zeros(0, np.int64)
+    k = max(1, int(np.ceil(fraction * c.size)))
+    lowest = np.argsort(c, kind="stable")[:k]
+    return np.sort(lowest[c[lowest] < np.median(c)])
+
+
+class FrameDisplay(QObject):
+    """Seeks, shows decoded frames with their overlays, and knows the labeled / low-confidence frames."""
+
+    frameShown = pyqtSignal(int)  # a decoded frame is on screen with its overlays
+    frameFailed = pyqtSignal(int, str)  # the current frame cannot be decoded
+    statesChanged = pyqtSignal(object)  # per-frame states (uint8: 0 none, 1 predicted, >= 2 labeled)
+
+    def __init__(self, state: StudioState, view: VideoView, editor: PoseEditor, flow_layer: FlowLayer,
+                 cursors: Sequence[Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.view = view
+        self.editor = editor
+        self.flow_layer = flow_layer
+        self.cursors = list(cursors)  # widgets with set_frame(frame): seek bar, plots
+        self.states = np.zeros(0, np.uint8)
+        self.labeled = np.zeros(0, np.int64)
+        self.low_conf_frames = np.zeros(0, np.int64)
+        self._conf_scale = 1.0
+        self.loader = FrameLoader(self)
+        self.loader.frameReady.connect(self._on_frame_ready)
+        self.loader.frameFailed.connect(self._on_frame_failed)
+        state.videoChanged.connect(self._video_changed)
+        state.analysisChanged.connect(self._analysis_changed)
+        state.overlayChanged.connect(self._overlay_changed)
+
+    # ------------------------------------------------------------------ seeking
+    def seek(self, frame: int) -> None:
+        """Make ``frame`` current: cursors move now, the frame and overlays follow when decoded."""
+        if not self.state.set_frame(frame):
+            return
+        for w in self.cursors:
+            w.set_frame(self.state.frame)
+        self.loader.request(self.state.frame)
+
+    def jump(self, kind: str, direction: int = 1) -> int | None:
+        """The next (1) or previous (-1) labeled / unlabeled / low-confidence frame, seeked to; None if none."""
+        if kind == "labeled":
+            cand = self.labeled
+        elif kind == "unlabeled":
+            cand = np.flatnonzero(self.states < 2)
+        elif kind == "lowconf":
+            cand = self.low_conf_frames
+        else:
+            raise ValueError(f"unknown jump kind {kind!r}")
+        cand = np.asarray(cand)
+        frame = self.state.frame
+        nxt = cand[cand > frame] if direction > 0 else cand[cand < frame]
+        if len(nxt) == 0:
+            return None
+        target = int(nxt[0] if direction > 0 else nxt[-1])
+        self.seek(target)
+        return target
+
+    def shown(self) -> bool:
+        """The current frame is on screen (decoded, with its overlays)."""
+        return self.view.frame_index is not None and self.view.frame_index == self.state.frame
+
+    # ------------------------------------------------------------------ state changes
+    def _video_changed(self, video_id: int | None) -> None:
+        self.loader.set_video(self.state.video)
+        self.view.frame_size = None
+        if video_id is None:
+            self.flow_layer.set_volume(None)
+            self.view.clear_frame()
+            self.editor.set_context(self.state.project, None, 0, None)
+        self.refresh_states()
+
+    def _analysis_changed(self, analysis: AnalysisLike | None) -> None:
+        if analysis is None:
+            self.low_conf_frames = np.zeros(0, np.int64)
+            self._conf_scale = 1.0
+        else:
+            conf = np.asarray(analysis.conf, dtype=np.float32)
+            self._conf_scale = confidence_scale(conf)
+            self.low_conf_frames = low_confidence_frames(conf.mean(axis=1))
+            for w in self.cursors:
+                w.set_frame(max(0, self.state.frame))
+        self.refresh_states()
+        if analysis is not None and self.view.frame_index == self.state.frame:
+            self.render(self.state.frame)
+
+    def _overlay_changed(self, opts: OverlayOptions) -> None:
+        self.view.opts = opts
+        if self.shown():
+            self.render(self.state.frame)
+
+    def refresh_states(self) -> None:
+        """Re-read the frame states from the store (a frame with a model pose and no label is "predicted")."""
+        st_ = self.state
+        if st_.project is None or st_.video_id is None:
+            return
+        st = np.asarray(st_.project.frame_states(st_.video_id), dtype=np.uint8).copy()
+        if len(st) < st_.n_frames:
+            st = np.pad(st, (0, st_.n_frames - len(st)))
+        if st_.analysis is not None:
+            t = min(len(st), int(np.asarray(st_.analysis.probs).shape[0]))
+            st[:t][st[:t] == 0] = 1
+        self.states = st
+        self.labeled = np.flatnonzero(st >= 2)
+        self.statesChanged.emit(st)
+
+    # ------------------------------------------------------------------ drawing
+    def _on_frame_ready(self, index: int, image: np.ndarray) -> None:
+        if index != self.state.frame:  # overtaken by a newer request: never show a stale frame
+            return
+        self.view.set_frame(index, image)
+        self.render(index)
+        self.frameShown.emit(index)
+
+    def _on_frame_failed(self, index: int, message: str) -> None:
+        if index == self.state.frame:
+            self.view.set_caption(f"frame {index}: cannot be decoded")
+            self.frameFailed.emit(index, message)
+
+    def prediction(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The model's pose and confidence on frame ``index`` (None before analysis or past its end)."""
+        a = self.state.analysis
+        if a is None or index >= int(np.asarray(a.probs).shape[0]):
+            return None
+        return np.asarray(a.xy[index], dtype=np.float64), np.asarray(a.conf[index], dtype=np.float64)
+
+    def render(self, index: int) -> None:
+        """Draw frame ``index``'s overlays over the image on screen."""
+        pred = self.prediction(index)
+        a = self.state.analysis
+        if pred is not None and a is not None:
+            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32))
+            conf = normalized_confidence(pred[1] / self._conf_scale)
+            occluded = predicted_visible(a, index, index + 1)
+            self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
+            self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}"
+                                  f"   (video: {_video_caption(a)})")
+        else:
+            self.view.set_heat(None)
+            self.view.set_pose(None, None)
+            self.view.set_caption(f"frame {index}" + ("" if a is not None else "   (not analyzed)"))
+        self.editor.set_context(self.state.project, self.state.video_id, index, pred)
+        self.editor.setVisible(self.state.overlay.annotation)
+        self.flow_layer.show(index)
+
+    def stop(self) -> None:
+        self.loader.stop()
+
+
+def _video_caption(a: AnalysisLike) -> str:
+    c = int(a.video_pred)
+    name = a.classes[c] if c < len(a.classes) else str(c)
+    return f"{name} {100 * float(np.asarray(a.video_probs)[c]):.0f}%"
