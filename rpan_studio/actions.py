@@ -78,6 +78,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("interpolate", "Interpolate between keyframes", "I",
                "Interpolate between the previous and next labeled keyframes"),
     ActionSpec("set_action", "Set video &action...", "", "The action label of this video"),
+    # ---- persons (several people per video: the editor, timeline and review queue follow the selected one)
+    ActionSpec("add_person", "&Add person", "Ctrl+Shift+P", "Add a person to this video and select it"),
+    ActionSpec("next_person", "&Next person", "]", "Select the next person of this video"),
+    ActionSpec("previous_person", "&Previous person", "[", "Select the previous person of this video"),
+    ActionSpec("rename_person", "&Rename person...", "", "Rename the selected person"),
+    ActionSpec("delete_person", "&Delete person", "", "Delete the selected person with its labels and boxes"),
+    ActionSpec("swap_persons", "&Swap identities from this frame...", "",
+               "Swap the selected person with another from this frame on (labels and boxes)"),
+    ActionSpec("set_box", "Box &keyframe here", "B",
+               "Make the selected person's box on this frame a keyframe (then drag or resize it)"),
+    ActionSpec("remove_box", "Remove box keyframe", "Shift+B", "Remove the selected person's box keyframe here"),
     # ---- the pose editor's own keys (bound by rpan_studio.views.pose_editor)
     ActionSpec("drag_joint", "", "Left drag",
                "Move a joint (one undo step per drag; right-click while dragging cancels)", "mouse"),
@@ -100,6 +111,8 @@ _BY_NAME = {a.name: a for a in ACTIONS}
 MENUS: dict[str, tuple[str, ...]] = {
     "&View": ("play", "step_forward", "step_back", "next_labeled", "prev_labeled", "next_unlabeled",
               "next_lowconf", "goto_frame", "-", "heat", "skeleton", "annotation"),
+    "&Persons": ("add_person", "next_person", "previous_person", "rename_person", "delete_person", "-",
+                 "swap_persons", "-", "set_box", "remove_box"),
     "&Model": ("analyze", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
     "&Help": ("help",),
 }
