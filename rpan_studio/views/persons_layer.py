@@ -126,7 +126,7 @@ class PersonsLayer(QObject):
         if project is None or vid is None or self.frame is None:
             self.clear(keep_frame=True)
             return
-        if not self.visible:
+        if not self.visible or not st.overlay.annotation:  # the "annotated pose" overlay toggle hides them too
             self.hide_all()
             return
         persons = project.persons(vid)
