@@ -271,6 +271,7 @@ class MainWindow(QMainWindow):
         self.session.labelsChanged.connect(lambda: (self.display.refresh_states(), self._refresh_review()))
         self.session.flowReady.connect(self._flow_ready)
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.display.proxyStatus.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.runner.failed.connect(self._error)
 
     # ---- the state, as the tests and the --screenshot mode read it

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from rpan_studio.export import caption_for
 from rpan_studio.session import predicted_visible
@@ -53,6 +53,12 @@ class FrameDisplay(QObject):
     """Seeks, shows decoded frames with their overlays, and knows the labeled / low-confidence frames."""
 
     frameShown = pyqtSignal(int)  # a decoded frame is on screen with its overlays
+    proxyStatus = pyqtSignal(str)  # the display proxy's build, for the status bar
+
+    #: build each video's display proxy in the background (rpan_core.proxy) when it is opened
+    build_proxies: bool = True
+    #: the proxy's long side in pixels (None: rpan_core.proxy.DEFAULT_LONG_SIDE)
+    proxy_long_side: int | None = None
     frameFailed = pyqtSignal(int, str)  # the current frame cannot be decoded
     statesChanged = pyqtSignal(object)  # per-frame states (uint8: 0 none, 1 predicted, >= 2 labeled)
 
@@ -71,6 +77,12 @@ class FrameDisplay(QObject):
         self.layers: list[Any] = []  # more overlays with show(frame) (the persons' boxes and skeletons)
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame_ready)
+        self.loader.frameNearest.connect(self._on_frame_nearest)
+        self._proxy_timer = QTimer(self)
+        self._proxy_timer.setInterval(500)
+        self._proxy_timer.timeout.connect(self._poll_proxy)
+        self._proxy_reported = False
+        view.view_box.sigRangeChanged.connect(self._zoom_changed)
         self.loader.frameFailed.connect(self._on_frame_failed)
         state.videoChanged.connect(self._video_changed)
         state.analysisChanged.connect(self._analysis_changed)
@@ -112,7 +124,9 @@ class FrameDisplay(QObject):
     # ------------------------------------------------------------------ state changes
     def _video_changed(self, video_id: int | None) -> None:
         self.loader.set_video(self.state.video)
+        self.loader.exact_wanted = False
         self.view.frame_size = None
+        self._start_proxy()
         if video_id is None:
             self.flow_layer.set_volume(None)
             self.view.clear_frame()
@@ -160,11 +174,71 @@ class FrameDisplay(QObject):
         self.labeled = np.flatnonzero(st >= 2)
         self.statesChanged.emit(st)
 
+    # ------------------------------------------------------------------ display proxy
+    def _start_proxy(self) -> None:
+        """Attach the video's display proxy, or start building it in a background thread (UI usable)."""
+        self._proxy_timer.stop()
+        video = self.state.video
+        if video is None or not self.build_proxies or not hasattr(video, "use_proxy"):
+            return
+        from rpan_core.proxy import proxy_root
+
+        if video.use_proxy(proxy_root(self.state.project), long_side=self.proxy_long_side):
+            return
+        if video.proxy_builder is not None:
+            self._proxy_reported = False
+            self._proxy_timer.start()
+
+    def _poll_proxy(self) -> None:
+        video = self.state.video
+        b = getattr(video, "proxy_builder", None)
+        if b is None:
+            self._proxy_timer.stop()
+            return
+        if not b.finished:
+            pct = f" {100 * b.done // b.total}%" if b.total else ""
+            self.proxyStatus.emit(f"building the display proxy for fast seeking{pct} (the studio stays usable)")
+            return
+        self._proxy_timer.stop()
+        if b.error is not None:
+            self.proxyStatus.emit(f"display proxy not built ({b.error}); seeking decodes the video")
+        elif video.proxy is not None and not self._proxy_reported:
+            self._proxy_reported = True
+            self.proxyStatus.emit(f"display proxy ready ({video.proxy.size_bytes / 2 ** 20:.0f} MB): seeks are instant")
+
+    def _zoom_changed(self, *_: object) -> None:
+        """Ask for the exact full-resolution frame when zoomed in beyond the proxy's resolution."""
+        video = self.state.video
+        proxy = getattr(video, "proxy", None)
+        want = False
+        if proxy is not None and proxy.scale < 1.0:
+            (x0, x1), _ = self.view.view_box.viewRange()
+            screen_px = self.view.view_box.width() * self.view.devicePixelRatioF()
+            want = screen_px / max(1e-6, x1 - x0) > 1.1 * proxy.scale
+        if want != self.loader.exact_wanted:
+            self.loader.exact_wanted = want
+            if want and self.view.frame_index == self.state.frame:
+                self.loader.request(self.state.frame)  # the exact frame replaces the proxy's
+
+    def _video_size(self) -> tuple[int, int] | None:
+        v = self.state.video
+        return (int(v.height), int(v.width)) if v is not None else None
+
     # ------------------------------------------------------------------ drawing
+    def _on_frame_nearest(self, index: int, source: int, image: np.ndarray) -> None:
+        """No proxy yet and frame ``index`` not decoded: the nearest decoded frame, marked, until it is."""
+        if index != self.state.frame:
+            return
+        self.view.set_frame(source, image, self._video_size())  # frame_index = source: not "shown"
+        self.view.set_heat(None)
+        self.view.set_pose(None, None)
+        self.editor.setVisible(False)  # the annotated pose belongs to frame ``index``, not to this image
+        self.view.set_caption(f"frame {index}: decoding...  (showing the nearest decoded frame, {source})")
+
     def _on_frame_ready(self, index: int, image: np.ndarray) -> None:
         if index != self.state.frame:  # overtaken by a newer request: never show a stale frame
             return
-        self.view.set_frame(index, image)
+        self.view.set_frame(index, image, self._video_size())
         self.render(index)
         self.frameShown.emit(index)
 
@@ -204,6 +278,7 @@ class FrameDisplay(QObject):
         self.flow_layer.show(index)
 
     def stop(self) -> None:
+        self._proxy_timer.stop()
         self.loader.stop()
 
 
