@@ -233,6 +233,8 @@ class FrameDisplay(QObject):
         self.view.set_heat(None)
         self.view.set_pose(None, None)
         self.editor.setVisible(False)  # the annotated pose belongs to frame ``index``, not to this image
+        for layer in self.layers:  # so do the persons' boxes and skeletons
+            layer.hide_all()
         self.view.set_caption(f"frame {index}: decoding...  (showing the nearest decoded frame, {source})")
 
     def _on_frame_ready(self, index: int, image: np.ndarray) -> None:
