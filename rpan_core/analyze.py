@@ -61,10 +61,11 @@ from rpan_core.errors import ConfigError, RPANError
 #: v2: meta.json records the inputs and each array's checksum.
 #: v3: frames resized by the two-stage area resize (rpan_core.pipeline); the video-level frames
 #: resized like every other frame (were bilinear-interpolated from full size).
-ANALYSIS_VERSION = 3
+#: v4: ``window``, each frame's frame -> input map, and the input size.
+ANALYSIS_VERSION = 4
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
-_ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs")
+_ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs", "window")
 
 
 class AnalysisCancelled(RPANError):
@@ -163,6 +164,11 @@ class Analysis:
     from_cache: bool = False
     seconds: float = 0.0
     stream: str = "rgb"  # the input the checkpoint needs: "rgb" frames or "flow" stacks
+    # T x 2 x 3 float32: the affine map of frame pixels onto the model input each frame was read through
+    # (rpan_core.geometry.Window); the attention grid covers that input evenly. Squashed frames: a plain
+    # scale; letterboxed or person-cropped frames: an aspect-preserving window, per frame for crops.
+    window: np.ndarray | None = None
+    input_size: tuple[int, int] | None = None  # (h, w) of the model input the window maps onto
 
     @property
     def num_frames(self) -> int:
@@ -205,9 +211,44 @@ class Analysis:
                        classes=list(meta["classes"]), skeleton=meta["skeleton"], frame_size=tuple(meta["frame_size"]),
                        grid=tuple(meta["grid"]), stride=int(meta["stride"]), video_hash=meta["video_hash"],
                        checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)),
-                       stream=str(meta.get("stream", "rgb")), **arrs)
+                       stream=str(meta.get("stream", "rgb")),
+                       input_size=tuple(meta["input_size"]) if meta.get("input_size") else None, **arrs)
         except (KeyError, TypeError, ValueError) as exc:
             raise StaleAnalysis(f"{p}: meta.json lacks or garbles {exc}; run `rpan analyze` again") from exc
+
+
+def _analyze_followed(model: Any, video: Any, dev: Any, tmp: Path, out: dict, progress: Any, cancel: Any,
+                      video_path: Any) -> None:
+    """Every frame through an aspect-preserving window (``rpan_core.crops``: letterbox, or a crop
+    following the person), one LSTM chain; arrays written into ``out`` memmaps under ``tmp``."""
+    from rpan_core.crops import Follower
+
+    n = video.frame_count
+    follower = Follower(model, dev)
+    k = -1
+    for k, fr in enumerate(video.frames()):
+        if k >= n:
+            break
+        if k % 8 == 0 and _cancelled(cancel):
+            raise AnalysisCancelled(f"analysis of {video_path} cancelled")
+        r = follower.step(fr)
+        chunk = {"attention": r.attention.astype(np.float16), "dummy": r.dummy.astype(np.float16),
+                 "xy": r.xy.astype(np.float32), "conf": r.conf.astype(np.float32),
+                 "xy_argmax": r.xy_argmax.astype(np.float32), "conf_argmax": r.conf_argmax.astype(np.float32),
+                 "hidden": r.hidden.astype(np.float16), "probs": r.probs.astype(np.float32),
+                 "window": r.window.astype(np.float32)}
+        if not out:
+            for key, v in chunk.items():
+                out[key] = np.lib.format.open_memmap(tmp / f"{key}.npy", mode="w+", dtype=v.dtype, shape=(n, *v.shape))
+        for key, v in chunk.items():
+            out[key][k] = v
+        if progress is not None and (k % 8 == 7 or k == n - 1):
+            progress(k + 1, n)
+    if k + 1 < n:
+        from rpan_core.errors import VideoError
+
+        raise VideoError(f"{video_path}: only {k + 1} of its {n} frames could be decoded; "
+                         "re-encode the video (e.g. ffmpeg -i in.mp4 out.mp4) and analyze again")
 
 
 def _cancelled(cancel: Any) -> bool:
@@ -253,8 +294,14 @@ def _video_level(model: Any, video: Any, T: int, dev: Any, volume: Any = None,
         x = torch.from_numpy(_flow_input(volume, idx, size))[None]
     else:
         seen = seen or {}
-        frames = np.stack([seen[int(i)] if int(i) in seen else resize_frame(video.frame(int(i)), size)
-                           for i in idx])
+        if model.cfg.framing != "squash":  # the aspect kept, as in training
+            from rpan_core.geometry import Window
+
+            win = Window.letterbox((video.height, video.width), size)
+            frames = np.stack([win.warp(video.frame(int(i))) for i in idx])
+        else:
+            frames = np.stack([seen[int(i)] if int(i) in seen else resize_frame(video.frame(int(i)), size)
+                               for i in idx])
         x = model.preprocess(frames[None])
     with torch.no_grad():
         out = model(x.to(dev))
@@ -373,13 +420,16 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         H, W = video.height, video.width
         s = stride or analysis_stride(tc, n, T_clip)
         s = max(1, min(s, n))
-        steps = -(-n // s)
+        followed = cfg.framing != "squash" and volume is None  # aspect kept: frame by frame, following the person
+        if followed:
+            s = 1
+        steps = 0 if followed else -(-n // s)
         # time steps per block: enough frames to fill ``batch`` backbone inputs
         m = max(1, batch // s)
         root.mkdir(parents=True, exist_ok=True)
         starts = list(range(0, steps, m))
         # decoding and resizing run on a background thread, a block ahead of the network
-        blocks = None if volume is not None else frame_blocks(
+        blocks = None if volume is not None or followed else frame_blocks(
             video.frames(), [min(n, min(steps, t + m) * s) - t * s for t in starts],
             lambda fr: resize_frame(fr, in_size), (*in_size, 3))
         from rpan_core.data import clip_indices
@@ -391,11 +441,13 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()), \
                 cpu_share(dev, default_workers() if blocks is not None else -1):
             out: dict[str, np.ndarray] = {}
+            if followed:
+                _analyze_followed(model, video, dev, tmp, out, progress, cancel, video_path)
             state = model.init_state(s)
             state = _to_device(state, dev)
             done = 0
             use_amp = dev.type == "cuda"
-            for t_start in starts:
+            for t_start in starts:  # squashed frames, ``s`` chains side by side
                 if _cancelled(cancel):
                     raise AnalysisCancelled(f"analysis of {video_path} cancelled")
                 t_stop = min(steps, t_start + m)
@@ -439,7 +491,9 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 chunk = {"attention": att.numpy().astype(np.float16), "dummy": dummy.numpy().astype(np.float16),
                          "xy": xy_r.numpy().astype(np.float32), "conf": c_r.numpy().astype(np.float32),
                          "xy_argmax": xy_a.numpy().astype(np.float32), "conf_argmax": c_a.numpy().astype(np.float32),
-                         "hidden": hid.numpy().astype(np.float16), "probs": prob.numpy().astype(np.float32)}
+                         "hidden": hid.numpy().astype(np.float16), "probs": prob.numpy().astype(np.float32),
+                         "window": np.broadcast_to(np.array([[in_size[1] / W, 0, 0], [0, in_size[0] / H, 0]],
+                                                            np.float32), (real, 2, 3))}
                 if not out:
                     for k, v in chunk.items():
                         out[k] = np.lib.format.open_memmap(tmp / f"{k}.npy", mode="w+", dtype=v.dtype,
@@ -463,6 +517,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     "grid": [K1, K2], "stride": s, "clip_len": T_clip, "num_frames": n,
                     "video_pred": int(np.argmax(vprobs)), "video_probs": [float(p) for p in vprobs],
                     "seconds": time.time() - t0, "device": str(dev), "stream": stream,
+                    "input_size": list(in_size),
                     "inputs": {**expect, "stride": s},
                     "arrays": {k: {"sha256": _array_sha256(tmp / f"{k}.npy"), "shape": list(shapes[k]),
                                    "dtype": dtypes[k]} for k in _ARRAYS}}

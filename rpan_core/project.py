@@ -469,6 +469,13 @@ VALUE_RULES: dict[str, list[tuple[str, str]]] = {
                ("x NOT BETWEEN -1e9 AND 1e9 OR y NOT BETWEEN -1e9 AND 1e9", "a position that is not a finite number"),
                ("visible = 1 AND (x IS NULL OR y IS NULL)", "a visible joint without a position"),
                ("person NOT BETWEEN 1 AND 1000000", "a person id outside 1..")],
+    "predictions": [("frame NOT BETWEEN 0 AND 100000000 OR joint NOT BETWEEN 0 AND :J - 1",
+                     "a joint or frame index outside the skeleton"),
+                    ("visible NOT IN (0, 1)", "a visibility other than 0 or 1"),
+                    ("x NOT BETWEEN -1e9 AND 1e9 OR y NOT BETWEEN -1e9 AND 1e9", "a position that is not a finite number"),
+                    ("conf NOT BETWEEN 0 AND 1", "a confidence outside 0..1"),
+                    ("typeof(origin) != 'text'", "a non-text origin"),
+                    ("person NOT BETWEEN 1 AND 1000000", "a person id outside 1..")],
     "persons": [("id NOT BETWEEN 1 AND 1000000", "a person id outside 1.."),
                 ("typeof(name) != 'text'", "a non-text person name")],
     "boxes": [("frame NOT BETWEEN 0 AND 100000000", "a frame index outside the video"),
@@ -1473,7 +1480,7 @@ class Project(_Reader):
             raise ProjectError(f"predictions of shape {xy.shape} for {len(fr)} frames; expected {len(fr)} x {J} x 2 "
                                f"(the {self.skeleton.name} skeleton)")
         vis = np.broadcast_to(np.asarray(visible, bool), (len(fr), J))
-        cf = np.broadcast_to(np.asarray(conf, np.float64), (len(fr), J))
+        cf = np.clip(np.broadcast_to(np.asarray(conf, np.float64), (len(fr), J)), 0.0, 1.0)
         keep = np.isfinite(xy).all(axis=2) & np.isfinite(cf)
         if filled is not None:
             keep &= np.asarray(filled, bool)

@@ -323,6 +323,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="keep the interpolation where the model lands farther than SNAP x (motion + 5%% "
                              "of the body) from it; 0 turns it off")
     parser.add_argument("--device", help="cuda, cpu (default: CUDA when available)")
+    parser.add_argument("--check-sides", action="store_true",
+                        help="also run the model on the horizontally flipped video and list the frames whose "
+                             "left/right it doubts (needs --checkpoint; the crossed-sides check always runs)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
@@ -341,6 +344,17 @@ def _pick_videos(project: Any, wanted: list[str] | None) -> list[Any]:
     return out
 
 
+def _ranges(frames: list[int]) -> str:
+    """``1-3, 7, 9-10`` for [1, 2, 3, 7, 9, 10]."""
+    out: list[str] = []
+    for f in sorted(set(frames)):
+        if out and int(out[-1].split("-")[-1]) == f - 1:
+            out[-1] = f"{out[-1].split('-')[0]}-{f}"
+        else:
+            out.append(str(f))
+    return ", ".join(out)
+
+
 def cli_main(args: argparse.Namespace) -> int:
     from rpan_core.project import Project
 
@@ -350,21 +364,37 @@ def cli_main(args: argparse.Namespace) -> int:
         videos = _pick_videos(project, args.video)
         if not videos:
             raise ProjectError(f"no video of {args.project} has two labeled frames; label keyframes first")
+        if args.check_sides and not args.checkpoint:
+            raise ConfigError("--check-sides runs the model on the flipped video: give --checkpoint too")
         summary = []
         for v in videos:
-            prop = propagate_video(project, v.id, checkpoint=args.checkpoint, method=args.method, params=params,
-                                   device=args.device)
+            from rpan_core.sides import doubts_for_video, flipped_poses
+
+            analysis = None
+            if args.checkpoint:
+                from rpan_core.analyze import analyze_video
+
+                analysis = analyze_video(v.path, args.checkpoint, project=project, device=args.device)
+            prop = propagate_video(project, v.id, analysis=analysis, method=args.method, params=params)
+            flipped = flipped_poses(v.path, args.checkpoint, project=project, device=args.device) \
+                if args.check_sides else None
+            doubts = doubts_for_video(project, v.id, flipped_xy=flipped)
             frames_filled = int(prop.filled.any(axis=1).sum())
             row = {"video": v.id, "name": os.path.basename(v.path), "method": prop.method,
                    "frames": frames_filled, "joints": prop.num_joints_filled,
                    "model_share": float(prop.weight[prop.filled].mean()) if prop.filled.any() else 0.0,
-                   "snapped": int(prop.snapped.sum())}
+                   "snapped": int(prop.snapped.sum()),
+                   "side_doubts": [{"frame": d.frame, "reason": d.reason, "score": round(d.score, 4)}
+                                   for d in sorted(doubts, key=lambda d: d.frame)]}
             summary.append(row)
             if not args.json:
                 extra = (f", model share {row['model_share']:.2f}, {row['snapped']} joints snapped to the "
                          "interpolation" if prop.method != "interp" else "")
                 print(f"video {v.id} {row['name']}: {row['frames']} frames predicted by {prop.method} "
                       f"({row['joints']} joints{extra})")
+                if doubts:
+                    print(f"  left/right in doubt on {len(doubts)} frames: {_ranges([d.frame for d in doubts])} "
+                          "(swap them in the studio: X / Shift+X)")
         if args.json:
             print(json.dumps(summary, indent=1))
         else:

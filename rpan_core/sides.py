@@ -14,9 +14,12 @@ Which frames to look at (:func:`side_doubts`):
   (summed distance of the mirror-paired joints), the sides changed there. A frame
   reached through an odd number of such changes is flagged, so a whole mirrored
   run is flagged, not only its first frame; a keyframe whose sides disagree with
-  the chain leading to it is flagged too. Consecutive frames, not the keyframe
-  itself, are compared because legs that cross while walking would make a pose
-  ten frames on look "swapped" against the keyframe.
+  the chain leading to it is flagged too, and so is a keyframe that fits the
+  previous keyframe better with its sides swapped (frames interpolated towards a
+  mirrored keyframe cross over gradually, which no single step shows). Between
+  keyframes, consecutive frames rather than the keyframe are compared because
+  legs that cross while walking would make a pose ten frames on look "swapped"
+  against the keyframe.
 * ``flip``: the model, run on the horizontally flipped frame and mapped back
   (x -> W - 1 - x, left and right joints exchanged), agrees better with the
   swapped pose than with the pose itself. A model sure of the sides gives the
@@ -38,7 +41,7 @@ import numpy as np
 
 from rpan_core.skeleton import Skeleton, get_skeleton
 
-__all__ = ["SideDoubt", "swap_pose", "swap_rows", "swap_changes", "swap_gain", "doubts_for_video", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
+__all__ = ["SideDoubt", "DoubtRun", "doubt_runs", "swap_pose", "swap_rows", "swap_changes", "swap_gain", "doubts_for_video", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
 
 #: A frame is in doubt when the swapped pose fits better by more than this share of the body's box side.
 DEFAULT_MARGIN = 0.02
@@ -142,9 +145,14 @@ def swap_gain(xy: Any, ref_xy: Any, skeleton: str | Skeleton) -> np.ndarray:
     pairs = sorted({j for p in skel.mirror_pairs for j in p})
     xy, ref = np.asarray(xy, np.float64), np.asarray(ref_xy, np.float64)
     flip = list(skel.flip_index)
+    # only joints whose position, partner's position and reference all exist count, in both sums alike
+    ok = np.isfinite(xy).all(-1) & np.isfinite(xy[..., flip, :]).all(-1) & np.isfinite(ref).all(-1) \
+        & np.isfinite(ref[..., flip, :]).all(-1)
+    xy = np.where(ok[..., None], xy, np.nan)
     same = _pair_cost(xy, ref, pairs)
-    swapped = _pair_cost(xy[..., flip, :], ref, pairs)
-    return (same - swapped) / _box_side(ref)
+    swapped = _pair_cost(xy[..., flip, :], np.where(ok[..., flip, None], ref, np.nan), pairs)
+    gain = (same - swapped) / _box_side(ref)
+    return np.where(ok[..., pairs].any(-1), gain, np.nan)
 
 
 @dataclass(frozen=True)
@@ -212,10 +220,37 @@ def side_doubts(frames: Any, xy: Any, key_frames: Any, key_xy: Any, skeleton: st
         bad_key = key & had & (prev != changed)
         score = np.where(changed, np.abs(g), run[np.maximum(idx - 1, 0)])
         keep(allf[bad_key], "crossed", score[bad_key], np.concatenate([[-1], ref[:-1]])[bad_key])
+        # a keyframe whose sides are swapped against the previous keyframe itself: the frames between may
+        # cross over gradually (interpolated towards the mirrored keyframe), which no single step shows
+        if len(kf) > 1:
+            kg = np.nan_to_num(swap_gain(kxy[1:], kxy[:-1], skeleton), nan=0.0)
+            keep(kf[1:], "crossed", kg, kf[:-1])
     if flipped_xy is not None and len(fr):
         gain = np.nan_to_num(swap_gain(xy, np.asarray(flipped_xy, np.float64), skeleton), nan=0.0)
         keep(fr, "flip", gain)
     return sorted(best.values(), key=lambda d: (-d.score, d.frame))
+
+
+@dataclass(frozen=True)
+class DoubtRun:
+    """Consecutive frames in doubt for the same reason: one entry of a review queue, one swap to fix."""
+
+    first: int
+    last: int
+    reason: str
+    score: float  # the largest score in the run
+
+
+def doubt_runs(doubts: list[SideDoubt]) -> list[DoubtRun]:
+    """Group :func:`side_doubts` into runs of consecutive frames (same reason), most doubtful first."""
+    runs: list[DoubtRun] = []
+    for d in sorted(doubts, key=lambda d: (d.reason, d.frame)):
+        if runs and runs[-1].reason == d.reason and runs[-1].last == d.frame - 1:
+            r = runs[-1]
+            runs[-1] = DoubtRun(r.first, d.frame, r.reason, max(r.score, d.score))
+        else:
+            runs.append(DoubtRun(d.frame, d.frame, d.reason, d.score))
+    return sorted(runs, key=lambda r: (-r.score, r.first))
 
 
 # ----------------------------------------------------------------------------- the flipped image's prediction

@@ -77,6 +77,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "Copy the pose of the previous labeled frame to this frame"),
     ActionSpec("interpolate", "Interpolate between keyframes", "I",
                "Interpolate between the previous and next labeled keyframes"),
+    ActionSpec("propagate", "&Propagate keyframes (model + interpolation)", "Shift+I",
+               "Fill the frames between this video's keyframes with the model's poses blended with interpolation "
+               "(interpolation alone without a checkpoint), as predictions to accept or correct"),
+    ActionSpec("swap_sides", "Swap left/right (this frame)", "X",
+               "Swap the whole skeleton's left and right on this frame (its labels, or the predicted pose)"),
+    ActionSpec("swap_sides_range", "Swap left/right (frame range)...", "Shift+X",
+               "Swap the whole skeleton's left and right on a frame range, as one undo step"),
+    ActionSpec("check_sides", "Check left/right on the mirrored video", "",
+               "Run the model on the mirrored video; frames whose sides it doubts join the review queue"),
     ActionSpec("set_action", "Set video &action...", "", "The action label of this video"),
     # ---- persons (several people per video: the editor, timeline and review queue follow the selected one)
     ActionSpec("add_person", "&Add person", "Ctrl+Shift+P", "Add a person to this video and select it"),

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
@@ -50,6 +50,7 @@ __all__ = [
     "SetActionCommand",
     "SetJointCommand",
     "SetVisibilityCommand",
+    "SwapSidesCommand",
     "accept_prediction",
     "copy_previous",
     "edited_source",
@@ -58,6 +59,7 @@ __all__ = [
     "neighbour_keyframes",
     "notifier",
     "set_action",
+    "swap_sides",
 ]
 
 MANUAL, CORRECTED, ACCEPTED, IMPORTED = (LabelSource.MANUAL, LabelSource.CORRECTED, LabelSource.ACCEPTED,
@@ -345,6 +347,30 @@ class InterpolateCommand(LabelEditCommand):
         self.frame_a, self.frame_b, self.joints = a, b, joints
 
 
+class SwapSidesCommand(LabelEditCommand):
+    """Swap the whole skeleton's left and right on one frame or a range, as one undo step.
+
+    What is swapped on each frame is the pose a person sees there (its labels, else
+    the stored prediction, else ``predicted(frame) -> (xy, visible)``, the model's
+    pose); see :func:`rpan_core.sides.swap_changes` for the sources written.
+    """
+
+    def __init__(self, project: Project, video_id: int, frames: Sequence[int], predicted: Any = None) -> None:
+        from rpan_core.sides import swap_changes
+
+        frames = sorted({int(f) for f in frames})
+        raw = swap_changes(project, video_id, frames, predicted)
+        if not raw:
+            where = f"frame {frames[0]}" if len(frames) == 1 else f"frames {frames[0]}-{frames[-1]}"
+            raise ProjectError(f"no pose to swap on {where}: label it, propagate, or analyze the video first")
+        changes: Changes = {k: None if v is None else Row(v[0], v[1], v[2], LabelSource.parse(v[3]))
+                            for k, v in raw.items()}
+        done = sorted({f for f, _ in changes})
+        text = (f"Swap left/right on frame {done[0]}" if len(done) == 1
+                else f"Swap left/right on {len(done)} frames ({done[0]}-{done[-1]})")
+        super().__init__(project, video_id, changes, text)
+
+
 class SetActionCommand(QUndoCommand):
     """Set (or clear, with None) a video's action label; undo restores the previous one."""
 
@@ -405,6 +431,14 @@ def interpolate(stack: QUndoStack, project: Project, video_id: int, frame_a: int
                 frame_b: int, person: int = 1) -> InterpolateCommand | None:
     """Interpolate between two labeled keyframes; None when they are adjacent (nothing between)."""
     return _push(stack, InterpolateCommand(project, video_id, frame_a, frame_b, person))
+
+
+def swap_sides(stack: QUndoStack, project: Project, video_id: int, frames: Sequence[int] | int,
+               predicted: Any = None) -> SwapSidesCommand | None:
+    """Swap left and right on ``frames`` as one undo step (ProjectError when no frame has a pose)."""
+    if isinstance(frames, (int, np.integer)):
+        frames = [int(frames)]
+    return _push(stack, SwapSidesCommand(project, video_id, frames, predicted))
 
 
 def set_action(stack: QUndoStack, project: Project, video_id: int, action: str | None) -> SetActionCommand:

@@ -80,7 +80,10 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
                 t = start + k
                 if t < n_an:
                     conf = normalized_confidence(np.asarray(analysis.conf[t], np.float32) / scale)
+                    win = getattr(analysis, "window", None)
                     img = draw_overlays(frame, attention=np.asarray(analysis.attention[t]), xy=analysis.xy[t],
+                                        window=None if win is None else np.asarray(win[t], np.float64),
+                                        input_size=getattr(analysis, "input_size", None),
                                         conf=conf, edges=edges,
                                         caption=caption_for(analysis.probs[t], classes), opts=opts)
                 else:

@@ -14,7 +14,7 @@ from PyQt6.QtGui import QUndoStack
 
 from rpan_core.errors import RPANError
 from rpan_studio import commands as cmds
-from rpan_studio.session import Session, predicted_visible
+from rpan_studio.session import Session
 from rpan_studio.views.frame_display import FrameDisplay
 
 __all__ = ["Labeling"]
@@ -43,6 +43,12 @@ class Labeling:
             raise RPANError(f"the model's poses read the whole frame (person 1); select person 1 to accept them, "
                             f"or label person {self.state.person} by hand, copy or interpolate")
 
+    def predicted_frames(self) -> int:
+        """How many frames may carry a prediction: the video's when it has stored ones, else the analysis'."""
+        if self.display.stored is not None:
+            return self.state.n_frames
+        return self.analyzed_frames()
+
     def accept_frame(self) -> None:
         project, vid = self.session.require_video()
         self._whole_frame_person()
@@ -51,18 +57,29 @@ class Labeling:
         if pred is None:
             raise RPANError("this frame has no model pose yet: analyze the video first (Ctrl+R)")
         cmds.accept_prediction(self.undo_stack, project, vid, [f], pred[0][None], pred[1][None],
-                               visible=predicted_visible(self.state.analysis, f, f + 1))
+                               visible=self.display.predicted_visible(f, f + 1))
 
     def accept_range(self, start: int, stop: int) -> None:
-        """Accept the model's poses for frames start..stop (inclusive, clipped to the analysis), one undo step."""
-        t = self.analyzed_frames()
+        """Accept the predicted poses (stored, else the analysis') of frames start..stop (inclusive), one undo step."""
+        t = self.predicted_frames()
         project, vid = self.session.require_video()
         self._whole_frame_person()
-        a = self.state.analysis
         start, stop = max(0, min(start, stop)), min(t - 1, max(start, stop))
-        cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)),
-                               np.asarray(a.xy[start:stop + 1]), np.asarray(a.conf[start:stop + 1]),
-                               visible=predicted_visible(a, start, stop + 1))
+        xy, conf, vis = self.display.predictions_range(start, stop + 1)
+        cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)), xy, conf, visible=vis)
+
+    def swap_sides(self, start: int | None = None, stop: int | None = None) -> None:
+        """Swap the whole skeleton's left and right on the current frame (or start..stop), one undo step."""
+        project, vid = self.session.require_video()
+        f = self.state.frame
+        start, stop = (f, f) if start is None or stop is None else (min(start, stop), max(start, stop))
+
+        def model(frame: int) -> tuple[np.ndarray, np.ndarray] | None:
+            p = self.display.prediction(frame)
+            vis = self.display.predicted_visible(frame, frame + 1)
+            return None if p is None else (p[0], np.ones(len(p[0]), bool) if vis is None else vis[0])
+
+        cmds.swap_sides(self.undo_stack, project, vid, range(start, stop + 1), predicted=model)
 
     def copy_previous(self) -> None:
         project, vid = self.session.require_video()

@@ -55,7 +55,7 @@ from rpan_studio.views.persons_panel import PersonsPanel
 from rpan_studio.views.task_status import TaskStatus
 from rpan_studio.views.video_list import VideoList
 from rpan_studio.views.pose_editor import JointListWidget, PoseEditor
-from rpan_studio.views.review import ReviewList, review_queue
+from rpan_studio.views.review import ReviewList, review_items
 from rpan_studio.views.timeline import ActionPlot
 from rpan_studio.views.transport import PlayClock, TransportBar
 from rpan_studio.views.video_view import VideoView
@@ -193,6 +193,8 @@ class MainWindow(QMainWindow):
             "previous_person": lambda: self.persons.cycle(-1), "rename_person": self._rename_person_dialog,
             "delete_person": self.persons.delete, "swap_persons": self._swap_persons_dialog,
             "set_box": self.persons.set_box, "remove_box": self.persons.remove_box,
+            "propagate": self.session.propagate, "swap_sides": lab.swap_sides,
+            "swap_sides_range": self._swap_range_dialog, "check_sides": self.session.check_sides,
         }
 
     def _build_actions(self) -> None:
@@ -231,7 +233,8 @@ class MainWindow(QMainWindow):
         e = mb.addMenu("&Edit")
         e.addAction(self.undo_action)
         e.addAction(self.redo_action)
-        self._add(e, ("-", "accept_frame", "accept_range", "copy_previous", "interpolate", "-"))
+        self._add(e, ("-", "accept_frame", "accept_range", "copy_previous", "interpolate", "propagate", "-",
+                      "swap_sides", "swap_sides_range", "check_sides", "-"))
         for act in self.editor.actions.values():
             e.addAction(act)
         self._add(e, ("-", "set_action"))
@@ -270,6 +273,9 @@ class MainWindow(QMainWindow):
         self.session.videosChanged.connect(self.refresh_videos)
         self.session.labelsChanged.connect(lambda: (self.display.refresh_states(), self._refresh_review()))
         self.session.flowReady.connect(self._flow_ready)
+        self.session.predictionsChanged.connect(lambda v: v == st.video_id and (self.display.reload_predictions(),
+                                                                                self._refresh_review()))
+        self.session.sidesChecked.connect(lambda v: v == st.video_id and self._refresh_review())
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.display.proxyStatus.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.runner.failed.connect(self._error)
@@ -427,12 +433,12 @@ class MainWindow(QMainWindow):
         self.action_plot.getPlotItem().setTitle(title, size="9pt")
 
     def _refresh_review(self) -> None:
-        a = self.state.analysis
-        if a is None:
+        st = self.state
+        if st.project is None or st.video_id is None:
             self.review_list.set_items([])
             return
-        skip = [int(f) for f in self.display.labeled]
-        self.review_list.set_items(review_queue(a.conf, a.xy, n=50, skip=skip, min_gap=max(0, len(a.conf) // 200)))
+        self.review_list.set_items(review_items(st.project, st.video_id, st.analysis, self.display.labeled,
+                                                self.session.flipped_xy.get(st.video_id)))
 
     def compute_flow(self) -> TaskWorker | None:
         """The open video's optical flow (from the project's cache when there), in a worker."""
@@ -452,7 +458,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================== editing (dialogs ask, Labeling acts)
     def _accept_range_dialog(self) -> None:
-        t, f = self.labeling.analyzed_frames(), self.state.frame
+        t, f = self.labeling.predicted_frames(), self.state.frame
         answer = ask.ask_frame_range(self, f, min(t - 1, f + 29))
         if answer is not None:
             self.labeling.accept_range(*answer)
@@ -470,6 +476,13 @@ class MainWindow(QMainWindow):
         other = ask.ask_swap_partner(self, self.state.person, self.state.frame, others)
         if other is not None:
             self.persons.swap_with(other)
+
+    def _swap_range_dialog(self) -> None:
+        self.session.require_video()
+        f = self.state.frame
+        answer = ask.ask_frame_range(self, f, min(self.state.n_frames - 1, f + 9), "Swap left and right")
+        if answer is not None:
+            self.labeling.swap_sides(*answer)
 
     def _set_action_dialog(self) -> None:
         project, vid = self.session.require_video()

@@ -78,6 +78,8 @@ class Session(QObject):
     videosChanged = pyqtSignal()  # the project's list of videos (or their actions) changed
     labelsChanged = pyqtSignal()  # labels changed outside the undo stack (an import)
     flowReady = pyqtSignal(int, object)  # video id, flow volume
+    predictionsChanged = pyqtSignal(int)  # video id: its stored predictions were rewritten (propagation)
+    sidesChecked = pyqtSignal(int)  # video id: the flipped-video side check finished (see flipped_xy)
     message = pyqtSignal(str)  # a status-bar line
 
     def __init__(self, state: StudioState, tasks: TaskRunner, analyze_fn: Callable[..., Any] | None = None,
@@ -86,6 +88,7 @@ class Session(QObject):
         self.state = state
         self.tasks = tasks
         self.analyze_fn = analyze_fn or default_analyze
+        self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
 
     # ------------------------------------------------------------------ project
     def open_project(self, project: Project | str | os.PathLike) -> Project:
@@ -167,6 +170,45 @@ class Session(QObject):
         extra = {"flow_checkpoint": st.flow_checkpoint, "fuse": st.fusion_weights} if st.two_streams else {}
         return self.tasks.run("analyze", self.analyze_fn, str(rec.path), st.checkpoint, project=project, **extra,
                               on_done=done, label=f"analyzing {Path(rec.path).name}")
+
+    def propagate(self) -> TaskWorker:
+        """Fill the open video's frames between keyframes (rpan_core.propagate) in a worker, as predictions.
+
+        With the analysis on screen (or the current checkpoint) the model's poses are
+        blended with interpolation; without either the frames are interpolated. Labels
+        are never touched.
+        """
+        from rpan_core.propagate import propagate_video
+
+        project, vid = self.require_video()
+        if len(project.labeled_frames(vid)) < 2:
+            raise RPANError("propagation fills the frames between keyframes: label at least two frames first")
+
+        def done(prop: Any, vid: int = vid) -> None:
+            self.predictionsChanged.emit(vid)
+            self.message.emit(f"{int(prop.filled.any(axis=1).sum())} frames predicted by {prop.method}; accept "
+                              "or correct them (A, Shift+A)")
+
+        # the analysis on screen (its poses are the ones shown), else the checkpoint's (analyzed in the worker)
+        model = {"analysis": self.state.analysis} if self.state.analysis is not None else \
+            {"checkpoint": self.state.checkpoint}
+        return self.tasks.run("propagate", propagate_video, project, vid, **model, on_done=done,
+                              label="propagating keyframes")
+
+    def check_sides(self) -> TaskWorker:
+        """Run the model on the mirrored video in a worker; its doubts join the review queue."""
+        from rpan_core.sides import flipped_poses
+
+        project, vid = self.require_video()
+        if not self.state.checkpoint:
+            raise RPANError("the left/right check runs the model on the mirrored video: choose a checkpoint first")
+
+        def done(xy: np.ndarray, vid: int = vid) -> None:
+            self.flipped_xy[vid] = xy
+            self.sidesChecked.emit(vid)
+
+        return self.tasks.run("check_sides", flipped_poses, str(project.video(vid).path), self.state.checkpoint,
+                              project=project, on_done=done, label="checking left/right on the mirrored video")
 
     def reanalyze(self) -> None:
         """Analyze again when a video is open and a checkpoint is set (after the model settings changed)."""

@@ -12,6 +12,10 @@ from rpan_core.runlog import read_events
 
 
 def cli_main(args: argparse.Namespace) -> int:
+    if getattr(args, "model_preset", None) == "labeling":  # pose-only, few keyframes, cached trunk features
+        from rpan_core.keyframes import cli_main as keyframes_main
+
+        return keyframes_main(args)
     if not getattr(args, "project", None) and not args.resume:
         raise ConfigError("rpan train needs --project DIR (or --resume RUN)")
     trainer = Trainer(config_from_args(args), progress=not args.no_progress, resume=args.resume)

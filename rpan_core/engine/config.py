@@ -126,6 +126,8 @@ class TrainConfig:
                                    "cross_entropy: of the attention toward the target, whose gradients do not shrink "
                                    "as 1/K on a fine grid", choices=("squared", "cross_entropy"))
     batch: int | None = option(None, "videos per mini-batch (per GPU under torchrun)")
+    copies: int | None = option(None, "--model-preset labeling: augmented person crops per labeled frame whose "
+                                "frozen-trunk features are cached (default 16; fewer leave more of --minutes to train)")
     clip_len: int | None = option(None, "frames per clip, T (default 8)")
     lambda_action: float | None = option(None, "weight of the action loss (Eq. 13)")
     lambda_pose: float | None = option(None, "weight of the pose-attention loss (Eq. 13)")

@@ -65,6 +65,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from rpan_core.errors import CheckpointError, ConfigError
 
@@ -117,6 +118,8 @@ class Backbone(nn.Module):
                 return stem + stages[: len(stages) // 2]
             if s == "stem":
                 return list(stem)
+            if s == "trunk":  # every stage; a neck on top (mobilenet_v2_fpn) still trains
+                return stem + stages
             if not s.isdigit():
                 raise ConfigError(f"freeze_backbone {spec!r} unknown; choose none, all, partial, stem or a number of "
                                   f"stages after the stem (0..{len(stages)})")
@@ -285,6 +288,83 @@ class MobileNetV2(Backbone):
         return self.features(x)
 
 
+class MobileNetV2FPN(Backbone):
+    """MobileNetV2's stride-4/8/16/32 stage outputs merged by a light feature-pyramid neck into one fine cube.
+
+    Why: pose attention fine enough to label with needs cells of a few pixels, but a
+    dilated MobileNetV2 at stride 4-8 costs many times its normal compute and its deep
+    features are the ImageNet ones a CPU cannot fine-tune. Here the trunk runs at its
+    usual cost (``trunk``: torchvision's MobileNetV2 names, ImageNet weights loadable,
+    the 1280-channel head conv dropped since no tap uses it); 1 x 1 laterals bring each
+    tap to ``width`` channels and a top-down pass adds each coarser level upsampled
+    onto the finer one (FPN). Two 3 x 3 convolutions smooth the stride-8 map; for
+    stride 4 the stride-4 tap is added to it upsampled and a depthwise 3 x 3 plus a
+    1 x 1 convolution refine it (full 3 x 3 convolutions at stride 4 would cost as much
+    as the whole trunk). The neck is a few hundred thousand parameters: it is what
+    few-keyframe training adapts, while the frozen trunk's taps can be computed once
+    and cached (:meth:`taps` then :meth:`neck`).
+    """
+
+    first_conv = "trunk.features.0.0.weight"
+    TAPS = (3, 6, 13, 17)  # trunk.features indices whose outputs are at strides 4, 8, 16, 32
+    TAP_CHANNELS = (24, 32, 96, 320)
+
+    def __init__(self, in_channels: int = 3, stride: int = 4, width: int = 64) -> None:
+        super().__init__()
+        if stride not in (4, 8):
+            raise ConfigError(f"the mobilenet_v2_fpn backbone gives stride 4 or 8 maps, not {stride}")
+        self.stride = stride
+        self.trunk = MobileNetV2(in_channels, stride=32)
+        del self.trunk.features[18]  # the 1280-channel head conv: no tap reads it
+        self._levels = self.TAPS if stride == 4 else self.TAPS[1:]
+        chans = self.TAP_CHANNELS if stride == 4 else self.TAP_CHANNELS[1:]
+        self.lateral = nn.ModuleList(nn.Conv2d(c, width, 1) for c in chans)
+        self.smooth = nn.Sequential(ConvBNReLU6(width, width, 3), ConvBNReLU6(width, width, 3))
+        self.refine = (nn.Sequential(ConvBNReLU6(width, width, 3, groups=width), ConvBNReLU6(width, width, 1))
+                       if stride == 4 else None)
+        self.out_channels = width
+        for mod in (self.lateral, self.smooth, self.refine):
+            if mod is not None:
+                _init_weights(mod)
+
+    def load_target(self) -> tuple[nn.Module, str]:
+        """(module, backbone name) that pretrained weights load into: the MobileNetV2 trunk."""
+        return self.trunk, "mobilenet_v2"
+
+    def stem_and_stages(self) -> tuple[list[nn.Module], list[nn.Module]]:
+        return self.trunk.stem_and_stages()
+
+    def taps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The trunk's outputs at the neck's levels, finest first."""
+        out = []
+        last = self._levels[-1]
+        for i, layer in enumerate(self.trunk.features):
+            x = layer(x)
+            if i in self._levels:
+                out.append(x)
+            if i == last:
+                break
+        return out
+
+    def neck(self, taps: list[torch.Tensor]) -> torch.Tensor:
+        """Feature-pyramid merge of :meth:`taps` (any dtype; computed in the neck's) -> ``N x width x K1 x K2``."""
+        dt = self.lateral[0].weight.dtype
+        lat = list(self.lateral)
+        fine = 1 if self.refine is not None else 0  # the stride-8 level's index in taps
+        y = lat[-1](taps[-1].to(dt))
+        for i in range(len(taps) - 2, fine - 1, -1):
+            y = lat[i](taps[i].to(dt)) + F.interpolate(y, size=taps[i].shape[-2:], mode="nearest")
+        y = self.smooth(y)
+        if self.refine is not None:
+            y = lat[0](taps[0].to(dt)) + F.interpolate(y, size=taps[0].shape[-2:], mode="bilinear",
+                                                       align_corners=False)
+            y = self.refine(y)
+        return y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neck(self.taps(x))
+
+
 # ----------------------------------------------------------------------------- ResNet (torchvision names)
 
 def _conv3x3(inp: int, oup: int, stride: int = 1, dilation: int = 1) -> nn.Conv2d:
@@ -399,12 +479,14 @@ class ResNet(Backbone):
 
 _BUILDERS: dict[str, Callable[[int, int], Backbone]] = {
     "mobilenet_v2": lambda c, s: MobileNetV2(c, stride=s),
+    "mobilenet_v2_fpn": lambda c, s: MobileNetV2FPN(c, stride=s),
     "resnet18": lambda c, s: ResNet("resnet18", c, s),
     "resnet34": lambda c, s: ResNet("resnet34", c, s),
     "resnet50": lambda c, s: ResNet("resnet50", c, s),
     "small_cnn": lambda c, s: SmallCNN(c, stride=s),
 }
 BACKBONES = tuple(_BUILDERS)
+_COMPOSITE = ("mobilenet_v2_fpn",)  # a trunk plus a neck; pretrained weights load into the trunk
 
 
 def cross_modality_kernel(rgb_kernel: torch.Tensor, in_channels: int) -> torch.Tensor:
@@ -446,8 +528,9 @@ def build_backbone(cfg: Any) -> Backbone:  # cfg: RPANConfig (not imported: that
     if isinstance(weights, str) and weights.strip().lower() in ("", "none", "random", "scratch"):
         weights = None
     if weights is not None:
+        target, wname = net.load_target() if hasattr(net, "load_target") else (net, name)
         if isinstance(weights, str) and weights.strip().lower() == "imagenet":
-            if name != "mobilenet_v2":
+            if wname != "mobilenet_v2":
                 what = "ResNets" if name.startswith("resnet") else name
                 raise ConfigError(f"no ImageNet weights ship for {what} (backbone {name!r}) and nothing is "
                                   "downloaded; pass a local .pth state dict as backbone_weights (e.g. torchvision's "
@@ -455,12 +538,20 @@ def build_backbone(cfg: Any) -> Backbone:  # cfg: RPANConfig (not imported: that
                                   "for random initialization")
             path = imagenet_weights_path()
             state = _read_state(path)
-            load_weights(net, name, state, f"the packaged ImageNet MobileNetV2 weights {path}")
+            load_weights(target, wname, _for_target(net, state), f"the packaged ImageNet MobileNetV2 weights {path}")
         else:
             path = Path(os.path.expanduser(os.fspath(weights)))
-            load_weights(net, name, _read_state(path), f"backbone weights {path}")
+            load_weights(target, wname, _for_target(net, _read_state(path)), f"backbone weights {path}")
     net.freeze(getattr(cfg, "freeze_backbone", "none"))
     return net
+
+
+def _for_target(net: Backbone, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state dict as the loading target wants it (the FPN trunk has no 1280-channel head conv)."""
+    if isinstance(net, MobileNetV2FPN):
+        flat = {_strip_runtime_prefixes(k): v for k, v in state.items()}
+        return {k: v for k, v in flat.items() if not (k.startswith("features.18.") or ".features.18." in k)}
+    return state
 
 
 # ----------------------------------------------------------------------------- weights from a file
@@ -572,6 +663,8 @@ def guess_backbone(state: Mapping[str, torch.Tensor]) -> str | None:
     """Which registered backbone a state dict belongs to (most names with equal shapes), or None."""
     best: tuple[tuple[int, int], str] | None = None
     for name in BACKBONES:
+        if name in _COMPOSITE:  # their weight files are the trunk's (mobilenet_v2): guessed as that
+            continue
         sig, first = _signature(name)
         mapped, _ = _align(state, sig)
         hits = sum(1 for k, v in mapped.items() if k in sig and _shape_ok(k, tuple(v.shape), sig[k], first))

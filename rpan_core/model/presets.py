@@ -21,6 +21,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # (the paper's Sub-JHMDB grid), fine enough for poses a labeler can start from.
     "demo": dict(skeleton="pennaction", num_classes=9, backbone="small_cnn", backbone_weights=None,
                  backbone_stride=16, hidden=128, attention_dim=32, input_size=(128, 160), pool="concat"),
+    # Labeling a project's own real videos from a few keyframes (issue 11): a person crop of 256 x 192 (portrait,
+    # aspect kept), ImageNet MobileNetV2 taps at strides 4-32 merged by a feature-pyramid neck into a 64 x 48 grid
+    # (4 px cells), the paper's attention unchanged on that cube. The trunk is frozen (its taps are cached by
+    # rpan_core.keyframes); the neck and the head train on a CPU in minutes.
+    "labeling": dict(skeleton="pennaction", num_classes=1, backbone="mobilenet_v2_fpn", backbone_weights="imagenet",
+                     backbone_stride=4, freeze_backbone="trunk", hidden=128, attention_dim=32, input_size=(256, 192),
+                     pool="concat", framing="person"),
 }
 
 

@@ -18,6 +18,7 @@ from rpan_core.model.backbones import build_backbone
 from rpan_core.skeleton import get_skeleton
 
 MODES = ("human-part", "separate-joint", "share-all", "none")
+FRAMINGS = ("squash", "letterbox", "person")
 
 
 @dataclass
@@ -35,6 +36,10 @@ class RPANConfig:
     input_size: tuple[int, int] = (128, 160)
     in_channels: int = 3
     dropout: float = 0.0
+    # How a frame becomes the model's input (rpan_core.geometry): "squash" resizes to input_size (the paper's
+    # presets and older checkpoints), "letterbox" keeps the aspect ratio, "person" runs on an aspect-preserving
+    # crop around the person (the labeling preset).
+    framing: str = "squash"
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -62,6 +67,8 @@ class RPAN(nn.Module):
             raise ConfigError(f"attention {cfg.attention!r} unknown; choose one of {MODES}")
         if cfg.pool not in ("concat", "max", "mean"):
             raise ConfigError(f"pool {cfg.pool!r} unknown; choose concat, max or mean")
+        if cfg.framing not in FRAMINGS:
+            raise ConfigError(f"framing {cfg.framing!r} unknown; choose one of {', '.join(FRAMINGS)}")
         self.cfg = cfg
         sk = get_skeleton(cfg.skeleton)
         self.J, self.P = sk.num_joints, sk.num_parts
@@ -134,8 +141,14 @@ class RPAN(nn.Module):
             z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # Eq. 2 inside, B x G x K x d
             zd = torch.tanh(hp + self.b[None])                                 # the dummy location: zero feature
             vj = self.v if self.cfg.attention == "human-part" else self.v[g]   # J x d
-            s = torch.einsum("jd,bjkd->bjk", vj, z[:, g])
-            sd = torch.einsum("jd,bjd->bj", vj, zd[:, g])
+            if self.cfg.attention == "separate-joint":                         # group j = joint j
+                s = torch.einsum("jd,bjkd->bjk", vj, z)
+                sd = torch.einsum("jd,bjd->bj", vj, zd)
+            else:  # v^J placed in its group's row: no J x K x d copy of z (fine grids have thousands of cells)
+                w = vj.new_zeros(z.shape[1], self.J, vj.shape[1])
+                w[g, torch.arange(self.J, device=g.device)] = vj
+                s = torch.einsum("gjd,bgkd->bjk", w, z)
+                sd = torch.einsum("gjd,bgd->bj", w, zd)
             a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)          # Eq. 3 over K + dummy
             att, dummy = a[..., :-1], a[..., -1]
             onehot = F.one_hot(self.joint_part, self.P).to(att)                # J x P

@@ -28,9 +28,9 @@ def parse_frame_range(text: str) -> tuple[int, int]:
     return a, b
 
 
-def ask_frame_range(parent: QWidget, first: int, last: int) -> tuple[int, int] | None:
-    """Ask for the frames to accept (``first-last`` proposed)."""
-    text, ok = QInputDialog.getText(parent, "Accept model poses", "frames (first-last):", text=f"{first}-{last}")
+def ask_frame_range(parent: QWidget, first: int, last: int, title: str = "Accept model poses") -> tuple[int, int] | None:
+    """Ask for a frame range (``first-last`` proposed), e.g. the frames to accept."""
+    text, ok = QInputDialog.getText(parent, title, "frames (first-last):", text=f"{first}-{last}")
     return parse_frame_range(text) if ok else None
 
 

@@ -8,7 +8,9 @@ Seeking moves the state's frame and every cursor at once; the image follows when
 the :class:`~rpan_studio.workers.FrameLoader` (latest request wins) has it.
 
 It also keeps the per-frame bookkeeping the navigation keys use: which frames are
-labeled, which have only a model pose, which are the model's least sure.
+labeled, which have only a model pose, which are the model's least sure; and the
+video's stored predictions (``rpan propagate``, the Propagate command), which are
+shown and accepted in place of the analysis' pose on the frames they cover.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rpan_studio.views.video_view import VideoView
 from rpan_studio.workers import FrameLoader
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import PredictionArrays
     from rpan_studio.state import AnalysisLike
 
 __all__ = ["FrameDisplay", "low_confidence_frames", "LOW_CONF_QUANTILE"]
@@ -75,6 +78,7 @@ class FrameDisplay(QObject):
         self.low_conf_frames = np.zeros(0, np.int64)
         self._conf_scale = 1.0
         self.layers: list[Any] = []  # more overlays with show(frame) (the persons' boxes and skeletons)
+        self.stored: PredictionArrays | None = None  # the open video's stored predictions
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameNearest.connect(self._on_frame_nearest)
@@ -122,7 +126,29 @@ class FrameDisplay(QObject):
         return self.view.frame_index is not None and self.view.frame_index == self.state.frame
 
     # ------------------------------------------------------------------ state changes
+    def reload_predictions(self) -> None:
+        """Re-read the open video's stored predictions (after a propagation) and redraw."""
+        st = self.state
+        self.stored = None
+        if st.project is not None and st.video_id is not None:
+            pr = st.project.predictions(st.video_id)
+            self.stored = pr if len(pr.frames) else None
+        self.refresh_states()
+        if self.shown():
+            self.render(st.frame)
+
+    def _stored_row(self, index: int) -> int | None:
+        s = self.stored
+        if s is None:
+            return None
+        i = int(np.searchsorted(s.frames, index))
+        return i if i < len(s.frames) and s.frames[i] == index else None
+
     def _video_changed(self, video_id: int | None) -> None:
+        self.stored = None
+        if video_id is not None and self.state.project is not None:
+            pr = self.state.project.predictions(video_id)
+            self.stored = pr if len(pr.frames) else None
         self.loader.set_video(self.state.video)
         self.loader.exact_wanted = False
         self.view.frame_size = None
@@ -250,20 +276,62 @@ class FrameDisplay(QObject):
             self.frameFailed.emit(index, message)
 
     def prediction(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """The model's pose and confidence on frame ``index`` (None before analysis or past its end)."""
+        """The predicted pose and confidence on frame ``index``: the stored prediction where there is one
+        (joints it lacks from the analysis), else the analysis' (None when neither covers the frame)."""
         a = self.state.analysis
-        if a is None or index >= int(np.asarray(a.probs).shape[0]):
-            return None
-        return np.asarray(a.xy[index], dtype=np.float64), np.asarray(a.conf[index], dtype=np.float64)
+        have_a = a is not None and index < int(np.asarray(a.probs).shape[0])
+        row = self._stored_row(index)
+        if row is None:
+            if not have_a:
+                return None
+            return np.asarray(a.xy[index], dtype=np.float64), np.asarray(a.conf[index], dtype=np.float64)
+        s = self.stored
+        xy, conf = s.xy[row].copy(), s.conf[row].copy()
+        if have_a:
+            miss = ~s.filled[row]
+            xy[miss], conf[miss] = np.asarray(a.xy[index], np.float64)[miss], np.asarray(a.conf[index])[miss]
+        return xy, conf
+
+    def predicted_visible(self, start: int, stop: int) -> np.ndarray | None:
+        """The predictions' visibility for frames start..stop-1 (stored where stored, else the model's own)."""
+        vis = predicted_visible(self.state.analysis, start, stop)
+        if self.stored is None:
+            return vis
+        n = stop - start
+        J = self.stored.xy.shape[1]
+        out = np.ones((n, J), bool) if vis is None or len(vis) < n else np.array(vis[:n], bool)
+        for k in range(n):
+            row = self._stored_row(start + k)
+            if row is not None:
+                f = self.stored.filled[row]
+                out[k, f] = self.stored.visible[row, f]
+        return out
+
+    def predictions_range(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Poses (F x J x 2, NaN where none), confidences and visibility of frames start..stop-1."""
+        J = self.state.project.skeleton.num_joints if self.state.project is not None else 0
+        xy, conf = np.full((stop - start, J, 2), np.nan), np.zeros((stop - start, J))
+        for k, f in enumerate(range(start, stop)):
+            p = self.prediction(f)
+            if p is not None:
+                xy[k], conf[k] = p
+        return xy, conf, self.predicted_visible(start, stop)
 
     def render(self, index: int) -> None:
         """Draw frame ``index``'s overlays over the image on screen."""
         pred = self.prediction(index)
         a = self.state.analysis
-        if pred is not None and a is not None:
-            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32))
+        if pred is not None and (a is None or index >= int(np.asarray(a.probs).shape[0])):
+            self.view.set_heat(None)  # a stored prediction (propagated) on a frame no analysis covers
+            vis = self.predicted_visible(index, index + 1)
+            self.view.set_pose(pred[0], normalized_confidence(pred[1]), None if vis is None else ~vis[0])
+            self.view.set_caption(f"frame {index}   (propagated)")
+        elif pred is not None and a is not None:
+            win = getattr(a, "window", None)
+            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32),
+                               None if win is None else np.asarray(win[index], np.float64), getattr(a, "input_size", None))
             conf = normalized_confidence(pred[1] / self._conf_scale)
-            occluded = predicted_visible(a, index, index + 1)
+            occluded = self.predicted_visible(index, index + 1)
             self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
             self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}"
                                   f"   (video: {_video_caption(a)})")

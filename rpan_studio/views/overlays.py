@@ -118,17 +118,30 @@ def colorize_heat(values: np.ndarray, opacity: float = 0.6, cmap: str = HEAT_CMA
 
 
 def heat_rgba(attention: np.ndarray, frame_size: tuple[int, int], opts: OverlayOptions,
-              max_side: int = 640) -> np.ndarray:
+              max_side: int = 640, window: np.ndarray | None = None,
+              input_size: tuple[int, int] | None = None) -> np.ndarray:
     """The coloured heat map of one frame's attention, upsampled toward ``frame_size = (H, W)``.
 
     The resize target is capped at ``max_side`` pixels on the longer side (the view
-    stretches the image over the frame rect), which keeps a 4K frame cheap.
+    stretches the image over the frame rect), which keeps a 4K frame cheap. With the
+    analysis' ``window`` (frame -> model input) and ``input_size`` the map is placed
+    where the model looked (a letterboxed frame, a person crop).
     """
     m = attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints)
     h, w = int(frame_size[0]), int(frame_size[1])
     s = min(1.0, max_side / max(h, w))
-    up = upsample_map(m, (max(1, round(h * s)), max(1, round(w * s))))
-    return colorize_heat(up, opts.opacity)
+    out = (max(1, round(h * s)), max(1, round(w * s)))
+    return colorize_heat(frame_map(m, (h, w), out, window, input_size), opts.opacity)
+
+
+def frame_map(grid_map: np.ndarray, frame_size: tuple[int, int], out_size: tuple[int, int],
+              window: np.ndarray | None = None, input_size: tuple[int, int] | None = None) -> np.ndarray:
+    """A grid map over the frame: stretched (squashed input) or through the window the model read."""
+    if window is None or input_size is None:
+        return upsample_map(grid_map, out_size)
+    from rpan_core.geometry import grid_map_to_frame
+
+    return grid_map_to_frame(grid_map, window, input_size, frame_size, out_size)
 
 
 def confidence_rgb(conf: np.ndarray | float) -> np.ndarray:
@@ -165,13 +178,15 @@ def normalized_confidence(conf: np.ndarray) -> np.ndarray:
 
 def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy: np.ndarray | None = None,
                   conf: np.ndarray | None = None, edges: Sequence[tuple[int, int]] = (),
-                  caption: str | None = None, opts: OverlayOptions | None = None) -> np.ndarray:
+                  caption: str | None = None, opts: OverlayOptions | None = None,
+                  window: np.ndarray | None = None, input_size: tuple[int, int] | None = None) -> np.ndarray:
     """Burn the overlays into a copy of an RGB frame (for the mp4 export); numpy/cv2 only."""
     opts = opts or OverlayOptions()
     out = np.array(frame, dtype=np.uint8, copy=True)
     h, w = out.shape[:2]
     if opts.heat and attention is not None:
-        m = upsample_map(attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints), (h, w))
+        m = frame_map(attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints), (h, w), (h, w),
+                      window, input_size)
         rgba = colorize_heat(m, opts.opacity)
         a = rgba[..., 3:4].astype(np.float32) / 255.0
         out = (out.astype(np.float32) * (1 - a) + rgba[..., :3].astype(np.float32) * a + 0.5).astype(np.uint8)

@@ -8,6 +8,11 @@ consecutive frames (people move smoothly; the estimate should too). The queue
 interleaves the two rankings, skips frames a person has already labeled, and keeps
 frames at least ``min_gap`` apart so ten neighbouring frames of one bad moment do
 not fill the list.
+
+Frames whose left and right are in doubt (:mod:`rpan_core.sides`: crossed since
+the previous keyframe, or contradicted by the model on the mirrored video) come
+first, one entry per run of consecutive frames: a mirrored pose is the costliest
+error to fix joint by joint and one key (X, Shift+X) fixes the whole run.
 """
 
 from __future__ import annotations
@@ -19,14 +24,23 @@ import numpy as np
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import QListWidget, QListWidgetItem
 
-__all__ = ["ReviewItem", "review_queue", "pose_jumps", "ReviewList"]
+__all__ = ["ReviewItem", "review_queue", "review_items", "side_items", "pose_jumps", "ReviewList"]
+
+SIDES = "sides in doubt"
 
 
 @dataclass(frozen=True)
 class ReviewItem:
     frame: int
-    reason: str  # "low confidence" | "pose jump"
-    score: float  # the confidence (low first) or the jump in pixels (large first)
+    reason: str  # "low confidence" | "pose jump" | "sides in doubt"
+    score: float  # the confidence (low first), the jump in pixels or the side doubt (large first)
+    last: int | None = None  # "sides in doubt": the run's last frame
+    detail: str = ""  # "sides in doubt": crossed | flip
+
+
+def side_items(runs: Iterable) -> list[ReviewItem]:
+    """Review entries for :func:`rpan_core.sides.doubt_runs` (first frame, last frame, reason, score)."""
+    return [ReviewItem(r.first, SIDES, r.score, r.last, r.reason) for r in runs]
 
 
 def pose_jumps(xy: np.ndarray) -> np.ndarray:
@@ -68,6 +82,23 @@ def review_queue(conf: np.ndarray, xy: np.ndarray, n: int = 50, skip: Iterable[i
     return out
 
 
+def review_items(project, video_id: int, analysis=None, labeled: Iterable[int] = (), flipped_xy=None,
+                 n: int = 50) -> list[ReviewItem]:
+    """The studio's queue for one video: left/right doubts first, then the model's least sure frames.
+
+    Side doubts come from the labels, stored predictions and the analysis (and the
+    mirrored video's poses when checked); the rest needs an analysis.
+    """
+    from rpan_core.sides import doubt_runs, doubts_for_video
+
+    items = side_items(doubt_runs(doubts_for_video(project, video_id, analysis=analysis, flipped_xy=flipped_xy)))
+    items = items[:n]
+    if analysis is not None and len(items) < n:
+        items += review_queue(analysis.conf, analysis.xy, n=n - len(items), skip=[int(f) for f in labeled],
+                              min_gap=max(0, len(analysis.conf) // 200))
+    return items
+
+
 class ReviewList(QListWidget):
     """The queue as a list; clicking (or Enter on) a row asks to seek to its frame."""
 
@@ -84,8 +115,13 @@ class ReviewList(QListWidget):
         self.clear()
         self.items_ = list(items)
         for it in self.items_:
-            text = (f"frame {it.frame:>6}   conf {it.score:.3f}" if it.reason == "low confidence"
-                    else f"frame {it.frame:>6}   jump {it.score:.1f} px")
+            if it.reason == SIDES:
+                span = f"frames {it.frame}-{it.last}" if it.last not in (None, it.frame) else f"frame {it.frame}"
+                text = f"{span}   left/right? ({'flipped image' if it.detail == 'flip' else 'crossed'})"
+            elif it.reason == "low confidence":
+                text = f"frame {it.frame:>6}   conf {it.score:.3f}"
+            else:
+                text = f"frame {it.frame:>6}   jump {it.score:.1f} px"
             row = QListWidgetItem(text)
             row.setData(Qt.ItemDataRole.UserRole, it.frame)
             row.setToolTip(it.reason)

@@ -143,15 +143,18 @@ class VideoView(pg.GraphicsLayoutWidget):
         self.caption.setText("")
         self.frame_index = None
 
-    def set_heat(self, attention: np.ndarray | None) -> None:
-        """Heat map from one frame's attention ``J x K1 x K2`` (None hides it)."""
+    def set_heat(self, attention: np.ndarray | None, window: np.ndarray | None = None,
+                 input_size: tuple[int, int] | None = None) -> None:
+        """Heat map from one frame's attention ``J x K1 x K2`` (None hides it), placed through the
+        analysis' frame -> input ``window`` when given (letterboxed frames, person crops)."""
         if attention is None or not self.opts.heat or self.frame_size is None:
             self.heat_item.hide()
             return
         # drawn at a fixed number of pixels per attention cell and stretched over the frame rect
         # by the paint path: its cost does not grow with the video's pixel count
         k = max(np.shape(attention)[-2:])
-        rgba = heat_rgba(attention, self.frame_size, self.opts, max_side=HEAT_PX_PER_CELL * int(k))
+        rgba = heat_rgba(attention, self.frame_size, self.opts, max_side=HEAT_PX_PER_CELL * int(k), window=window,
+                         input_size=input_size)
         self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         h, w = self.frame_size
         self.heat_item.setRect(0, 0, w, h)

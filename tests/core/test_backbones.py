@@ -56,7 +56,7 @@ def meta_state(name: str) -> dict[str, torch.Tensor]:
 
 
 def test_registry_lists_every_backbone():
-    assert set(BACKBONES) == {"small_cnn", "mobilenet_v2", "resnet18", "resnet34", "resnet50"}
+    assert set(BACKBONES) == {"small_cnn", "mobilenet_v2", "mobilenet_v2_fpn", "resnet18", "resnet34", "resnet50"}
     with pytest.raises(ConfigError, match="unknown"):
         build_backbone(cfg(backbone="vgg16"))
     with pytest.raises(ConfigError, match="stride"):
@@ -287,3 +287,17 @@ def test_rpan_head_on_imagenet_mobilenet():
     with torch.no_grad():
         out = model(torch.zeros(1, 1, 3, 270, 480))
     assert out.attention.shape == (1, 1, model.J, 9, 15) and torch.isfinite(out.logits).all()
+
+
+def test_mobilenet_fpn_loads_imagenet_into_its_trunk(imagenet_sd):
+    from rpan_core.model import preset
+
+    torch.manual_seed(0)
+    m = RPAN(preset("labeling", input_size=(64, 48)))
+    own = m.backbone.trunk.state_dict()
+    for k, v in imagenet_sd.items():
+        if k.startswith("features.") and not k.startswith("features.18."):
+            assert torch.equal(own[k], v), k
+    assert not any(k.startswith("features.18.") for k in own)  # the unused 1280-channel conv is not carried
+    with pytest.raises(ConfigError, match="stride 4 or 8"):
+        build_backbone(cfg(backbone="mobilenet_v2_fpn", backbone_stride=16))

@@ -155,3 +155,41 @@ def test_presets_have_the_papers_sizes():
         preset("nope")
     with pytest.raises(ConfigError, match="hiddn"):
         preset("demo", hiddn=3)
+
+
+# ----------------------------------------------------------------------------- the labeling preset (issue 11)
+
+def _labeling(**kw) -> RPAN:
+    from rpan_core.model import preset
+
+    torch.manual_seed(2)
+    kw = {"backbone_weights": None, "input_size": (64, 48), **kw}
+    return RPAN(preset("labeling", **kw)).eval()
+
+
+def test_labeling_preset_attends_at_stride_4_with_the_papers_head():
+    m = _labeling()
+    assert m.grid == (16, 12) and m.backbone.stride == 4 and m.cfg.framing == "person"
+    x = torch.randn(1, 2, 3, 64, 48)
+    with torch.no_grad():
+        out = m(x)
+        taps = m.backbone.taps(x[0])
+        assert [t.shape[-1] for t in taps] == [12, 6, 3, 2]  # strides 4, 8, 16, 32
+        assert torch.allclose(m.backbone.neck(taps), m.backbone(x[0]), atol=1e-6)
+        ref = reference_forward_features(m, m.features(x))
+    assert out.attention.shape == (1, 2, m.J, 16, 12)
+    for name in ("logits", "attention", "dummy", "hidden"):
+        assert torch.allclose(getattr(out, name), getattr(ref, name), atol=1e-5, rtol=1e-4), name
+    total = out.attention.flatten(-2).sum(-1) + out.dummy
+    assert torch.allclose(total, torch.ones_like(total), atol=1e-5)
+
+
+def test_labeling_preset_freezes_the_trunk_only():
+    m = _labeling()
+    bb = m.backbone
+    assert not any(p.requires_grad for p in bb.trunk.parameters())
+    assert all(p.requires_grad for mod in (bb.lateral, bb.smooth, bb.refine) for p in mod.parameters())
+    m.train()
+    assert not bb.trunk.features[3].conv[0][1].training  # frozen BatchNorm keeps its ImageNet statistics
+    assert bb.smooth[0][1].training
+    assert _labeling(backbone_stride=8).grid == (8, 6)

@@ -137,6 +137,19 @@ def test_cli_propagate_with_and_without_a_checkpoint(project, tmp_path, capsys, 
     assert p.frame_predictions(vid, 2)[0].origin.startswith("propagate:blend:")
     assert main(["propagate", "--project", folder, "--video", "nope"]) == 1
     assert "no video 'nope'" in capsys.readouterr().err
+    # a keyframe labeled with its sides swapped is listed, with the frames after it
+    from rpan_core.sides import swap_pose
+
+    sw, _ = swap_pose(np.array([[p.frame_labels(vid, 5)[j].x, p.frame_labels(vid, 5)[j].y] for j in range(J)]),
+                      np.ones(J), "pennaction")
+    p.set_labels(vid, [(5, j, *sw[j], True, "manual") for j in range(J)])
+    assert main(["propagate", "--project", folder]) == 0
+    assert "left/right in doubt on 3 frames: 3-5 (swap them" in capsys.readouterr().out  # 3, 4: interpolated
+    assert main(["propagate", "--project", folder, "--json"]) == 0  # towards the mirrored pose, they cross
+    (row,) = json.loads(capsys.readouterr().out)
+    assert {d["frame"]: d["reason"] for d in row["side_doubts"]} == {3: "crossed", 4: "crossed", 5: "crossed"}
+    assert main(["propagate", "--project", folder, "--check-sides"]) == 1
+    assert "give --checkpoint too" in capsys.readouterr().err
 
 
 def test_adaptive_weights_follow_the_errors_measured_on_the_keyframes():
@@ -183,3 +196,18 @@ def test_predictions_belong_to_a_person(project):
     assert p.predictions(vid, person=2).frames.tolist() == [1, 2, 3]
     p.delete_person(vid, 1)
     assert p.prediction_count(vid) == 3 * J
+
+
+def test_a_crafted_prediction_is_refused_on_open(project):
+    import sqlite3
+
+    p, vid, _ = project
+    propagate_video(p, vid)
+    folder = p.folder
+    p.close()
+    db = sqlite3.connect(folder / "project.db")
+    db.execute("UPDATE predictions SET conf=5 WHERE frame=1")
+    db.commit()
+    db.close()
+    with pytest.raises(ProjectError, match="predictions.*confidence outside 0..1|confidence outside 0..1"):
+        Project.open(folder)

@@ -116,3 +116,12 @@ def test_swap_changes_on_labels_predictions_and_model_poses(tmp_path):
         for f in (0, 1, 2):
             assert ch[(f, R)] == (float(xy[L, 0]), float(xy[L, 1]), True, "corrected")
         assert len(ch) == 12 + 13 + 13
+
+
+def test_doubt_runs_group_consecutive_frames():
+    from rpan_core.sides import SideDoubt, doubt_runs
+
+    ds = [SideDoubt(f, "crossed", s) for f, s in ((12, 0.3), (13, 0.5), (14, 0.3), (20, 0.9))] + [
+        SideDoubt(13, "flip", 0.2)]
+    assert [(r.first, r.last, r.reason, r.score) for r in doubt_runs(ds)] == [
+        (20, 20, "crossed", 0.9), (12, 14, "crossed", 0.5), (13, 13, "flip", 0.2)]

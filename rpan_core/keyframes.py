@@ -1,0 +1,383 @@
+"""Few-keyframe pose training on a CPU: the ``labeling`` preset learned from a project's labeled frames.
+
+Why a recipe of its own: a person labels every 10th frame of their own videos and
+wants the frames between filled in, on a laptop, in minutes. Training the paper's
+way (clips of 8 frames, the whole backbone, one optimizer step per batch of
+videos) cannot adapt on a CPU. Here:
+
+* every labeled frame becomes ``copies`` augmented person crops (scale, rotation,
+  shift, left/right flip WITH the skeleton's joint swap, colour), each an
+  aspect-preserving :class:`rpan_core.geometry.Window` around the labels' box;
+* the frozen ImageNet trunk's stride-4..32 taps of all crops are computed ONCE and
+  kept (float16) in memory;
+* only the neck and the RPAN head train, for a time budget (``minutes``) or a step
+  count, pose-only: one time step per crop from a zero LSTM state, the attention
+  (softmax over the 64 x 48 cells plus the dummy) pulled toward the Gaussian target
+  by cross-entropy (the paper's squared error has gradients about 1/K as large on a
+  grid this fine). ``A_h`` starts at zero so the attention does not depend on an
+  LSTM state it was never trained with;
+* ``best.pt`` is chosen by PCK@0.1 on labeled frames of videos outside the training
+  split; without such frames the run says so and keeps ``last.pt`` only;
+  ``last.pt`` is written per time interval and at the end, as float16 weights
+  (a few MB).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rpan_core.crops import MARGIN
+from rpan_core.errors import ConfigError, TrainingError
+from rpan_core.geometry import Window, augmentation, pose_box
+
+
+@dataclass
+class KeyframeConfig:
+    """What a few-keyframe run needs; the rest comes from the ``labeling`` preset."""
+
+    project: str
+    minutes: float | None = 8.0
+    steps: int | None = None
+    copies: int = 16
+    batch: int = 8
+    lr: float = 4e-3
+    sigma_px: float = 6.0  # target Gaussian std in input pixels (1.5 cells at stride 4)
+    seed: int = 0
+    input_size: tuple[int, int] = (256, 192)
+    stride: int = 4
+    init: str | None = None  # a labeling checkpoint to continue from
+    run_dir: str | None = None
+    save_every_s: float = 60.0
+    threads: int | None = None
+    splits: tuple[str, ...] = ("train",)
+    eval_every_s: float = 60.0
+    min_steps: int = 10  # even when caching used up the time budget: an untrained head is no use
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Keyframe:
+    path: str
+    frame: int
+    xy: np.ndarray  # J x 2 frame pixels
+    visible: np.ndarray  # J bool
+    labeled: np.ndarray  # J bool
+
+
+def project_keyframes(project: Any, splits: Sequence[str], num_joints: int) -> list[Keyframe]:
+    """Labeled frames (with at least two visible joints) of every person in the project's videos in ``splits``."""
+    out = []
+    for r in project.videos():
+        if r.split not in splits:
+            continue
+        persons = [p.id for p in project.persons(r.id)] if hasattr(project, "persons") else [1]
+        for pid in persons or [1]:
+            out += _person_keyframes(project, r, pid, num_joints)
+    return out
+
+
+def _person_keyframes(project: Any, r: Any, person: int, num_joints: int) -> list[Keyframe]:
+    la = project.video_labels(r.id, person) if hasattr(project, "persons") else project.video_labels(r.id)
+    frames = np.asarray(la.frames, dtype=np.int64).reshape(-1)
+    xy = np.asarray(la.xy, dtype=np.float64).reshape(-1, num_joints, 2)
+    vis = np.asarray(la.visible, dtype=bool).reshape(-1, num_joints)
+    lab = getattr(la, "labeled", None)
+    lab = np.ones_like(vis) if lab is None else np.asarray(lab, dtype=bool).reshape(-1, num_joints)
+    return [Keyframe(str(r.path), int(f), xy[i], vis[i] & lab[i], lab[i]) for i, f in enumerate(frames)
+            if (vis[i] & lab[i]).sum() >= 2 and 0 <= f < max(int(r.frame_count or 0), 1)]
+
+
+def _read_frames(keys: Sequence[Keyframe]) -> list[np.ndarray]:
+    from rpan_core.video import open_video
+
+    frames: list[np.ndarray | None] = [None] * len(keys)
+    by_path: dict[str, list[int]] = {}
+    for i, k in enumerate(keys):
+        by_path.setdefault(k.path, []).append(i)
+    for path, idx in by_path.items():
+        with open_video(path, cache_mb=64) as v:
+            for i in sorted(idx, key=lambda i: keys[i].frame):
+                frames[i] = np.array(v.frame(keys[i].frame))
+    return frames  # type: ignore[return-value]
+
+
+def _colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness, contrast and saturation jitter (a pose must not depend on the lighting)."""
+    x = img.astype(np.float32)
+    grey = x.mean(-1, keepdims=True)
+    x = grey + (x - grey) * rng.uniform(0.6, 1.4)
+    x = (x - x.mean()) * rng.uniform(0.7, 1.3) + x.mean() * rng.uniform(0.7, 1.3)
+    return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
+             flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(images N x h x w x 3 uint8, joints N x J x 2 input pixels, visible N x J) for ``copies`` crops of each
+    keyframe; the first copy of each is the plain crop, the others augmented (half of them flipped)."""
+    imgs, xys, viss = [], [], []
+    fi = np.asarray(flip_index)
+    for k, fr in zip(keys, frames):
+        box = pose_box(k.xy, k.visible)
+        if box is None:
+            continue
+        base = Window.around_box(box, input_size, MARGIN)
+        for c in range(copies):
+            win, vis, flip = base, k.visible.copy(), False
+            if c > 0:
+                win = base.then(augmentation(input_size, rng))
+                flip = rng.random() < 0.5
+                if flip:
+                    win = win.flipped()
+            img = win.warp(fr)
+            if c > 0 and colour:
+                img = _colour(img, rng)
+            p = win.to_input(k.xy)
+            if flip:
+                p, vis = p[fi], vis[fi]
+            imgs.append(img)
+            xys.append(p.astype(np.float32))
+            viss.append(vis)
+    if not imgs:
+        raise TrainingError("no labeled frame has two or more visible joints to place a person crop; label some "
+                            "keyframes first")
+    return np.stack(imgs), np.stack(xys), np.stack(viss)
+
+
+@torch.no_grad()
+def trunk_taps(model: Any, images: np.ndarray, batch: int = 32) -> list[torch.Tensor]:
+    """The frozen trunk's taps for every image, float16, kept in memory (computed once per run)."""
+    bb = model.backbone
+    out: list[list[torch.Tensor]] = []
+    bb.eval()
+    for s in range(0, len(images), batch):
+        x = model.preprocess(images[s:s + batch][None])[0]
+        out.append([t.half() for t in bb.taps(x)])
+    return [torch.cat([o[i] for o in out]) for i in range(len(out[0]))]
+
+
+def pose_loss(att: torch.Tensor, dummy: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the attention (K cells + dummy) toward the Gaussian targets, mean over labeled joints."""
+    a = torch.cat([att.flatten(-2), dummy[..., None]], -1).clamp_min(1e-12)
+    ce = -(targets * a.log()).sum(-1)
+    m = mask.float()
+    return (ce * m).sum() / m.sum().clamp_min(1)
+
+
+def new_model(kc: KeyframeConfig, skeleton: str, classes: Sequence[str]) -> Any:
+    from rpan_core.checkpoint import expect_skeleton, load_checkpoint
+    from rpan_core.model import RPAN, preset
+
+    if kc.init:
+        model, info = load_checkpoint(kc.init)
+        expect_skeleton(info, skeleton, "the project")
+        if model.cfg.backbone != "mobilenet_v2_fpn":
+            raise ConfigError(f"--init {kc.init} is a {model.cfg.backbone} model; few-keyframe training continues "
+                              "only a labeling-preset checkpoint (or starts from ImageNet without --init)")
+        return model
+    cfg = preset("labeling", skeleton=skeleton, num_classes=max(1, len(classes)), input_size=tuple(kc.input_size),
+                 backbone_stride=kc.stride)
+    model = RPAN(cfg)
+    with torch.no_grad():
+        model.A_h.zero_()  # pose-only: attention independent of an LSTM state never trained (stays 0: h_0 = 0)
+    return model
+
+
+def save_small(path: Path, model: Any, classes: Sequence[str], train_config: dict, metrics: dict) -> Path:
+    """A checkpoint with float16 weights (a few MB); loading converts back to the model's float32."""
+    from rpan_core.checkpoint import save_checkpoint
+
+    half = copy.deepcopy(model).half()
+    return save_checkpoint(path, half, classes=list(classes), train_config=train_config, metrics=metrics)
+
+
+def held_out_pck(model: Any, keys: Sequence[Keyframe], frames: Sequence[np.ndarray], alpha: float = 0.1) -> float:
+    """PCK@alpha of single-frame predictions on crops around the labels' boxes (box side = labels' extent)."""
+    from rpan_core.targets import decode_quadratic
+
+    size = tuple(model.cfg.input_size)
+    ok = tot = 0
+    model.eval()
+    with torch.no_grad():
+        for k, fr in zip(keys, frames):
+            box = pose_box(k.xy, k.visible)
+            if box is None:
+                continue
+            win = Window.around_box(box, size, MARGIN)
+            x = model.preprocess(win.warp(fr)[None, None])
+            out, _ = model.step(x[:, 0], model.init_state(1))
+            xy = win.to_frame(decode_quadratic(out.attention[0], size)[0].numpy())
+            side = max(box[2] - box[0], box[3] - box[1])
+            d = np.linalg.norm(xy - k.xy, axis=-1)
+            ok += int(((d <= alpha * side) & k.visible).sum())
+            tot += int(k.visible.sum())
+    return ok / max(tot, 1)
+
+
+def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None) -> Path:
+    """Train the labeling preset on the project's keyframes; returns the run folder (``last.pt``, maybe ``best.pt``)."""
+    from rpan_core.project import Project
+    from rpan_core.runlog import EventLog, new_run_dir
+    from rpan_core.skeleton import get_skeleton
+    from rpan_core.targets import joint_targets
+
+    if kc.threads:
+        torch.set_num_threads(int(kc.threads))
+    if kc.minutes is None and kc.steps is None:
+        raise ConfigError("give a time budget (--minutes) or a step count (--steps)")
+    if kc.minutes is not None and kc.minutes <= 0 or kc.steps is not None and kc.steps <= 0:
+        raise ConfigError("--minutes and --steps must be positive")
+    t_start = time.time()
+    project = Project.open(kc.project)
+    sk = get_skeleton(project.skeleton)
+    classes = list(project.classes) or ["unlabeled"]
+    run = Path(kc.run_dir) if kc.run_dir else new_run_dir(project.runs_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    log = EventLog(run / "events.jsonl")
+
+    def note(msg: str) -> None:
+        (say or (lambda m: print(f"rpan train: {m}", file=sys.stderr, flush=True)))(msg)
+        with open(run / "log.txt", "a", encoding="utf-8") as fh:
+            fh.write(msg + "\n")
+
+    try:
+        keys = project_keyframes(project, kc.splits, sk.num_joints)
+        val_keys = project_keyframes(project, [s for s in ("val", "test") if s not in kc.splits], sk.num_joints)
+        if not keys:
+            raise TrainingError(f"the project {kc.project} has no labeled frames in the {'/'.join(kc.splits)} split; "
+                                "label some keyframes (or import them) first")
+        rng = np.random.default_rng(kc.seed)
+        torch.manual_seed(kc.seed)
+        model = new_model(kc, sk.name, classes)
+        if len(classes) != model.cfg.num_classes:
+            classes = (list(classes) + [f"class{i}" for i in range(model.cfg.num_classes)])[:model.cfg.num_classes]
+        size, grid = tuple(model.cfg.input_size), model.grid
+        tcfg = {"recipe": "keyframes", **{k: v for k, v in asdict(kc).items() if k != "extra"}, "clip_len": 1}
+        (run / "config.json").write_text(json.dumps({"model": model.cfg.to_dict(), "train": tcfg}, indent=1))
+        log.write("start", config=tcfg, keyframes=len(keys), held_out=len(val_keys))
+        note(f"{len(keys)} labeled frames x {kc.copies} crops; caching the frozen trunk's features")
+        frames = _read_frames(keys)
+        imgs, xys, viss = crops_of(keys, frames, kc.copies, size, sk.flip_index, rng)
+        del frames
+        taps = trunk_taps(model, imgs)
+        del imgs
+        n = len(xys)
+        xy_t, vis_t = torch.from_numpy(xys), torch.from_numpy(viss)
+        left = kc.minutes - (time.time() - t_start) / 60 if kc.minutes else None
+        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the neck and head "
+             f"({'%.1f min left of the %g min budget' % (max(left, 0), kc.minutes) if kc.minutes else ''}"
+             f"{' / ' if kc.minutes and kc.steps else ''}{'%d steps' % kc.steps if kc.steps else ''})")
+        val_frames = _read_frames(val_keys) if val_keys else []
+        if not val_keys:
+            note("no labeled frames outside the training split: no best.pt is chosen, last.pt is the result")
+        params = [p for p in model.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=kc.lr, weight_decay=1e-4)
+        t0 = time.time()  # the budget covers the whole run, feature caching included (what a user waits for)
+        budget = max(kc.minutes * 60 - (t0 - t_start), 1e-3) if kc.minutes else None
+        if budget is not None and budget < 0.2 * kc.minutes * 60:
+            note(f"caching took {t0 - t_start:.0f} s of the {kc.minutes:g} min budget; fewer --copies leave more "
+                 "time to train")
+        step, last_save, last_eval, best = 0, t0, t0, -1.0
+        ema = None
+
+        def progress() -> float:
+            f = []
+            if budget:
+                f.append((time.time() - t0) / budget)
+            if kc.steps:
+                f.append(step / kc.steps)
+            return max(f)
+
+        def checkpoint(final: bool = False) -> None:
+            nonlocal best, last_eval
+            metrics = {"step": step, "loss": ema, "crops": n}
+            if val_keys and (final or time.time() - last_eval >= kc.eval_every_s):
+                last_eval = time.time()
+                p = held_out_pck(model, val_keys, val_frames)
+                metrics["val_pck@0.1"] = p
+                log.write("val", step=step, pck=p)
+                if p > best:
+                    best = p
+                    save_small(run / "best.pt", model, classes, tcfg, metrics)
+                model.train()
+            save_small(run / "last.pt", model, classes, tcfg, metrics)
+
+        model.train()
+        while progress() < 1.0 or step < min(kc.min_steps, kc.steps or kc.min_steps):
+            idx = torch.from_numpy(rng.integers(0, n, kc.batch))
+            cube = model.backbone.neck([t[idx] for t in taps])
+            out, _ = model.step_features(cube, model.init_state(len(idx)))
+            tg = joint_targets(xy_t[idx], vis_t[idx], size, grid, sigma_px=kc.sigma_px)
+            loss = pose_loss(out.attention, out.dummy, tg, torch.ones_like(vis_t[idx]))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            lr = kc.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            opt.step()
+            step += 1
+            lv = float(loss.detach())
+            ema = lv if ema is None else 0.95 * ema + 0.05 * lv
+            if step % 20 == 0:
+                log.write("step", step=step, loss=ema, lr=lr, seconds=time.time() - t0)
+            if time.time() - last_save >= kc.save_every_s:
+                checkpoint()
+                last_save = time.time()
+        checkpoint(final=True)
+        msg = (f"{step} steps in {time.time() - t0:.0f} s (loss {ema or float('nan'):.3f}); " +
+               (f"best held-out PCK@0.1 {best:.3f}: {run / 'best.pt'}" if val_keys else f"weights: {run / 'last.pt'}"))
+        note(msg)
+        log.write("end", status="done", message=msg, step=step,
+                  best_checkpoint=str(run / "best.pt") if (run / "best.pt").exists() else None)
+        return run
+    except BaseException as exc:
+        log.write("end", status="cancelled" if isinstance(exc, KeyboardInterrupt) else "failed", message=str(exc))
+        raise
+    finally:
+        log.close()
+        project.close()
+
+
+def cli_main(args: Any) -> int:
+    """``rpan train --model-preset labeling``: the few-keyframe recipe on the project's labeled frames."""
+    if not args.project:
+        raise ConfigError("rpan train --model-preset labeling needs --project DIR")
+    if getattr(args, "resume", None):
+        raise ConfigError("a labeling run is not resumed; start it again (continue its weights with --init RUN/last.pt)")
+    minutes = getattr(args, "minutes", None)
+    steps = getattr(args, "steps", None) or getattr(args, "max_steps", None)
+    if minutes is None and steps is None:
+        minutes = 8.0
+    kc = KeyframeConfig(project=args.project, minutes=minutes, steps=steps, copies=getattr(args, "copies", None) or 16,
+                        batch=getattr(args, "batch", None) or 8, lr=getattr(args, "lr", None) or 4e-3,
+                        seed=getattr(args, "seed", 0) or 0, init=getattr(args, "init", None),
+                        run_dir=getattr(args, "run_dir", None), input_size=tuple(_input(args) or (256, 192)),
+                        stride=getattr(args, "backbone_stride", None) or 4)
+    run = train_keyframes(kc)
+    print(f"run folder: {run}")
+    best = run / "best.pt"
+    print(f"{'best' if best.exists() else 'last'} checkpoint: {best if best.exists() else run / 'last.pt'}")
+    return 0
+
+
+def _input(args: Any) -> tuple[int, int] | None:
+    text = getattr(args, "input_size", None)
+    if not text:
+        return None
+    try:
+        h, w = (int(v) for v in text) if isinstance(text, (tuple, list)) else (int(v) for v in str(text).lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--input-size must look like 256x192 (height x width), got {text!r}") from None
+    if h % 32 or w % 32:
+        raise ConfigError(f"--input-size {h}x{w}: the labeling preset needs multiples of 32 (e.g. 256x192)")
+    return h, w

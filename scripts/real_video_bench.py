@@ -1,0 +1,330 @@
+"""Real-video benchmark: label every Nth frame, train the ``labeling`` preset, measure the frames between.
+
+    python scripts/real_video_bench.py --reference REF.json --videos a.mp4 b.mp4 c.mp4 \
+        [--every 10] [--minutes 8] [--out docs/real_video.md]
+
+What it does (issue 11, item 7), for reference poses in a COCO keypoints file
+(``images[].video_name`` = the video's file stem, ``images[].frame_index``; COCO-17
+mapped to PennAction-13 with the nose standing for the head):
+
+1. **All views**: keyframes every ``--every``-th frame of every video are imported
+   into a temporary project, the labeling preset is trained for ``--minutes``
+   (``rpan_core.keyframes``), and the model runs over every frame following the
+   person (``rpan_core.crops``). Reported on the frames that are not keyframes,
+   beside linear interpolation between the same keyframes and copying the previous
+   keyframe: PCK@0.1 / @0.2 (box side = the reference pose's extent), mean error
+   over the box side, joints to move per frame at 5 % and 10 % of the box side.
+2. **Leave one view out** (``--loo``): keyframes of all views but one, the held-out
+   view measured on all its frames, strict and with one whole-skeleton left/right
+   swap allowed per frame.
+3. **Effort to fully label each video** at 5 %: joints placed on keyframes plus
+   joints moved elsewhere, for the model (alone, and with the keyframes' residuals
+   interpolated onto it) against interpolation at its best keyframe spacing.
+
+Not in CI: it trains for minutes. Keep the videos and the reference out of the repo.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rpan_core.skeleton import PENNACTION, convert_pose  # noqa: E402
+
+J = PENNACTION.num_joints
+FLIP = np.asarray(PENNACTION.flip_index)
+
+
+# ----------------------------------------------------------------------------- reference poses
+
+def load_reference(path: Path, videos: list[Path]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """video stem -> (N x 13 x 2 xy, N x 13 visible) on the PennAction skeleton (COCO nose -> head)."""
+    d = json.loads(path.read_text())
+    names = d["categories"][0]["keypoints"]
+    if len(names) != 17:
+        raise SystemExit(f"{path}: expected COCO-17 keypoints, found {len(names)}")
+    img = {im["id"]: im for im in d["images"]}
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    counts = {}
+    from rpan_core.video import open_video
+
+    for v in videos:
+        with open_video(v, cache_mb=1) as vid:
+            counts[v.stem] = vid.frame_count
+        out[v.stem] = (np.full((counts[v.stem], J, 2), np.nan), np.zeros((counts[v.stem], J), bool))
+    for a in d["annotations"]:
+        im = img[a["image_id"]]
+        name = im.get("video_name") or Path(im["file_name"]).parent.name
+        if name not in out:
+            continue
+        k = np.asarray(a["keypoints"], float).reshape(17, 3)
+        xy, vis = convert_pose(k[:, :2], k[:, 2] > 0, "coco", "pennaction", aliases=True)
+        f = int(im["frame_index"])
+        if 0 <= f < counts[name]:
+            out[name][0][f], out[name][1][f] = xy, vis
+    for name, (_, vis) in out.items():
+        if not vis.any(axis=1).all():
+            raise SystemExit(f"{path}: {int((~vis.any(axis=1)).sum())} frames of {name} have no reference pose")
+    return out
+
+
+# ----------------------------------------------------------------------------- baselines and metrics
+
+def keyframes(n: int, every: int, last: bool = False) -> np.ndarray:
+    k = list(range(0, n, every))
+    if last and k[-1] != n - 1:
+        k.append(n - 1)
+    return np.asarray(k)
+
+
+def interpolate(xy: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Linear interpolation between keyframes (held constant before the first / after the last)."""
+    t = np.arange(len(xy))
+    out = np.empty_like(xy)
+    for j in range(xy.shape[1]):
+        for c in range(2):
+            out[:, j, c] = np.interp(t, keys, xy[keys, j, c])
+    return out
+
+
+def copy_previous(xy: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    pos = np.clip(np.searchsorted(keys, np.arange(len(xy)), side="right") - 1, 0, len(keys) - 1)
+    return xy[keys[pos]]
+
+
+def with_residuals(pred: np.ndarray, xy: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The model's poses shifted by the keyframes' corrections, interpolated between keyframes."""
+    return pred + interpolate(xy - pred, keys)
+
+
+def box_side(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
+    p = np.where(vis[..., None], xy, np.nan)
+    return np.maximum(np.nanmax(p[..., 0], 1) - np.nanmin(p[..., 0], 1), np.nanmax(p[..., 1], 1) - np.nanmin(p[..., 1], 1))
+
+
+def err_over_side(pred: np.ndarray, xy: np.ndarray, vis: np.ndarray, swap: bool = False) -> np.ndarray:
+    """N x J errors over the box side; with ``swap`` each frame may take the left/right-swapped skeleton."""
+    side = box_side(xy, vis)[:, None]
+    e = np.linalg.norm(pred - xy, axis=-1) / side
+    if swap:
+        es = np.linalg.norm(pred[:, FLIP] - xy, axis=-1) / side
+        use = np.nanmean(np.where(vis, es, np.nan), 1) < np.nanmean(np.where(vis, e, np.nan), 1)
+        e = np.where(use[:, None], es, e)
+    return np.where(vis, e, np.nan)
+
+
+def metrics(e: np.ndarray) -> dict[str, float]:
+    ok = ~np.isnan(e)
+    v = e[ok]
+    return {"pck10": float((v <= 0.1).mean()), "pck20": float((v <= 0.2).mean()), "err": float(v.mean()),
+            "move5": float(((e > 0.05) & ok).sum(1).mean()), "move10": float(((e > 0.10) & ok).sum(1).mean()),
+            "frames": int(len(e))}
+
+
+def effort(pred: np.ndarray, xy: np.ndarray, vis: np.ndarray, keys: np.ndarray, tol: float = 0.05) -> int:
+    """Joints placed on keyframes + joints to move (error > tol x box side) on the other frames."""
+    other = np.setdiff1d(np.arange(len(xy)), keys)
+    e = err_over_side(pred, xy, vis)[other]
+    return int(vis[keys].sum() + np.nansum(e > tol))
+
+
+# ----------------------------------------------------------------------------- project, training, prediction
+
+def make_project(folder: Path, videos: list[Path], ref: dict, keys: dict[str, np.ndarray]) -> Path:
+    from rpan_core.project import Project
+
+    with Project.create(folder, "pennaction") as p:
+        for v in videos:
+            vid = p.add_video(v, split="train" if v.stem in keys else "test")
+            if v.stem not in keys:
+                continue
+            xy, vis = ref[v.stem]
+            rows = [(int(f), j, float(xy[f, j, 0]), float(xy[f, j, 1]), True, "imported")
+                    for f in keys[v.stem] for j in range(J) if vis[f, j]]
+            p.set_labels(vid, rows)
+    return folder
+
+
+def predict(checkpoint: Path, video: Path) -> tuple[np.ndarray, float]:
+    import torch
+
+    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.crops import follow
+    from rpan_core.video import open_video
+
+    model, _ = load_checkpoint(checkpoint)
+    t = time.time()
+    with open_video(video) as v, torch.no_grad():
+        xy = np.stack([r.xy for r in follow(model, v.frames())])
+    return xy, (time.time() - t) / len(xy)
+
+
+def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, float]:
+    from rpan_core.keyframes import KeyframeConfig, train_keyframes
+
+    t = time.time()
+    kc = KeyframeConfig(str(project), minutes=args.minutes, copies=args.copies, batch=args.batch, lr=args.lr,
+                        run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed)
+    run = train_keyframes(kc)
+    return run / "last.pt", time.time() - t
+
+
+def job(name: str, videos: list[Path], ref: dict, keys: dict, args: argparse.Namespace, work: Path) -> dict:
+    """Project with ``keys`` imported, a trained model, its poses on every video (one process)."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    proj = work / name
+    shutil.rmtree(proj, ignore_errors=True)
+    make_project(proj, videos, ref, keys)
+    ck, secs = train(proj, args, proj / "runs" / name)
+    events = [json.loads(x) for x in (ck.parent / "events.jsonl").read_text().splitlines()]
+    end = events[-1]
+    preds, spf = {}, []
+    for v in videos if name == "all" else [v for v in videos if v.stem not in keys]:
+        preds[v.stem], s = predict(ck, v)
+        spf.append(s)
+    return {"name": name, "preds": preds, "train_s": secs, "steps": end.get("step"), "message": end.get("message"),
+            "spf": float(np.mean(spf)), "checkpoint": str(ck), "mb": ck.stat().st_size / 1e6}
+
+
+# ----------------------------------------------------------------------------- report
+
+def row(name: str, m: dict, extra: str = "") -> str:
+    return (f"| {name} | {m['pck10']:.3f} | {m['pck20']:.3f} | {m['err']:.3f} | {m['move5']:.2f} | "
+            f"{m['move10']:.2f} |{extra}")
+
+
+HEAD = ("| method | PCK@0.1 | PCK@0.2 | error / box side | joints to move @5 % | joints to move @10 % |\n"
+        "|---|---|---|---|---|---|")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--videos", nargs="+", type=Path, required=True)
+    ap.add_argument("--reference", type=Path, required=True, help="COCO keypoints file of reference poses")
+    ap.add_argument("--every", type=int, default=10, help="label every Nth frame (default 10)")
+    ap.add_argument("--minutes", type=float, default=8.0, help="training budget per model (default 8)")
+    ap.add_argument("--copies", type=int, default=12, help="augmented crops per keyframe (default 12)")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=4e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
+                    "machine two threads per process were six times slower than one)")
+    ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
+    ap.add_argument("--loo", action="store_true", help="also leave each view out in turn")
+    ap.add_argument("--reuse", action="store_true", help="tables from the poses saved in --work by an earlier run")
+    ap.add_argument("--work", type=Path, default=None, help="keep the projects and runs here (default: a temp dir)")
+    ap.add_argument("--out", type=Path, default=None, help="write the tables to this Markdown file")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    videos = [v.resolve() for v in args.videos]
+    ref = load_reference(args.reference, videos)
+    work = args.work or Path(tempfile.mkdtemp(prefix="real-video-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    lines: list[str] = []
+    say = lambda s: (print(s, flush=True), lines.append(s))  # noqa: E731
+    cmd = "python scripts/real_video_bench.py " + " ".join(
+        a if not os.path.isabs(a) else Path(a).name for a in (argv if argv is not None else sys.argv[1:]))
+    t_all = time.time()
+
+    # --- the models: all views, and each view left out (in parallel processes, --threads each)
+    keys = {v.stem: keyframes(len(ref[v.stem][0]), args.every) for v in videos}
+    specs = [("all", keys)]
+    if args.loo and len(videos) > 1:
+        specs += [(f"loo-{h.stem}", {s: k for s, k in keys.items() if s != h.stem}) for h in videos]
+    import pickle
+
+    saved = work / "results.pkl"
+    if args.reuse and saved.exists():  # re-make the tables from the models' poses of an earlier run
+        results = pickle.loads(saved.read_bytes())
+    elif args.parallel > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(min(args.parallel, len(specs))) as pool:
+            results = pool.starmap(job, [(n, videos, ref, k, args, work) for n, k in specs])
+    else:
+        results = [job(n, videos, ref, k, args, work) for n, k in specs]
+    saved.write_bytes(pickle.dumps(results))
+    res = {r["name"]: r for r in results}
+    for r in results:
+        print(f"{r['name']}: {r['message']}", flush=True)
+
+    # --- 1. all views, keyframes every N
+    r = res["all"]
+    preds = r["preds"]
+    say(f"## Keyframes every {args.every}th frame of all {len(videos)} views\n")
+    say(f"Training took {r['train_s'] / 60:.1f} min wall-clock (budget {args.minutes:g} min including the feature "
+        f"caching; {sum(len(k) for k in keys.values())} keyframes x {args.copies} crops, {r['steps']} steps of "
+        f"batch {args.batch}, {args.threads} thread(s), {len(specs) if args.parallel > 1 else 1} model(s) "
+        f"trained side by side); checkpoint {r['mb']:.1f} MB. Other frames of each view:\n")
+    say(HEAD)
+    agg: dict[str, list] = {"model": [], "model + keyframe residuals": [], "interpolation": [], "copy previous": []}
+    for v in videos:
+        xy, vis = ref[v.stem]
+        k = keys[v.stem]
+        pred = preds[v.stem]
+        other = np.setdiff1d(np.arange(len(xy)), k)
+        cands = {"model": pred, "model + keyframe residuals": with_residuals(pred, xy, k),
+                 "interpolation": interpolate(xy, k), "copy previous": copy_previous(xy, k)}
+        for name, p in cands.items():
+            e = err_over_side(p, xy, vis)[other]
+            agg[name].append(e)
+            say(row(f"{v.stem}: {name}", metrics(e)))
+    for name, es in agg.items():
+        say(row(f"**all views: {name}**", metrics(np.concatenate(es))))
+    say(f"\nAnalysis (model on crops following the person): {r['spf'] * 1000:.0f} ms per frame on "
+        f"{args.threads} thread(s).\n")
+
+    # --- 3. effort to fully label each video
+    say("## Effort to fully label each video (joints placed on keyframes + joints moved at 5 %)\n")
+    say("| video | interpolation, best spacing | model, keyframes every %d | model + residuals, every %d |" %
+        (args.every, args.every))
+    say("|---|---|---|---|")
+    for v in videos:
+        xy, vis = ref[v.stem]
+        n = len(xy)
+        best = min((effort(interpolate(xy, keyframes(n, s, True)), xy, vis, keyframes(n, s, True)), s)
+                   for s in (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50))
+        k = keys[v.stem]
+        em = effort(preds[v.stem], xy, vis, k)
+        er = effort(with_residuals(preds[v.stem], xy, k), xy, vis, k)
+        say(f"| {v.stem} ({n} frames) | {best[0]} (every {best[1]}) | {em} | {er} |")
+
+    # --- 2. leave one view out
+    if args.loo and len(videos) > 1:
+        say("\n## Leave one view out (keyframes of the other views; all frames of the held-out view)\n")
+        say("| held-out view | PCK@0.1 strict | PCK@0.2 strict | PCK@0.2, one L/R swap allowed | "
+            "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed | steps |")
+        say("|---|---|---|---|---|---|---|---|")
+        for held in videos:
+            r = res[f"loo-{held.stem}"]
+            xy, vis = ref[held.stem]
+            pred = r["preds"][held.stem]
+            ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
+            say(f"| {held.stem} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
+                f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} |")
+    say(f"\nTotal benchmark time {(time.time() - t_all) / 60:.1f} min.")
+    if args.out:
+        from rpan_core.atomic import write_text
+
+        body = ("# Real-video benchmark: the labeling preset from a few keyframes\n\n"
+                f"Made by\n\n    {cmd}\n\n" + "\n".join(lines) + "\n")
+        write_text(args.out, body)
+    print(f"work folder: {work}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

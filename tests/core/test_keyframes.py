@@ -1,0 +1,119 @@
+"""Few-keyframe training (rpan_core.keyframes), person-following analysis (rpan_core.crops), the CLI."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rpan_core.geometry import Window
+from rpan_core.keyframes import Keyframe, KeyframeConfig, crops_of, train_keyframes
+from rpan_core.skeleton import PENNACTION
+from tests.core.engine_support import make_tiny_project
+
+SIZE = (64, 64)
+
+
+def test_crops_follow_their_joints_and_flips_swap_sides():
+    h, w = 300, 200
+    frame = np.zeros((h, w, 3), np.uint8)
+    rng = np.random.default_rng(0)
+    xy = np.stack([rng.uniform(40, 160, 13), rng.uniform(40, 260, 13)], 1)
+    for j, (x, y) in enumerate(xy):  # joint j painted with red level 10 * (j + 1), 7 x 7 px
+        frame[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4] = (10 * (j + 1), 255, 0)
+    xy = np.floor(xy) + 0.5
+    key = Keyframe("v", 0, xy, np.ones(13, bool), np.ones(13, bool))
+    imgs, pts, vis = crops_of([key], [frame], 12, (128, 96), PENNACTION.flip_index, rng, colour=False)
+    assert imgs.shape == (12, 128, 96, 3) and pts.shape == (12, 13, 2) and vis.all()
+    flips = 0
+    for img, p in zip(imgs, pts):
+        seen = [int(img[int(y), int(x), 0]) // 10 - 1 if 0 <= x < 96 and 0 <= y < 128 else None for x, y in p]
+        ok = [(s, j) for j, s in enumerate(seen) if s is not None and img[int(p[j][1]), int(p[j][0]), 1] > 200]
+        assert len(ok) >= 8
+        straight = all(s == j for s, j in ok)
+        swapped = all(s == PENNACTION.flip_index[j] for s, j in ok)
+        assert straight or swapped  # the label that sits on a dot is that dot's joint, or its mirror twin
+        flips += swapped and not straight
+    assert 0 < flips < 11  # some crops were flipped (with the joints swapped), some not
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kf") / "project"
+    project, truth = make_tiny_project(folder, actions=("squat", "pullup"), per_class=2, n_frames=8, size=(96, 72),
+                                       pose_every=4, test_per_class=1)
+    project.close()
+    return folder, truth
+
+
+@pytest.fixture(scope="module")
+def trained(tiny, tmp_path_factory):
+    folder, _ = tiny
+    run = tmp_path_factory.mktemp("runs") / "kf"
+    kc = KeyframeConfig(str(folder), minutes=None, steps=6, copies=3, batch=4, input_size=SIZE, run_dir=str(run),
+                        eval_every_s=0.0)
+    return train_keyframes(kc)
+
+
+def test_training_writes_small_checkpoints_and_picks_best_on_held_out_frames(trained):
+    from rpan_core.checkpoint import load_checkpoint, read_checkpoint
+
+    ev = [json.loads(line) for line in (trained / "events.jsonl").read_text().splitlines()]
+    assert ev[0]["type"] == "start" and ev[0]["keyframes"] == 4 and ev[0]["held_out"] == 4
+    assert ev[-1]["type"] == "end" and ev[-1]["status"] == "done" and ev[-1]["step"] == 6
+    assert any(e["type"] == "val" for e in ev)
+    state, info = read_checkpoint(trained / "last.pt")
+    assert info.config.backbone == "mobilenet_v2_fpn" and info.config.framing == "person"
+    assert all(v.dtype == torch.float16 for k, v in state.items() if v.is_floating_point())
+    assert (trained / "best.pt").exists()
+    model, _ = load_checkpoint(trained / "best.pt")
+    assert next(model.parameters()).dtype == torch.float32
+    assert float(model.A_h.detach().abs().max()) == 0.0  # pose-only: the attention never depends on the LSTM state
+
+
+def test_without_held_out_frames_the_run_says_so_and_keeps_last(tiny, tmp_path):
+    from rpan_core.project import Project
+
+    folder, _ = tiny
+    kc = KeyframeConfig(str(folder), minutes=None, steps=2, copies=2, batch=2, input_size=SIZE,
+                        run_dir=str(tmp_path / "r"), splits=("train", "test"))
+    run = train_keyframes(kc)
+    assert (run / "last.pt").exists() and not (run / "best.pt").exists()
+    assert "no labeled frames outside the training split" in (run / "log.txt").read_text()
+    with Project.open(folder) as p:
+        assert p.runs_dir.exists()
+
+
+def test_analysis_follows_the_person_and_maps_points_back(trained, tiny, tmp_path):
+    from rpan_core.analyze import analyze_video
+    from rpan_core.project import Project
+    from rpan_core.targets import decode_quadratic
+
+    folder, _ = tiny
+    with Project.open(folder) as p:
+        video = p.videos()[0]
+    a = analyze_video(video.path, trained / "last.pt", cache_dir=tmp_path / "cache")
+    assert a.attention.shape[-2:] == (16, 16) and a.window.shape == (video.frame_count, 2, 3)
+    for t in (0, 5):
+        win = Window(a.window[t].astype(np.float64), SIZE)
+        xy_in, _ = decode_quadratic(torch.from_numpy(np.asarray(a.attention[t], np.float32)), SIZE)
+        d = np.abs(win.to_frame(xy_in.numpy()) - a.xy[t]).max(-1)
+        # the stored attention is float16: an untrained model's near-tied peaks may round to another cell
+        assert (d < 0.05).sum() >= 10, d
+        assert abs(win.matrix[0, 0] - win.matrix[1, 1]) < 1e-4  # aspect kept
+    again = analyze_video(video.path, trained / "last.pt", cache_dir=tmp_path / "cache")
+    assert again.from_cache and np.array_equal(again.window, a.window)
+
+
+def test_cli_trains_the_labeling_preset(tiny, tmp_path, capsys):
+    from rpan_core.cli import main
+
+    folder, _ = tiny
+    assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--max-steps", "2", "--copies", "2",
+                 "--batch", "2", "--input-size", "64x64", "--run-dir", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "best checkpoint:" in out and (tmp_path / "cli" / "best.pt").exists()
+    assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--input-size", "60x40"]) != 0
+    assert "multiples of 32" in capsys.readouterr().err
