@@ -92,7 +92,10 @@ class Trainer:
             raise TrainingError(f"cannot resume {self.resume_dir}: it has no config.json; pass the folder of a "
                                 "run started by `rpan train`")
         try:
-            saved = TrainConfig.from_dict(json.loads(cfg_p.read_text())["train"])
+            d = json.loads(cfg_p.read_text())["train"]
+            saved = TrainConfig.from_dict(d)
+            if "holdout" not in d:  # a run from before held-out frames: resume it on the same training labels
+                saved.holdout = 0.0
         except (ValueError, KeyError, TypeError) as exc:
             raise TrainingError(f"cannot resume {self.resume_dir}: its config.json is damaged ({exc}); start a "
                                 "new run") from exc

@@ -171,3 +171,14 @@ def test_kill_during_the_first_best_write_leaves_a_usable_run(tiny, tmp_path, mo
     end = read_events(run / "events.jsonl")[-1]
     assert end["status"] == "finished" and end["best_checkpoint"] == str(run / "best.pt")
     assert (run / "best.pt").exists() and (run / "last.pt").exists()
+
+
+def test_a_run_from_before_held_out_frames_resumes_on_the_same_labels(finished, tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    shutil.copytree(finished, run)
+    cfg = json.loads((run / "config.json").read_text())
+    del cfg["train"]["holdout"]  # as the trainer before the engine wrote it
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert Trainer(TrainConfig(), resume=run).tc.holdout == 0.0
