@@ -72,7 +72,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +224,7 @@ class PersonData:
     name: str
     labels: list[tuple]  # (frame, joint, x, y, visible, source code, ts)
     boxes: list[tuple]   # (frame, x0, y0, x1, y1, source code, ts)
+    predictions: list[tuple] = field(default_factory=list)  # (frame, joint, x, y, visible, conf, origin, ts)
 
 
 @dataclass(frozen=True)
@@ -881,6 +882,40 @@ class _Reader:
         n = self.video(video_id).frame_count
         return box_track(n, self.box_keyframes(video_id, person), self.video_labels(video_id, person), margin)
 
+    def person_box(self, video_id: int, frame: int, person: int = 1, margin: float = 0.1) -> np.ndarray | None:
+        """The box of one person on one frame, as :meth:`person_boxes` gives it, from a few indexed reads
+        (the neighbouring box keyframes, or the neighbouring labeled frames' poses): for a view that
+        shows one frame of a long video. None where no box is known."""
+        from rpan_core.persons import pose_box
+
+        vid, f, pid = int(video_id), int(frame), int(person)
+        near = []
+        for op, order in (("<=", "DESC"), (">=", "ASC")):
+            near.append(self._q(f"SELECT frame, x0, y0, x1, y1 FROM boxes WHERE video=? AND person=? AND frame{op}? "
+                                f"ORDER BY frame {order} LIMIT 1", (vid, pid, f)))
+        keys = [(r[0][0], np.array(r[0][1:], np.float64)) for r in near if r]
+        if not keys:  # no box keyframe at all: the nearest labeled frame on each side whose pose gives a box
+            J = self.skeleton.num_joints
+            for op, order in (("<=", "DESC"), (">=", "ASC")):
+                rows = self._q(f"SELECT frame FROM frame_summary WHERE video=? AND person=? AND frame{op}? "
+                               f"ORDER BY frame {order}", (vid, pid, f))
+                for (lf,) in rows:
+                    xy, vis = np.full((J, 2), np.nan), np.zeros(J, bool)
+                    for j, lab in self.frame_labels(vid, lf, pid).items():
+                        if j < J:
+                            xy[j], vis[j] = (lab.x, lab.y), lab.visible
+                    b = pose_box(xy, vis, margin)
+                    if np.isfinite(b).all():
+                        keys.append((lf, b))
+                        break
+        if not keys:
+            return None
+        if len(keys) == 1 or keys[0][0] == keys[1][0]:
+            return keys[0][1]
+        (fa, a), (fb, b) = keys
+        w = (f - fa) / (fb - fa)
+        return a + (b - a) * w
+
     # runs
     def runs(self) -> list[RunRecord]:
         """Registered training runs, oldest first."""
@@ -1355,21 +1390,24 @@ class Project(_Reader):
                         (_person_name(name, person, required=True), int(video_id), int(person)))
 
     def person_data(self, video_id: int, person: int) -> PersonData:
-        """Everything stored about one person (name, labels, boxes), e.g. to undo its deletion."""
+        """Everything stored about one person (name, labels, boxes, stored predictions), e.g. to undo its
+        deletion."""
         with self._lock:
             rec = self.person(video_id, person)
             labels = self._q("SELECT frame, joint, x, y, visible, source, ts FROM labels WHERE video=? AND person=? "
                              "ORDER BY frame, joint", (int(video_id), rec.id))
             boxes = self._q("SELECT frame, x0, y0, x1, y1, source, ts FROM boxes WHERE video=? AND person=? "
                             "ORDER BY frame", (int(video_id), rec.id))
-        return PersonData(int(video_id), rec.id, rec.name, labels, boxes)
+            preds = self._q("SELECT frame, joint, x, y, visible, conf, origin, ts FROM predictions WHERE video=? "
+                            "AND person=? ORDER BY frame, joint", (int(video_id), rec.id))
+        return PersonData(int(video_id), rec.id, rec.name, labels, boxes, preds)
 
     def delete_person(self, video_id: int, person: int) -> PersonData:
         """Remove a person with its labels and boxes (one transaction); returns what went, for
         :meth:`restore_person`."""
         with self.transaction():
             data = self.person_data(video_id, person)
-            self._touch(int(video_id), (r[0] for r in data.labels))
+            self._touch(int(video_id), [r[0] for r in data.labels] + [r[0] for r in data.predictions])
             self._write("DELETE FROM labels WHERE video=? AND person=?", (int(video_id), data.id))
             self._write("DELETE FROM predictions WHERE video=? AND person=?", (int(video_id), data.id))
             self._write("DELETE FROM persons WHERE video=? AND id=?", (int(video_id), data.id))
@@ -1381,7 +1419,7 @@ class Project(_Reader):
             if self._q("SELECT 1 FROM persons WHERE video=? AND id=?", (data.video, data.id)):
                 raise ProjectError(f"video {data.video} already has a person {data.id}; delete it first")
             self._write("INSERT INTO persons(video, id, name) VALUES (?, ?, ?)", (data.video, data.id, data.name))
-            self._touch(data.video, (r[0] for r in data.labels))
+            self._touch(data.video, [r[0] for r in data.labels] + [r[0] for r in data.predictions])
             try:
                 self._db.executemany("INSERT INTO labels(video, frame, person, joint, x, y, visible, source, ts) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -1389,6 +1427,9 @@ class Project(_Reader):
                 self._db.executemany("INSERT INTO boxes(video, person, frame, x0, y0, x1, y1, source, ts) "
                                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                      [(data.video, data.id, *r) for r in data.boxes])
+                self._db.executemany("INSERT INTO predictions(video, frame, person, joint, x, y, visible, conf, "
+                                     "origin, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     [(data.video, r[0], data.id, *r[1:]) for r in data.predictions])
             except sqlite3.Error as exc:
                 raise ProjectError(f"{self.folder}: restoring person {data.id} failed ({exc})") from exc
 

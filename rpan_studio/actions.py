@@ -101,6 +101,17 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("check_sides", "Check left/right on the mirrored video", "",
                "Run the model on the mirrored video; frames whose sides it doubts join the review queue"),
     ActionSpec("set_action", "Set video &action...", "Ctrl+Shift+A", "The action label of this video"),
+    # ---- persons (several people per video: the editor, timeline and review queue follow the selected one)
+    ActionSpec("add_person", "&Add person", "Ctrl+Shift+P", "Add a person to this video and select it"),
+    ActionSpec("next_person", "&Next person", "]", "Select the next person of this video"),
+    ActionSpec("previous_person", "&Previous person", "[", "Select the previous person of this video"),
+    ActionSpec("rename_person", "&Rename person...", "", "Rename the selected person"),
+    ActionSpec("delete_person", "&Delete person", "", "Delete the selected person with its labels and boxes"),
+    ActionSpec("swap_persons", "&Swap identities from this frame...", "",
+               "Swap the selected person with another from this frame on (labels and boxes)"),
+    ActionSpec("set_box", "Box &keyframe here", "B",
+               "Make the selected person's box on this frame a keyframe (then drag or resize it)"),
+    ActionSpec("remove_box", "Remove box keyframe", "Shift+B", "Remove the selected person's box keyframe here"),
     # ---- the pose editor's own keys (bound by rpan_studio.views.pose_editor)
     ActionSpec("drag_joint", "", "Left drag",
                "Move a joint (one undo step per drag; right-click while dragging cancels)", "mouse"),
@@ -114,7 +125,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
                "pointer", "editor"),
     ActionSpec("skip_hidden", "Joint not visible (skip)", "O",
                "Labeling mode: mark the joint to place as not visible and go on to the next", "editor"),
-    ActionSpec("back_joint", "Back one joint", "B", "Labeling mode: go back to the previous joint", "editor"),
+    ActionSpec("back_joint", "Back one joint", "Z", "Labeling mode: go back to the previous joint", "editor"),
     ActionSpec("redo_limb", "Place the selected limb again", "Shift+P",
                "Place the selected joint's limb again (shoulder-elbow-wrist or hip-knee-ankle), one click each",
                "editor"),
@@ -131,6 +142,8 @@ _BY_NAME = {a.name: a for a in ACTIONS}
 MENUS: dict[str, tuple[str, ...]] = {
     "&View": ("play", "step_forward", "step_back", "next_labeled", "prev_labeled", "next_unlabeled",
               "next_lowconf", "goto_frame", "first_frame", "last_frame", "-", "fit_view", "heat", "skeleton", "annotation"),
+    "&Persons": ("add_person", "next_person", "previous_person", "rename_person", "delete_person", "-",
+                 "swap_persons", "-", "set_box", "remove_box"),
     "&Model": ("analyze", "model_card", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
     "&Help": ("help",),
 }

@@ -15,7 +15,13 @@ With a display proxy (``rpan_core.proxy``) a seek is one small JPEG decode; the
 proxy is built first (timed on its own, as a ratio to sequential decoding), then
 the same seeks run with it and, for comparison, without it (the exact decoder).
 
-Run: ``python -m rpan_studio.bench_scrub [--quick] [--codec h264] [--video PATH]``
+With ``--persons N`` (2-3) the session also times the path with every person's
+overlays (:class:`~rpan_studio.views.persons_layer.PersonsLayer`: each person's box,
+interpolated between keyframes, and the other persons' labeled skeletons, read from
+a real project store per frame), alternating seek by seek with the single-person
+path on one target sequence, so both figures share the machine's load.
+
+Run: ``python -m rpan_studio.bench_scrub [--quick] [--codec h264] [--video PATH] [--persons 3]``
 (offscreen works: ``QT_QPA_PLATFORM=offscreen``). The paint is forced with ``QWidget.grab()``: offscreen,
 ``repaint()`` returns without painting, which would leave the upload and paint unmeasured.
 """
@@ -63,7 +69,29 @@ def _stats(v: list[float]) -> dict:
             "max_ms": round(float(a.max()), 2), "n": int(a.size)}
 
 
-def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = None) -> dict:
+def _persons_project(folder: Path, video: Path, n_frames: int, persons: int, size: tuple[int, int],
+                     rng: np.random.Generator):
+    """A project on the video with ``persons`` persons: a box keyframe every 100 frames and a labeled
+    pose every 25th frame each (what a labeled multi-person video holds)."""
+    from rpan_core.project import Project
+
+    h, w = size
+    p = Project.create(folder)
+    vid = p.add_video(video)
+    for pid in range(1, persons + 1):
+        if pid > 1:
+            p.add_person(vid)
+        cx = w * pid / (persons + 1)
+        keys = np.arange(0, n_frames, 100)
+        p.set_boxes(vid, [(int(f), cx - 12 + (f % 7), 8.0, cx + 12 + (f % 7), h - 8.0) for f in keys], person=pid)
+        rows = [(int(f), j, float(cx + rng.uniform(-10, 10)), float(rng.uniform(10, h - 10)), True, "manual")
+                for f in range(0, n_frames, 25) for j in range(13)]
+        p.set_labels(vid, rows, person=pid)
+    return p, vid
+
+
+def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = None, persons: int = 1,
+                  workdir: Path | None = None) -> dict:
     """Random seeks and small steps through the studio's path (FrameLoader -> view with overlays)."""
     from rpan_core.skeleton import PENNACTION
     from rpan_core.video import open_video
@@ -103,6 +131,25 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
         view.grab()  # a real, synchronous paint of the whole view (repaint() is lazy offscreen)
         state["done_at"] = time.perf_counter()
 
+    layer = project = None
+    if persons > 1:  # every person's box and the other persons' skeletons, from a real store
+        from PyQt6.QtGui import QUndoStack
+
+        from rpan_studio.state import StudioState
+        from rpan_studio.views.persons_layer import PersonsLayer
+
+        project, vid = _persons_project(Path(workdir or tempfile.mkdtemp()) / "persons_project", path, n_frames,
+                                        persons, (int(size[0]), int(size[1])), rng)
+        st = StudioState()
+        st.project, st.video_id, st.person = project, vid, 1
+        layer = PersonsLayer(view.view_box, st, QUndoStack())
+        layer.visible = False
+
+        def shown_persons(index: int, image: np.ndarray) -> None:
+            if index == state["want"] and layer.visible:
+                layer.show(index)  # connected before shown(), which paints
+
+        loader.frameReady.connect(shown_persons)
     loader.frameReady.connect(shown)
 
     def seek_times(targets: list[int]) -> list[float]:
@@ -125,6 +172,28 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
         rand_ms = seek_times(rng.integers(0, n_frames, n_seeks).tolist())
         start = int(rng.integers(0, max(1, n_frames - 3 * n_seeks)))
         scrub_ms = seek_times((start + np.cumsum(rng.integers(1, 4, n_seeks))).clip(0, n_frames - 1).tolist())
+        extra: dict[str, Any] = {}
+        if layer is not None:  # interleaved with the single-person path, seek by seek: same machine load
+
+            def alternating(targets: list[int]) -> tuple[list[float], list[float]]:
+                one, many = [], []
+                for i, f in enumerate(targets):
+                    layer.visible = i % 2 == 1
+                    if not layer.visible:
+                        layer.hide_all()
+                    (many if layer.visible else one).extend(seek_times([f]))
+                return one, many
+
+            one_r, many_r = alternating(rng.integers(0, n_frames, 2 * n_seeks).tolist())
+            start = int(rng.integers(0, max(1, n_frames - 6 * n_seeks)))
+            one_s, many_s = alternating((start + np.cumsum(rng.integers(1, 4, 2 * n_seeks)))
+                                        .clip(0, n_frames - 1).tolist())
+            extra = {"persons": persons, "random_seek_1_person_interleaved": _stats(one_r),
+                     f"random_seek_{persons}_persons": _stats(many_r), "scrub_1_person_interleaved": _stats(one_s),
+                     f"scrub_{persons}_persons": _stats(many_s), "person_layer_draws": layer.draw_count,
+                     "ratio_random_persons_vs_one": round(float(np.median(many_r) / max(1e-6, np.median(one_r))), 2),
+                     "ratio_scrub_persons_vs_one": round(float(np.median(many_s) / max(1e-6, np.median(one_s))), 2)}
+            layer.clear()
         decode_ms = []
         for f in rng.integers(0, n_frames, min(n_seeks, 30)).tolist():
             video.cache.clear()
@@ -135,15 +204,18 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
         loader.stop()
         view.close()
         video.close()
+        if project is not None:
+            project.close()
         app.processEvents()
-    return {"frames": n_frames, "frame_size": [int(size[0]), int(size[1])], "open_s": round(open_s, 2),
+    return {**extra, "frames": n_frames, "frame_size": [int(size[0]), int(size[1])], "open_s": round(open_s, 2),
             "random_seek": _stats(rand_ms), "scrub": _stats(scrub_ms), "decode_only_random": _stats(decode_ms),
             # our whole path vs. the plain reference (one exact decode) in the same run
             "ratio_random_vs_decode": round(float(np.median(rand_ms) / max(1e-6, np.median(decode_ms))), 3)}
 
 
 def run(quick: bool = False, n_frames: int | None = None, n_seeks: int | None = None, seed: int = 0,
-        codec: str = "MJPG", video: str | os.PathLike | None = None, compare: bool = True) -> dict:
+        codec: str = "MJPG", video: str | os.PathLike | None = None, compare: bool = True,
+        persons: int = 1) -> dict:
     """Median and 95th-percentile ms from a seek request to the repainted frame with overlays.
 
     ``video``: measure this file (else one is generated with ``codec``: "MJPG",
@@ -185,7 +257,7 @@ def run(quick: bool = False, n_frames: int | None = None, n_seeks: int | None = 
                               "ratio_to_sequential_decode": round(proxy.frame_count / build_s / dec, 3),
                               "size_mb": round(proxy.size_bytes / 2 ** 20, 1),
                               "proxy_size": [proxy.height, proxy.width]}
-        with_proxy = _seek_session(app, path, n_seeks, seed, proxy)
+        with_proxy = _seek_session(app, path, n_seeks, seed, proxy, persons=persons, workdir=Path(tmp))
         out.update(with_proxy)
         out["median_ms"], out["p95_ms"] = with_proxy["random_seek"]["median_ms"], with_proxy["random_seek"]["p95_ms"]
         if compare:
@@ -205,11 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", help="measure this video file instead of a generated one")
     parser.add_argument("--seeks", type=int, help="seeks per pattern (default 200, --quick 30)")
     parser.add_argument("--no-compare", action="store_true", help="skip the run without the proxy")
+    parser.add_argument("--persons", type=int, default=1,
+                        help="also time the path with this many persons' boxes and skeletons (2-3)")
     args = parser.parse_args(argv)
     if args.video is not None and not Path(args.video).is_file():
         parser.error(f"--video {args.video}: no such file")
     print(json.dumps(run(quick=args.quick, codec=args.codec, video=args.video, n_seeks=args.seeks,
-                         compare=not args.no_compare), indent=2))
+                         compare=not args.no_compare, persons=args.persons), indent=2))
     return 0
 
 

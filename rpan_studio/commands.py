@@ -85,6 +85,8 @@ class LabelNotifier(QObject):
 
     labelsChanged = pyqtSignal(object, int, object)  # project, video_id, sorted list of frames
     actionChanged = pyqtSignal(object, int, object)  # project, video_id, action (str | None)
+    personsChanged = pyqtSignal(object, int)  # project, video_id: persons added, renamed, deleted or swapped
+    boxesChanged = pyqtSignal(object, int, int)  # project, video_id, person: its box keyframes changed
 
 
 _NOTIFIER: LabelNotifier | None = None
@@ -110,45 +112,47 @@ def edited_source(previous: LabelSource | str | None, from_prediction: bool) -> 
     return MANUAL if LabelSource.parse(previous) is MANUAL else CORRECTED
 
 
-def read_rows(project: Project, video_id: int, keys: Iterable[Key]) -> Changes:
-    """Current rows (or None) for (frame, joint) keys, one query per frame."""
+def read_rows(project: Project, video_id: int, keys: Iterable[Key], person: int = 1) -> Changes:
+    """Current rows (or None) for (frame, joint) keys of one person, one query per frame."""
     by_frame: dict[int, list[int]] = {}
     for f, j in keys:
         by_frame.setdefault(int(f), []).append(int(j))
     out: Changes = {}
     for f, joints in by_frame.items():
-        labels = project.frame_labels(video_id, f)
+        labels = project.frame_labels(video_id, f, person)
         for j in joints:
             lab = labels.get(j)
             out[(f, j)] = None if lab is None else row_of(lab)
     return out
 
 
-def write_rows(project: Project, video_id: int, changes: Changes) -> None:
-    """Write rows and delete absent labels, in one transaction."""
+def write_rows(project: Project, video_id: int, changes: Changes, person: int = 1) -> None:
+    """Write one person's rows and delete absent labels, in one transaction."""
     sets = [(f, j, r.x, r.y, r.visible, r.source.value) for (f, j), r in sorted(changes.items()) if r is not None]
     dels = [(f, j) for (f, j), r in sorted(changes.items()) if r is None]
     with project.transaction():
         if sets:
-            project.set_labels(video_id, sets)
+            project.set_labels(video_id, sets, person=person)
         for f, j in dels:
-            project.delete_label(video_id, f, j)
+            project.delete_label(video_id, f, j, person=person)
 
 
 class LabelEditCommand(QUndoCommand):
     """Replace a set of (frame, joint) rows; undo restores exactly what was there.
 
-    ``changes`` maps (frame, joint) to the new :class:`Row`, or None to delete.
+    ``changes`` maps (frame, joint) to the new :class:`Row`, or None to delete;
+    the rows are those of ``person`` (1, the only person of a single-person video).
     The previous rows are read from the store the first time the command runs
     (QUndoStack.push runs it), so a command built from stale view state still
     undoes to what the store really held.
     """
 
     def __init__(self, project: Project, video_id: int, changes: Changes, text: str,
-                 parent: QUndoCommand | None = None) -> None:
+                 parent: QUndoCommand | None = None, person: int = 1) -> None:
         super().__init__(text, parent)
         self.project = project
         self.video_id = int(video_id)
+        self.person = int(person)
         self.new: Changes = {(int(f), int(j)): r for (f, j), r in changes.items()}
         self.old: Changes | None = None
 
@@ -158,13 +162,13 @@ class LabelEditCommand(QUndoCommand):
 
     def redo(self) -> None:
         if self.old is None:
-            self.old = read_rows(self.project, self.video_id, self.new.keys())
-        write_rows(self.project, self.video_id, self.new)
+            self.old = read_rows(self.project, self.video_id, self.new.keys(), self.person)
+        write_rows(self.project, self.video_id, self.new, self.person)
         notifier().labelsChanged.emit(self.project, self.video_id, self.frames)
 
     def undo(self) -> None:
         assert self.old is not None, "undo before redo"
-        write_rows(self.project, self.video_id, self.old)
+        write_rows(self.project, self.video_id, self.old, self.person)
         notifier().labelsChanged.emit(self.project, self.video_id, self.frames)
 
 
@@ -179,10 +183,11 @@ class SetJointCommand(LabelEditCommand):
 
     def __init__(self, project: Project, video_id: int, frame: int, joint: int, x: float, y: float, *,
                  visible: bool | None = None, source: LabelSource | str | None = None,
-                 from_prediction: bool = False, merge_id: int = -1, joint_name: str | None = None) -> None:
+                 from_prediction: bool = False, merge_id: int = -1, joint_name: str | None = None,
+                 person: int = 1) -> None:
         if not (math.isfinite(x) and math.isfinite(y)):
             raise ProjectError(f"joint position ({x}, {y}) is not a finite number; place the joint inside the frame")
-        prev = project.frame_labels(video_id, frame).get(joint)
+        prev = project.frame_labels(video_id, frame, person).get(joint)
         prev_row = None if prev is None else row_of(prev)
         source = (edited_source(None if prev_row is None else prev_row.source, from_prediction) if source is None
                   else LabelSource.parse(source))
@@ -190,7 +195,7 @@ class SetJointCommand(LabelEditCommand):
             visible = True if prev_row is None else prev_row.visible
         name = joint_name or f"joint {joint}"
         super().__init__(project, video_id, {(frame, joint): Row(float(x), float(y), bool(visible), source)},
-                         f"Move {name} on frame {frame}")
+                         f"Move {name} on frame {frame}", person=person)
         self.frame, self.joint, self._merge_id = int(frame), int(joint), int(merge_id)
 
     def id(self) -> int:  # noqa: A003 (Qt name)
@@ -199,6 +204,7 @@ class SetJointCommand(LabelEditCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt name)
         if (not isinstance(other, SetJointCommand) or other.id() != self.id() or self.id() < 0
                 or other.project is not self.project or other.video_id != self.video_id
+                or other.person != self.person
                 or (other.frame, other.joint) != (self.frame, self.joint)):
             return False
         self.new = dict(other.new)  # keep our old rows: undo goes back to before the first nudge
@@ -209,8 +215,8 @@ class SetVisibilityCommand(LabelEditCommand):
     """Mark one joint visible or occluded. A predicted joint with no label gets a corrected label at ``xy``."""
 
     def __init__(self, project: Project, video_id: int, frame: int, joint: int, visible: bool,
-                 xy: tuple[float, float] | None = None, joint_name: str | None = None) -> None:
-        prev = project.frame_labels(video_id, frame).get(joint)
+                 xy: tuple[float, float] | None = None, joint_name: str | None = None, person: int = 1) -> None:
+        prev = project.frame_labels(video_id, frame, person).get(joint)
         if prev is not None:
             r = row_of(prev)
             row = Row(r.x, r.y, bool(visible), edited_source(r.source, False))
@@ -221,25 +227,26 @@ class SetVisibilityCommand(LabelEditCommand):
                                "place it first (P, then click)")
         word = "visible" if visible else "occluded"
         super().__init__(project, video_id, {(frame, joint): row},
-                         f"Mark {joint_name or f'joint {joint}'} {word} on frame {frame}")
+                         f"Mark {joint_name or f'joint {joint}'} {word} on frame {frame}", person=person)
 
 
 class DeleteLabelCommand(LabelEditCommand):
     """Delete the labels of some joints (all labeled joints when ``joints`` is None) on one frame."""
 
     def __init__(self, project: Project, video_id: int, frame: int, joints: int | Sequence[int] | None = None,
-                 joint_name: str | None = None) -> None:
+                 joint_name: str | None = None, person: int = 1) -> None:
         if joints is None:
-            joints = sorted(project.frame_labels(video_id, frame))
+            joints = sorted(project.frame_labels(video_id, frame, person))
         elif isinstance(joints, (int, np.integer)):
             joints = [int(joints)]
         what = joint_name or (f"joint {joints[0]}" if len(joints) == 1 else f"{len(joints)} labels")
         super().__init__(project, video_id, {(frame, int(j)): None for j in joints},
-                         f"Delete {what} on frame {frame}")
+                         f"Delete {what} on frame {frame}", person=person)
 
 
-def _label_sources(project: Project, video_id: int, frames: Iterable[int]) -> dict[int, dict[int, Row]]:
-    return {int(f): {j: row_of(lab) for j, lab in project.frame_labels(video_id, int(f)).items()}
+def _label_sources(project: Project, video_id: int, frames: Iterable[int],
+                   person: int = 1) -> dict[int, dict[int, Row]]:
+    return {int(f): {j: row_of(lab) for j, lab in project.frame_labels(video_id, int(f), person).items()}
             for f in frames}
 
 
@@ -254,7 +261,7 @@ class AcceptPredictionCommand(LabelEditCommand):
 
     def __init__(self, project: Project, video_id: int, frames: Sequence[int], xy: np.ndarray,
                  conf: np.ndarray | None = None, min_conf: float | None = None,
-                 visible: np.ndarray | None = None) -> None:
+                 visible: np.ndarray | None = None, person: int = 1) -> None:
         frames = [int(f) for f in frames]
         xy = np.asarray(xy, dtype=np.float64)
         if xy.ndim == 2:
@@ -264,7 +271,7 @@ class AcceptPredictionCommand(LabelEditCommand):
                                "(expected F x J x 2); analyze the video again")
         conf_arr = None if conf is None else np.asarray(conf, dtype=np.float64).reshape(xy.shape[:2])
         vis_arr = None if visible is None else np.asarray(visible, dtype=bool).reshape(xy.shape[:2])
-        existing = _label_sources(project, video_id, frames)
+        existing = _label_sources(project, video_id, frames, person)
         changes: Changes = {}
         for i, f in enumerate(frames):
             for j in range(xy.shape[1]):
@@ -283,7 +290,7 @@ class AcceptPredictionCommand(LabelEditCommand):
             text = f"Accept prediction on frame {frames[0]}"
         else:
             text = f"Accept predictions on {len(frames)} frames ({min(frames)}-{max(frames)})"
-        super().__init__(project, video_id, changes, text)
+        super().__init__(project, video_id, changes, text, person=person)
 
 
 class CopyPreviousCommand(LabelEditCommand):
@@ -293,17 +300,17 @@ class CopyPreviousCommand(LabelEditCommand):
     ``frame`` stay as they are.
     """
 
-    def __init__(self, project: Project, video_id: int, frame: int) -> None:
-        earlier = [f for f in project.labeled_frames(video_id) if f < frame]
+    def __init__(self, project: Project, video_id: int, frame: int, person: int = 1) -> None:
+        earlier = [f for f in project.labeled_frames(video_id, person) if f < frame]
         if not earlier:
             raise ProjectError(f"no labeled frame before frame {frame}; label an earlier frame first")
         src = int(earlier[-1])
-        labels = _label_sources(project, video_id, [src])[src]
+        labels = _label_sources(project, video_id, [src], person)[src]
         changes: Changes = {
             (int(frame), j): Row(r.x, r.y, r.visible, ACCEPTED if r.source is ACCEPTED else MANUAL)
             for j, r in labels.items()
         }
-        super().__init__(project, video_id, changes, f"Copy pose of frame {src} to frame {frame}")
+        super().__init__(project, video_id, changes, f"Copy pose of frame {src} to frame {frame}", person=person)
         self.source_frame = src
 
 
@@ -314,10 +321,10 @@ class InterpolateCommand(LabelEditCommand):
     ``p_a + (p_b - p_a) * (f - a) / (b - a)``; a person's labels in between are kept.
     """
 
-    def __init__(self, project: Project, video_id: int, frame_a: int, frame_b: int) -> None:
+    def __init__(self, project: Project, video_id: int, frame_a: int, frame_b: int, person: int = 1) -> None:
         a, b = sorted((int(frame_a), int(frame_b)))
-        la = _label_sources(project, video_id, [a])[a]
-        lb = _label_sources(project, video_id, [b])[b]
+        la = _label_sources(project, video_id, [a], person)[a]
+        lb = _label_sources(project, video_id, [b], person)[b]
         if not la or not lb:
             missing = a if not la else b
             raise ProjectError(f"frame {missing} has no labels; interpolation needs two labeled keyframes")
@@ -326,7 +333,7 @@ class InterpolateCommand(LabelEditCommand):
             raise ProjectError(f"no joint is visible on both frame {a} and frame {b}; "
                                "label the same visible joints on both keyframes")
         between = list(range(a + 1, b))
-        existing = _label_sources(project, video_id, between)
+        existing = _label_sources(project, video_id, between, person)
         changes: Changes = {}
         for f in between:
             t = (f - a) / (b - a)
@@ -336,7 +343,7 @@ class InterpolateCommand(LabelEditCommand):
                     continue
                 pa, pb = la[j], lb[j]
                 changes[(f, j)] = Row(pa.x + (pb.x - pa.x) * t, pa.y + (pb.y - pa.y) * t, True, ACCEPTED)
-        super().__init__(project, video_id, changes, f"Interpolate frames {a}-{b}")
+        super().__init__(project, video_id, changes, f"Interpolate frames {a}-{b}", person=person)
         self.frame_a, self.frame_b, self.joints = a, b, joints
 
 
@@ -404,25 +411,26 @@ def _push(stack: QUndoStack, cmd: LabelEditCommand) -> LabelEditCommand | None:
 def accept_prediction(stack: QUndoStack, project: Project, video_id: int, frames: Sequence[int] | int,
                       xy: np.ndarray, conf: np.ndarray | None = None, *,
                       min_conf: float | None = None,
-                      visible: np.ndarray | None = None) -> AcceptPredictionCommand | None:
+                      visible: np.ndarray | None = None, person: int = 1) -> AcceptPredictionCommand | None:
     """Accept the predicted poses of ``frames`` (xy F x J x 2, conf F x J, visible F x J) as one undo step.
 
     Returns the pushed command, or None when nothing was left to accept.
     """
     if isinstance(frames, (int, np.integer)):
         frames = [int(frames)]
-    return _push(stack, AcceptPredictionCommand(project, video_id, frames, xy, conf, min_conf, visible))
+    return _push(stack, AcceptPredictionCommand(project, video_id, frames, xy, conf, min_conf, visible, person))
 
 
-def copy_previous(stack: QUndoStack, project: Project, video_id: int, frame: int) -> CopyPreviousCommand | None:
+def copy_previous(stack: QUndoStack, project: Project, video_id: int, frame: int,
+                  person: int = 1) -> CopyPreviousCommand | None:
     """Copy the previous labeled frame's pose onto ``frame`` (ProjectError when there is none)."""
-    return _push(stack, CopyPreviousCommand(project, video_id, frame))
+    return _push(stack, CopyPreviousCommand(project, video_id, frame, person))
 
 
 def interpolate(stack: QUndoStack, project: Project, video_id: int, frame_a: int,
-                frame_b: int) -> InterpolateCommand | None:
+                frame_b: int, person: int = 1) -> InterpolateCommand | None:
     """Interpolate between two labeled keyframes; None when they are adjacent (nothing between)."""
-    return _push(stack, InterpolateCommand(project, video_id, frame_a, frame_b))
+    return _push(stack, InterpolateCommand(project, video_id, frame_a, frame_b, person))
 
 
 def swap_sides(stack: QUndoStack, project: Project, video_id: int, frames: Sequence[int] | int,
@@ -449,9 +457,10 @@ def make_undo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAct
     return undo, redo
 
 
-def neighbour_keyframes(project: Project, video_id: int, frame: int) -> tuple[int | None, int | None]:
-    """The nearest labeled frames strictly before and after ``frame`` (for the I shortcut)."""
-    labeled = list(project.labeled_frames(video_id))
+def neighbour_keyframes(project: Project, video_id: int, frame: int,
+                        person: int = 1) -> tuple[int | None, int | None]:
+    """The nearest labeled frames of ``person`` strictly before and after ``frame`` (for the I shortcut)."""
+    labeled = list(project.labeled_frames(video_id, person))
     before = [f for f in labeled if f < frame]
     after = [f for f in labeled if f > frame]
     return (before[-1] if before else None, after[0] if after else None)

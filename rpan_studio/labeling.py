@@ -37,6 +37,12 @@ class Labeling:
             raise RPANError("no model poses yet: analyze the video first (Ctrl+R)")
         return int(np.asarray(a.probs).shape[0])
 
+    def _whole_frame_person(self) -> None:
+        """The model's poses are the whole-frame analysis: they are person 1's to accept."""
+        if self.state.person != 1:
+            raise RPANError(f"the model's poses read the whole frame (person 1); select person 1 to accept them, "
+                            f"or label person {self.state.person} by hand, copy or interpolate")
+
     def predicted_frames(self) -> int:
         """How many frames may carry a prediction: the video's when it has stored ones, else the analysis'."""
         if self.display.stored is not None:
@@ -45,6 +51,7 @@ class Labeling:
 
     def accept_frame(self) -> None:
         project, vid = self.session.require_video()
+        self._whole_frame_person()
         f = self.state.frame
         pred = self.display.prediction(f)
         if pred is None:
@@ -56,6 +63,7 @@ class Labeling:
         """Accept the predicted poses (stored, else the analysis') of frames start..stop (inclusive), one undo step."""
         t = self.predicted_frames()
         project, vid = self.session.require_video()
+        self._whole_frame_person()
         start, stop = max(0, min(start, stop)), min(t - 1, max(start, stop))
         xy, conf, vis = self.display.predictions_range(start, stop + 1)
         cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)), xy, conf, visible=vis)
@@ -75,14 +83,14 @@ class Labeling:
 
     def copy_previous(self) -> None:
         project, vid = self.session.require_video()
-        cmds.copy_previous(self.undo_stack, project, vid, self.state.frame)
+        cmds.copy_previous(self.undo_stack, project, vid, self.state.frame, person=self.state.person)
 
     def interpolate(self) -> None:
         project, vid = self.session.require_video()
-        a, b = cmds.neighbour_keyframes(project, vid, self.state.frame)
+        a, b = cmds.neighbour_keyframes(project, vid, self.state.frame, person=self.state.person)
         if a is None or b is None:
             raise RPANError("interpolation needs a labeled frame before and after this one; label both first")
-        cmds.interpolate(self.undo_stack, project, vid, a, b)
+        cmds.interpolate(self.undo_stack, project, vid, a, b, person=self.state.person)
 
     def set_action(self, action: str | None) -> None:
         project, vid = self.session.require_video()

@@ -43,6 +43,7 @@ from rpan_studio.dialogs import ask
 from rpan_studio.dialogs.model_card import ModelBanner, ModelCardDialog, read_card
 from rpan_studio.export import save_widget_png
 from rpan_studio.labeling import Labeling
+from rpan_studio.persons import Persons
 from rpan_studio.recent import RecentProjects
 from rpan_studio.session import Session
 from rpan_studio.state import StudioState
@@ -50,6 +51,8 @@ from rpan_studio.views.dynamics import ConfidencePlot, DynamicsPlot
 from rpan_studio.views.flow_layer import FlowLayer
 from rpan_studio.views.frame_display import FrameDisplay
 from rpan_studio.views.overlay_panel import OverlayPanel
+from rpan_studio.views.persons_layer import PersonsLayer
+from rpan_studio.views.persons_panel import PersonsPanel
 from rpan_studio.views.task_status import TaskStatus
 from rpan_studio.views.video_list import VideoList
 from rpan_studio.views.pose_editor import JointListWidget, PoseEditor
@@ -107,6 +110,9 @@ class MainWindow(QMainWindow):
                                     (self.transport, self.action_plot, self.conf_plot, self.dynamics_plot), self)
         self.player = PlayClock(self.state, self.seek, self)
         self.labeling = Labeling(self.session, self.display, self.undo_stack)
+        self.persons_layer = PersonsLayer(self.view.view_box, self.state, self.undo_stack, self)
+        self.display.layers.append(self.persons_layer)
+        self.persons = Persons(self.session, self.persons_layer, self.undo_stack)
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -146,6 +152,8 @@ class MainWindow(QMainWindow):
         self.videos_dock = self._dock("Videos", self.video_list, left, "videos")
         self.overlays = OverlayPanel(self.state)
         self.overlay_dock = self._dock("Overlays", self.overlays, left, "overlays")
+        self.persons_panel = PersonsPanel(self.state)
+        self.persons_dock = self._dock("Persons", self.persons_panel, left, "persons")
         self.joint_list = JointListWidget(self.editor)
         self.joints_dock = self._dock("Joints", self.joint_list, left, "joints")
         plots = QSplitter(Qt.Orientation.Vertical)
@@ -193,6 +201,10 @@ class MainWindow(QMainWindow):
             "compare": self.open_compare, "help": self.show_shortcuts, "accept_frame": lab.accept_frame,
             "accept_range": self._accept_range_dialog, "copy_previous": lab.copy_previous,
             "interpolate": lab.interpolate, "set_action": self._set_action_dialog,
+            "add_person": self.persons.add, "next_person": lambda: self.persons.cycle(1),
+            "previous_person": lambda: self.persons.cycle(-1), "rename_person": self._rename_person_dialog,
+            "delete_person": self.persons.delete, "swap_persons": self._swap_persons_dialog,
+            "set_box": self.persons.set_box, "remove_box": self.persons.remove_box,
             "propagate": self.session.propagate, "swap_sides": lab.swap_sides,
             "swap_sides_range": self._swap_range_dialog, "check_sides": self.session.check_sides,
         }
@@ -244,7 +256,8 @@ class MainWindow(QMainWindow):
             self._add(m, names)
             if title == "&View":
                 m.addSeparator()
-                for d in (self.videos_dock, self.overlay_dock, self.joints_dock, self.plots_dock, self.review_dock):
+                for d in (self.videos_dock, self.overlay_dock, self.persons_dock, self.joints_dock, self.plots_dock,
+                          self.review_dock):
                     m.addAction(d.toggleViewAction())
 
     def _build_status(self) -> None:
@@ -541,6 +554,20 @@ class MainWindow(QMainWindow):
         answer = ask.ask_frame_range(self, f, min(t - 1, f + 29))
         if answer is not None:
             self.labeling.accept_range(*answer)
+
+    def _rename_person_dialog(self) -> None:
+        project, vid = self.session.require_video()
+        name = ask.ask_person_name(self, project.person(vid, self.state.person).name)
+        if name is not None:
+            self.persons.rename(name)
+
+    def _swap_persons_dialog(self) -> None:
+        others = self.persons.others()
+        if not others:
+            raise RPANError("this video has one person: add another before swapping identities")
+        other = ask.ask_swap_partner(self, self.state.person, self.state.frame, others)
+        if other is not None:
+            self.persons.swap_with(other)
 
     def _swap_range_dialog(self) -> None:
         self.session.require_video()

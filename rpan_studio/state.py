@@ -8,6 +8,7 @@ it is used) and a change signal; views read it and listen, the session writes it
 
 Values: the open :class:`~rpan_core.project.Project`, the open video (its id,
 the :class:`~rpan_core.video.Video`, its frame count), the current frame, the
+selected person (its id in the video; 1 in a single-person video), the
 analysis shown (an ``Analysis`` or a ``TwoStreamAnalysis``), the RGB and flow
 checkpoints (with where the RGB one came from, so the Train dialog can name it),
 the stream fusion weights and the overlay options.
@@ -54,6 +55,7 @@ class StudioState(QObject):
     projectChanged = pyqtSignal(object)  # Project | None
     videoChanged = pyqtSignal(object)  # video id | None
     frameChanged = pyqtSignal(int)
+    personChanged = pyqtSignal(int)  # the selected person's id in the open video
     analysisChanged = pyqtSignal(object)  # Analysis | TwoStreamAnalysis | None
     checkpointChanged = pyqtSignal(object)  # str | None
     flowCheckpointChanged = pyqtSignal(object)  # str | None
@@ -67,6 +69,7 @@ class StudioState(QObject):
         self.video: Video | None = None
         self.n_frames = 0
         self.frame = 0
+        self.person = 1  # the person the editor, timeline, review queue and joint list follow
         self.analysis: AnalysisLike | None = None
         self.checkpoint: str | None = None
         self.checkpoint_origin: CheckpointOrigin | None = None
@@ -85,6 +88,7 @@ class StudioState(QObject):
         self.video = video
         self.n_frames = int(video.frame_count) if video is not None else 0
         self.frame = -1  # nothing shown yet: the first seek always moves
+        self.person = 1
         self.videoChanged.emit(self.video_id)
 
     def set_frame(self, frame: int) -> bool:
@@ -96,6 +100,17 @@ class StudioState(QObject):
             return False
         self.frame = frame
         self.frameChanged.emit(frame)
+        return True
+
+    def set_person(self, person: int) -> bool:
+        """Select the person (an id of the open video's persons); False when it already was."""
+        person = int(person)
+        if person < 1:
+            raise ConfigError(f"person ids start at 1, got {person}")
+        if person == self.person:
+            return False
+        self.person = person
+        self.personChanged.emit(person)
         return True
 
     def set_analysis(self, analysis: AnalysisLike | None) -> None:

@@ -87,3 +87,17 @@ def ask_action(parent: QWidget, classes: list[str], current: str | None) -> tupl
     if not ok:
         return None
     return (None if name == "(none)" else name,)
+
+
+def ask_person_name(parent: QWidget, current: str) -> str | None:
+    """A new name for a person (None when cancelled or left empty)."""
+    name, ok = QInputDialog.getText(parent, "Rename person", f"new name of {current}:", text=current)
+    return name.strip() if ok and name.strip() else None
+
+
+def ask_swap_partner(parent: QWidget, person: int, frame: int, others: list[tuple[int, str]]) -> int | None:
+    """The person to swap identities with from ``frame`` on (None when cancelled)."""
+    items = [f"{pid}  {name}" for pid, name in others]
+    item, ok = QInputDialog.getItem(parent, "Swap identities", f"swap person {person} from frame {frame} on with:",
+                                    items, 0, False)
+    return others[items.index(item)][0] if ok else None

@@ -78,6 +78,7 @@ class FrameDisplay(QObject):
         self.low_conf_frames = np.zeros(0, np.int64)
         self._conf_scale = 1.0
         self.untrusted = False  # the model card says this video is far from the model's training data
+        self.layers: list[Any] = []  # more overlays with show(frame) (the persons' boxes and skeletons)
         self.stored: PredictionArrays | None = None  # the open video's stored predictions
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame_ready)
@@ -91,6 +92,7 @@ class FrameDisplay(QObject):
         state.videoChanged.connect(self._video_changed)
         state.analysisChanged.connect(self._analysis_changed)
         state.overlayChanged.connect(self._overlay_changed)
+        state.personChanged.connect(self._person_changed)
 
     # ------------------------------------------------------------------ seeking
     def seek(self, frame: int) -> None:
@@ -172,6 +174,13 @@ class FrameDisplay(QObject):
         if analysis is not None and self.view.frame_index == self.state.frame:
             self.render(self.state.frame)
 
+    def _person_changed(self, person: int) -> None:
+        """The timeline, the labeled frames (navigation, review queue) and the editor follow the person."""
+        self.editor.set_person(person)
+        self.refresh_states()
+        if self.shown():
+            self.render(self.state.frame)
+
     def _overlay_changed(self, opts: OverlayOptions) -> None:
         self.view.opts = opts
         if self.shown():
@@ -182,10 +191,10 @@ class FrameDisplay(QObject):
         st_ = self.state
         if st_.project is None or st_.video_id is None:
             return
-        st = np.asarray(st_.project.frame_states(st_.video_id), dtype=np.uint8).copy()
+        st = np.asarray(st_.project.frame_states(st_.video_id, st_.person), dtype=np.uint8).copy()
         if len(st) < st_.n_frames:
             st = np.pad(st, (0, st_.n_frames - len(st)))
-        if st_.analysis is not None:
+        if st_.analysis is not None and st_.person == 1:  # the whole-frame analysis reads person 1
             t = min(len(st), int(np.asarray(st_.analysis.probs).shape[0]))
             st[:t][st[:t] == 0] = 1
         self.states = st
@@ -251,6 +260,8 @@ class FrameDisplay(QObject):
         self.view.set_heat(None)
         self.view.set_pose(None, None)
         self.editor.setVisible(False)  # the annotated pose belongs to frame ``index``, not to this image
+        for layer in self.layers:  # so do the persons' boxes and skeletons
+            layer.hide_all()
         self.view.set_caption(f"frame {index}: decoding...  (showing the nearest decoded frame, {source})")
 
     def _on_frame_ready(self, index: int, image: np.ndarray) -> None:
@@ -332,8 +343,12 @@ class FrameDisplay(QObject):
             self.view.set_heat(None)
             self.view.set_pose(None, None)
             self.view.set_caption(f"frame {index}" + ("" if a is not None else "   (not analyzed)"))
-        self.editor.set_context(self.state.project, self.state.video_id, index, pred)
+        self.editor.person = self.state.person
+        # the model's pose is the whole frame's reading: offered for editing as person 1's only
+        self.editor.set_context(self.state.project, self.state.video_id, index, pred if self.state.person == 1 else None)
         self.editor.setVisible(self.state.overlay.annotation)
+        for layer in self.layers:
+            layer.show(index)
         self.flow_layer.show(index)
 
     def stop(self) -> None:

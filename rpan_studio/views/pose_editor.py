@@ -147,6 +147,7 @@ class PoseEditor(QObject):
         self.project: Project | None = None
         self.video_id: int | None = None
         self.frame: int = 0
+        self.person: int = 1  # whose joints are shown and edited
         self.prediction: tuple[np.ndarray, np.ndarray] | None = None
         self.skeleton: Skeleton | None = None
         self.labels: dict[int, Row] = {}
@@ -214,6 +215,17 @@ class PoseEditor(QObject):
             self.cancel_place()
         self.reload()
 
+    def set_person(self, person: int) -> None:
+        """Show and edit another person's joints (a drag in progress is cancelled)."""
+        if int(person) == self.person:
+            return
+        for h in self.handles:
+            if h.moving:
+                h.cancel_drag()
+        self._nudge_key = None
+        self.person = int(person)
+        self.reload()
+
     def set_prediction(self, prediction: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Replace the model's pose for the current frame (e.g. when an analysis finishes)."""
         self.set_context(self.project, self.video_id, self.frame, prediction)
@@ -228,7 +240,7 @@ class PoseEditor(QObject):
         if self.project is None or self.video_id is None:
             self.labels = {}
         else:
-            labels = self.project.frame_labels(self.video_id, self.frame)
+            labels = self.project.frame_labels(self.video_id, self.frame, self.person)
             self.labels = {j: cmds.row_of(lab) for j, lab in labels.items()}
         self._redraw()
         self.redrawn.emit()
@@ -282,7 +294,7 @@ class PoseEditor(QObject):
         from_pred = joint not in self.labels and self._predicted_xy(joint) is not None
         merge_id = -1
         if merge:
-            key = (id(self.project), self.video_id, self.frame, joint)
+            key = (id(self.project), self.video_id, self.frame, self.person, joint)
             if key != self._nudge_key or self.undo_stack.index() != self._nudge_index:
                 self._nudge_id = self._nudge_id + 1 if self._nudge_id < 0x5EFF else 0x5E00
             self._nudge_key = key
@@ -291,7 +303,7 @@ class PoseEditor(QObject):
             self._nudge_key = None
         self._push(cmds.SetJointCommand(self.project, self.video_id, self.frame, joint, float(x), float(y),
                                         from_prediction=from_pred, merge_id=merge_id,
-                                        joint_name=self.skeleton.joints[joint]))
+                                        joint_name=self.skeleton.joints[joint], person=self.person))
         if merge:
             self._nudge_index = self.undo_stack.index()
 
@@ -313,7 +325,8 @@ class PoseEditor(QObject):
         row = self.labels.get(j)
         visible = not row.visible if row is not None else False  # a predicted joint is shown as visible
         self._push(cmds.SetVisibilityCommand(self.project, self.video_id, self.frame, j, visible,
-                                             xy=self._predicted_xy(j), joint_name=self.skeleton.joints[j]))
+                                             xy=self._predicted_xy(j), joint_name=self.skeleton.joints[j],
+                                             person=self.person))
 
     def delete_joint(self, joint: int | None = None) -> None:
         """Delete the label of ``joint`` (default: the selected one); a prediction shows again if there is one."""
@@ -321,7 +334,7 @@ class PoseEditor(QObject):
         if j is None or not self._ready() or j not in self.labels:
             return
         self._push(cmds.DeleteLabelCommand(self.project, self.video_id, self.frame, [j],
-                                           joint_name=self.skeleton.joints[j]))
+                                           joint_name=self.skeleton.joints[j], person=self.person))
 
     def begin_place(self, joint: int | str | None = None) -> None:
         """Labeling mode. Without ``joint`` (the P key): place every missing joint of the frame in skeleton order,

@@ -119,14 +119,19 @@ def test_delete_and_restore_person_is_exact(proj):
     b = p.add_person(vid, "Bob")
     p.set_labels(vid, [(f, j, f + j, 2.0 * j, j % 2 == 0, "corrected") for f in (0, 3) for j in range(13)], person=b)
     p.set_box(vid, 3, [1, 2, 30, 40], person=b)
+    p.set_predictions(vid, [1, 2], np.full((2, 13, 2), 4.5), np.ones((2, 13), bool), np.full((2, 13), 0.7),
+                      "propagate", person=b)
     before = p.person_data(vid, b)
+    assert len(before.predictions) == 26
     states = p.frame_states(vid, person=b).tolist()
     gone = p.delete_person(vid, b)
     assert gone == before and [q.id for q in p.persons(vid)] == [1]
     assert p.label_count(vid) == 0 and p.box_keyframes(vid, b).frames.size == 0
     assert p.frame_states(vid, person=b).tolist() == [0] * 10
+    assert p.prediction_count(vid, person=b) == 0
     p.restore_person(gone)
     assert p.person_data(vid, b) == before and p.frame_states(vid, person=b).tolist() == states
+    assert p.frame_predictions(vid, 2, person=b)[0].x == 4.5
     with pytest.raises(ProjectError, match="already has a person"):
         p.restore_person(gone)
 
@@ -218,3 +223,23 @@ def test_writing_a_person_that_was_deleted_brings_it_back(proj):
     assert p.persons(vid) == []
     p.set_label(vid, 0, 0, 1.0, 1.0)
     assert [q.id for q in p.persons(vid)] == [1] and p.frame_labels(vid, 0)[0].x == 1.0
+
+
+def test_person_box_of_one_frame_equals_the_track(proj):
+    """The studio's per-frame read gives what person_boxes gives for every frame, keyframes or poses."""
+    p, vid = proj
+    rng = np.random.default_rng(0)
+    b = p.add_person(vid)
+    for f in (1, 4, 8):
+        xy = rng.uniform(0, 50, (13, 2))
+        p.set_labels(vid, [(f, j, xy[j, 0], xy[j, 1], j % 3 != 0, "manual") for j in range(13)], person=b)
+    p.set_label(vid, 6, 0, 3.0, 3.0, person=b)  # one joint: no box from that pose
+    for person in (b,):
+        track = p.person_boxes(vid, person)
+        for f in range(10):
+            np.testing.assert_allclose(p.person_box(vid, f, person), track[f])
+    p.set_boxes(vid, [(2, 0, 0, 10, 10), (7, 20, 10, 40, 30)], person=b)
+    track = p.person_boxes(vid, b)
+    for f in range(10):
+        np.testing.assert_allclose(p.person_box(vid, f, b), track[f])
+    assert p.person_box(vid, 3, p.add_person(vid)) is None

@@ -1,5 +1,5 @@
 """Labeling mode: a new frame's 13 joints in 14 user actions (P, then one click per joint), each click
-one saved, undoable placement; O skips a joint as not visible, B goes back one, Shift+P redoes a limb."""
+one saved, undoable placement; O skips a joint as not visible, Z goes back one, Shift+P redoes a limb."""
 from __future__ import annotations
 
 import math
@@ -68,7 +68,7 @@ def test_x_skips_a_hidden_joint_and_b_goes_back(h) -> None:
     assert r[2] is False and math.isnan(r[0])
     h.click(h.to_px(*pose[2]))  # right shoulder, placed too far left: go back and redo it
     assert h.editor.placing_joint == 3
-    _key(h, Qt.Key.Key_B)
+    _key(h, Qt.Key.Key_Z)
     assert h.editor.placing_joint == 2 and "(3/13)" in h.editor.cursor_hint()
     h.click(h.to_px(40.0, 14.0))
     assert rows(h.project, h.vid, 3)[2][0] == pytest.approx(40.0, abs=0.6)

@@ -1,0 +1,133 @@
+"""Several persons in the studio: add, box, edit, swap, cycle, each step undone (pytest-qt, offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QSettings, Qt
+
+from rpan_core.project import FrameState
+from rpan_studio.app import make_app
+from rpan_studio.main_window import MainWindow
+from rpan_studio.person_commands import person_colour
+from rpan_studio.views.persons_layer import default_box
+
+from .coded_clips import make_analysis
+
+N = 20
+
+
+@pytest.fixture
+def studio(qtbot, tmp_path, coded_project):
+    make_app()
+    project, vid = coded_project(N)
+    analysis = make_analysis(N)
+
+    def fake_analyze(video_path, checkpoint, project=None, progress=None, cancel=None):
+        return analysis
+
+    checkpoint = tmp_path / "fake.pt"
+    checkpoint.write_bytes(b"x")
+    w = MainWindow(project, checkpoint=checkpoint, analyze_fn=fake_analyze,
+                   settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    w.quiet = True
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    qtbot.waitUntil(lambda: w.analysis is not None and w.view.frame_index == 0, timeout=10000)
+    w.test_project, w.test_vid = project, vid
+    yield w
+    w.close()
+
+
+def _seek(qtbot, w, frame):
+    w.seek(frame)
+    qtbot.waitUntil(lambda: w.view.frame_index == frame, timeout=5000)
+
+
+def test_second_person_box_joint_swap_and_undo_each_step(qtbot, studio):
+    w, p, vid = studio, studio.test_project, studio.test_vid
+    _seek(qtbot, w, 5)
+    w.editor.move_joint(0, 10.0, 12.0)  # person 1 has a head on frame 5
+    assert w.persons_panel.ids() == [1] and w.state.person == 1
+    layer = w.persons_layer
+    # add a second person (Persons > Add person): it becomes the selected one, in its own colour
+    w.actions_["add_person"].trigger()
+    assert w.errors == [] and w.persons_panel.ids() == [1, 2] and w.state.person == 2
+    assert w.persons_panel.list.currentItem().text().startswith("2")
+    assert w.editor.person == 2 and w.editor.labels == {}  # its joints, not person 1's
+    # draw its box (B): a keyframe on this frame, then drag it somewhere else
+    w.actions_["set_box"].trigger()
+    first = default_box((p.video(vid).height, p.video(vid).width))
+    np.testing.assert_allclose(p.frame_box(vid, 5, 2), first)
+    roi = layer._boxes[2]
+    assert roi.isVisible() and roi.pen.color().getRgb()[:3] == person_colour(2)
+    roi.setPos((3.0, 4.0), finish=True)  # what a drag ends with
+    moved = np.array([3.0, 4.0, 3.0 + first[2] - first[0], 4.0 + first[3] - first[1]])
+    np.testing.assert_allclose(p.frame_box(vid, 5, 2), moved)
+    np.testing.assert_allclose(layer.box_rect(2), moved)
+    # move one of its joints: written for person 2 only
+    w.editor.move_joint(3, 20.0, 21.0)
+    assert p.frame_labels(vid, 5, person=2)[3].x == 20.0 and 3 not in p.frame_labels(vid, 5)
+    assert w.display.states[5] == FrameState.MANUAL  # the timeline follows person 2
+    # person 1 is drawn by the layer in its colour while person 2 is edited
+    sk = layer._skeletons[1]
+    xs, ys = sk.points.getData()
+    assert list(xs) == [10.0] and list(ys) == [12.0]
+    # swap identities from frame 5 on
+    w.persons.swap_with(1)
+    assert p.frame_labels(vid, 5, person=1)[3].x == 20.0 and p.frame_labels(vid, 5, person=2)[0].x == 10.0
+    np.testing.assert_allclose(p.frame_box(vid, 5, 1), moved)
+    assert w.editor.labels[0].x == 10.0  # the editor shows person 2, now holding the old person 1's head
+    # keys cycle the persons
+    w.activateWindow()
+    w.actions_["next_person"].trigger()
+    assert w.state.person == 1 and w.editor.person == 1
+    w.actions_["previous_person"].trigger()
+    assert w.state.person == 2
+    # undo each step, newest first
+    stack = w.undo_stack
+    stack.undo()  # the swap
+    assert p.frame_labels(vid, 5, person=2)[3].x == 20.0 and p.frame_labels(vid, 5)[0].x == 10.0
+    assert p.frame_box(vid, 5, 1) is None
+    stack.undo()  # the joint move
+    assert p.frame_labels(vid, 5, person=2) == {} and w.display.states[5] == 0
+    stack.undo()  # the box drag
+    np.testing.assert_allclose(p.frame_box(vid, 5, 2), first)
+    stack.undo()  # the box keyframe
+    assert p.frame_box(vid, 5, 2) is None
+    stack.undo()  # the added person
+    assert [q.id for q in p.persons(vid)] == [1] and w.persons_panel.ids() == [1] and w.state.person == 1
+    assert p.frame_labels(vid, 5)[0].x == 10.0 and w.errors == []
+    stack.redo()  # and it comes back as the same person
+    assert [q.id for q in p.persons(vid)] == [1, 2]
+
+
+def test_rename_delete_and_restore(qtbot, studio, monkeypatch):
+    w, p, vid = studio, studio.test_project, studio.test_vid
+    from rpan_studio.dialogs import ask
+
+    w.persons.add("Ann")
+    w.editor.move_joint(1, 5.0, 6.0)
+    monkeypatch.setattr(ask, "ask_person_name", lambda parent, current: "Anna")
+    w.actions_["rename_person"].trigger()
+    assert p.person(vid, 2).name == "Anna" and "Anna" in w.persons_panel.list.item(1).text()
+    w.actions_["delete_person"].trigger()
+    assert w.persons_panel.ids() == [1] and w.state.person == 1 and p.label_count(vid, person=2) == 0
+    w.undo_stack.undo()
+    assert p.person(vid, 2).name == "Anna" and p.frame_labels(vid, 0, person=2)[1].x == 5.0
+    assert w.persons_panel.ids() == [1, 2]
+    w.state.set_person(1)
+    w.actions_["remove_box"].trigger()  # person 1 has no box keyframe here: one clear line, nothing written
+    assert w.errors and "no box keyframe" in w.errors[-1]
+
+
+def test_whole_frame_poses_are_person_1s(qtbot, studio):
+    w = studio
+    w.persons.add()
+    w.actions_["accept_frame"].trigger()
+    assert w.errors and "person 1" in w.errors[-1]
+    assert w.editor.prediction is None  # the model's pose is not offered for person 2's joints
+    w.state.set_person(1)
+    _seek(qtbot, w, 2)
+    assert w.editor.prediction is not None
