@@ -62,7 +62,7 @@ from rpan_core.errors import ConfigError, RPANError
 #: v3: frames resized by the two-stage area resize (rpan_core.pipeline); the video-level frames
 #: resized like every other frame (were bilinear-interpolated from full size).
 #: v4: ``window``, each frame's frame -> input map, and the input size.
-ANALYSIS_VERSION = 4
+ANALYSIS_VERSION = 5
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs", "window")

@@ -23,6 +23,12 @@ from rpan_core.geometry import Window, pose_box
 MARGIN = 0.25
 #: below this mean peak confidence the person counts as lost and the next frame is searched whole
 LOST_CONF = 0.05
+#: a joint places the box only when less than this share of its attention sits on the dummy cell
+DUMMY_MAX = 0.5
+#: fewer placed joints than this and the person counts as lost
+MIN_BOX_JOINTS = 4
+#: a box whose side changes by more than this factor from one frame to the next is not believed
+MAX_SIDE_CHANGE = 2.0
 
 
 @dataclass
@@ -81,14 +87,41 @@ class Follower:
             return res
         if self._lost or self.box is None:  # search the whole frame, then look again closer
             res, _ = self._run(frame, Window.letterbox(hw, size))
-            box = pose_box(res.xy, res.conf > 0) if res.conf.mean() >= LOST_CONF else None
+            box = person_box(res, hw) if res.conf.mean() >= LOST_CONF else None
             self.box = box if box is not None else np.array([0, 0, hw[1], hw[0]], float)
         res, self.state = self._run(frame, Window.around_box(self.box, size, MARGIN))
-        self._lost = bool(res.conf.mean() < LOST_CONF)
-        nb = pose_box(res.xy, np.ones(len(res.xy), bool))
-        if nb is not None and not self._lost:
+        nb = person_box(res, hw)
+        self._lost = bool(res.conf.mean() < LOST_CONF or nb is None or not _plausible(self.box, nb))
+        if not self._lost:
             self.box = nb
         return res
+
+
+def person_box(res: FrameResult, frame_hw: tuple[int, int]) -> np.ndarray | None:
+    """The box of the joints the model placed (not on its dummy cell), clipped to the frame.
+
+    Why not every joint: a joint the model parks on the dummy cell has no position, and
+    its decoded point can sit anywhere in the crop; a box stretched to it grows frame
+    after frame until the crop no longer holds the person (seen on a real clip: the box
+    grew 1.5x a frame and the poses ran off to 1e7 px).
+    """
+    placed = (np.asarray(res.dummy) < DUMMY_MAX) & np.isfinite(res.xy).all(1)
+    box = pose_box(res.xy, placed, min_joints=MIN_BOX_JOINTS)
+    if box is None:
+        return None
+    h, w = frame_hw
+    box = np.array([np.clip(box[0], 0, w), np.clip(box[1], 0, h), np.clip(box[2], 0, w), np.clip(box[3], 0, h)])
+    if min(box[2] - box[0], box[3] - box[1]) < 2:
+        return None
+    return box
+
+
+def _plausible(old: np.ndarray, new: np.ndarray) -> bool:
+    """People do not double in size between two frames: a box that does is a tracking failure."""
+    def side(b: np.ndarray) -> float:
+        return float(max(b[2] - b[0], b[3] - b[1], 1.0))
+    r = side(new) / side(old)
+    return 1.0 / MAX_SIDE_CHANGE <= r <= MAX_SIDE_CHANGE
 
 
 def follow(model: Any, frames: Iterable[np.ndarray], device: Any = "cpu", box: Any = None) -> Iterator[FrameResult]:
