@@ -62,6 +62,7 @@ from rpan_core.errors import ConfigError, RPANError
 #: v3: frames resized by the two-stage area resize (rpan_core.pipeline); the video-level frames
 #: resized like every other frame (were bilinear-interpolated from full size).
 #: v4: ``window``, each frame's frame -> input map, and the input size.
+#: v5: the person-following crop keeps to the joints the model placed (rpan_core.crops.person_box).
 ANALYSIS_VERSION = 5
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
