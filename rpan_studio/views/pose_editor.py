@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QLineF, QObject, QPointF, Qt, pyqtSignal
+from PyQt6.QtCore import QEvent, QLineF, QObject, QPointF, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QColor, QKeySequence, QPen, QUndoStack
 from PyQt6.QtWidgets import QGraphicsLineItem, QListWidget, QListWidgetItem, QWidget
 
@@ -176,6 +176,7 @@ class PoseEditor(QObject):
         self._sequence_done = 0
         self._scene_connected = None
         self._last_pointer: QPointF | None = None
+        self._swallow_release = False
         self.actions = self._make_actions()
         cmds.notifier().labelsChanged.connect(self._store_changed)
         self._connect_scene()
@@ -465,8 +466,30 @@ class PoseEditor(QObject):
         if view is not None:
             if placing:
                 view.viewport().setCursor(Qt.CursorShape.CrossCursor)
+                view.viewport().installEventFilter(self)  # every click places, whatever item lies under it
             else:
                 view.viewport().unsetCursor()
+
+    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 (Qt name)
+        """While labeling, a left click in the frame places the joint before any scene item (a person's box,
+        a marker) can take it; its release is swallowed with it."""
+        kind = ev.type()
+        if kind == QEvent.Type.MouseButtonRelease and self._swallow_release:
+            self._swallow_release = False
+            return True
+        if kind != QEvent.Type.MouseButtonPress or self._placing is None or \
+                ev.button() != Qt.MouseButton.LeftButton:
+            return False
+        view = self.view_box.getViewWidget()
+        if view is None:
+            return False
+        scene_pos = view.mapToScene(ev.position().toPoint())
+        if not self.view_box.sceneBoundingRect().contains(scene_pos):
+            return False
+        p = self.view_box.mapSceneToView(scene_pos)
+        self._swallow_release = True
+        self._guard(lambda: self.place_at(p.x(), p.y()))
+        return True
 
     def _pointer_moved(self, scene_pos: QPointF) -> None:
         if not self.view_box.sceneBoundingRect().contains(scene_pos):

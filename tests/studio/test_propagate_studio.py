@@ -36,7 +36,7 @@ def studio(qtbot, tmp_path, project_with_video):
     for f in KEYS:
         project.set_labels(vid, [(f, j, *pose(f)[j], True, "manual") for j in range(J)])
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(project, settings=settings)
+    w = MainWindow(project, settings=settings, auto_analyze=False)  # (no runs: the demo model would analyze)
     w.quiet = True
     qtbot.addWidget(w)
     w.resize(1200, 800)
