@@ -142,6 +142,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _remove(p: Path) -> bool:
+    """Delete a file or folder; False when it could not be (gone already, no permission)."""
+    try:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
+    except OSError:
+        return False
+    return True
+
+
 def remove_orphans(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
     """Delete temp files and folders left in ``folder`` by writers that no longer run.
 
@@ -160,11 +172,7 @@ def remove_orphans(folder: str | os.PathLike, recursive: bool = False) -> list[P
             m = re.search(re.escape(TMP_TAG) + r"(\d+)-old\d+$", p.name)
         if not m or _pid_alive(int(m.group(1))):
             continue
-        with contextlib.suppress(OSError):
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+        if _remove(p):
             removed.append(p)
     return removed
 
@@ -187,10 +195,6 @@ def remove_orphans_of(path: str | os.PathLike) -> list[Path]:
         m = ours.match(p.name) or legacy.match(p.name)
         if not m or (m.group(1) and _pid_alive(int(m.group(1)))):
             continue
-        with contextlib.suppress(OSError):
-            if p.is_dir() and not p.is_symlink():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
+        if _remove(p):
             removed.append(p)
     return removed

@@ -773,12 +773,7 @@ class _Reader:
 
     def prediction_count(self, video_id: int | None = None, person: int | None = None) -> int:
         """Number of stored joint predictions (of the whole project, one video, or one person of a video)."""
-        if video_id is None:
-            return int(self._q("SELECT COUNT(*) FROM predictions")[0][0])
-        if person is None:
-            return int(self._q("SELECT COUNT(*) FROM predictions WHERE video=?", (int(video_id),))[0][0])
-        return int(self._q("SELECT COUNT(*) FROM predictions WHERE video=? AND person=?",
-                           (int(video_id), int(person)))[0][0])
+        return self._count("predictions", video_id, person)
 
     def _predicted_frames(self, key: tuple[int, int | None], frames: Sequence[int] | None = None) -> list[int]:
         vid, person = key
@@ -831,14 +826,21 @@ class _Reader:
     def _data_version(self) -> int:
         return int(self._q("PRAGMA data_version")[0][0])
 
+    def _count(self, table: str, video_id: int | None, person: int | None) -> int:
+        """Rows of ``table`` (labels or predictions) in the project, one video, or one person of a video."""
+        where, params = [], []
+        if video_id is not None:
+            where.append("video=?")
+            params.append(int(video_id))
+            if person is not None:
+                where.append("person=?")
+                params.append(int(person))
+        sql = f"SELECT COUNT(*) FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
+        return int(self._q(sql, tuple(params))[0][0])
+
     def label_count(self, video_id: int | None = None, person: int | None = None) -> int:
         """Number of stored joint labels (of the whole project, one video, or one person of a video)."""
-        if video_id is None:
-            return int(self._q("SELECT COUNT(*) FROM labels")[0][0])
-        if person is None:
-            return int(self._q("SELECT COUNT(*) FROM labels WHERE video=?", (int(video_id),))[0][0])
-        return int(self._q("SELECT COUNT(*) FROM labels WHERE video=? AND person=?",
-                           (int(video_id), int(person)))[0][0])
+        return self._count("labels", video_id, person)
 
     # persons
     def persons(self, video_id: int) -> list[PersonRecord]:
