@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -139,14 +138,13 @@ def training_section(preset_name: str, device: str, tiny: bool, steps: int) -> d
     return out
 
 
-def _ddp_worker(rank: int, world: int, port: int, backend: str, out: str) -> None:
+def _ddp_worker(rank: int, world: int, init: str, backend: str, out: str) -> None:
     import torch
     import torch.distributed as dist
     import torch.nn.functional as F
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    dist.init_process_group(backend, rank=rank, world_size=world)
+    dist.init_process_group(backend, init_method=init, rank=rank, world_size=world)
     device = f"cuda:{rank}" if backend == "nccl" else "cpu"
     if backend == "nccl":
         torch.cuda.set_device(rank)
@@ -171,6 +169,7 @@ def _ddp_worker(rank: int, world: int, port: int, backend: str, out: str) -> Non
         Path(out).write_text(json.dumps({"backend": backend, "ranks": world, "steps": 3,
                                          "seconds": round(time.perf_counter() - t0, 2),
                                          "ranks_agree": bool(same.item() == 1.0)}))
+    dist.barrier()  # neither rank tears its connections down while the other still talks
     dist.destroy_process_group()
 
 
@@ -184,11 +183,12 @@ def ddp_section(device: str, tmp: Path) -> dict:
         backend = "nccl"
     else:
         backend = "gloo"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # A file rendezvous, not a free TCP port: a port found free can be taken by another
+    # process before the ranks bind it (seen as a SIGABRT in one run out of three).
+    rendezvous = tmp / "ddp_rendezvous"
+    rendezvous.unlink(missing_ok=True)
     out = tmp / "ddp.json"
-    mp.spawn(_ddp_worker, args=(2, port, backend, str(out)), nprocs=2, join=True)
+    mp.spawn(_ddp_worker, args=(2, f"file://{rendezvous}", backend, str(out)), nprocs=2, join=True)
     return json.loads(out.read_text())
 
 
