@@ -32,7 +32,13 @@ __all__ = ["export_overlay_video", "save_widget_png", "save_confusion_png", "con
 
 
 def caption_for(probs_t: np.ndarray, classes: Sequence[str]) -> str:
-    """'jump 87%': the most probable action at this step and its probability."""
+    """'jump 87%': the most probable action at this step and its probability.
+
+    A model with one class (trained on poses alone) reads no action: its "100 %" would be
+    shown like a finding, so the caption says what the model is instead.
+    """
+    if len(classes) < 2:
+        return "poses only (the model has no action classes)"
     p = np.asarray(probs_t, dtype=np.float64)
     c = int(np.argmax(p))
     name = classes[c] if c < len(classes) else f"class {c}"

@@ -336,6 +336,8 @@ class FrameDisplay(QObject):
             self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
             if self.untrusted:  # the banner says why; no action names dressed up as estimates
                 self.view.set_caption(f"frame {index}   (not an estimate here: see the banner)")
+            elif len(a.classes) < 2:  # a pose-only model: no action to name
+                self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}")
             else:
                 self.view.set_caption(f"frame {index}   {caption_for(a.probs[index], a.classes)}"
                                       f"   (video: {_video_caption(a)})")
