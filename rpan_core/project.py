@@ -776,13 +776,7 @@ class _Reader:
         return self._count("predictions", video_id, person)
 
     def _predicted_frames(self, key: tuple[int, int | None], frames: Sequence[int] | None = None) -> list[int]:
-        vid, person = key
-        where, params = "video=?", [vid]
-        if person is not None:
-            where, params = where + " AND person=?", params + [person]
-        if frames is not None:
-            where += f" AND frame IN ({','.join('?' * len(frames))})"
-            params += list(frames)
+        where, params = _frames_where(key, frames)
         return [r[0] for r in self._q(f"SELECT DISTINCT frame FROM predictions WHERE {where}", params)]
 
     def frame_states(self, video_id: int, person: int | None = 1) -> np.ndarray:
@@ -812,14 +806,8 @@ class _Reader:
             return out.copy()
 
     def _summary_rows(self, key: tuple[int, int | None], frames: Sequence[int] | None = None) -> list[tuple]:
-        vid, person = key
-        where, params = "video=?", [vid]
-        if person is not None:
-            where, params = where + " AND person=?", params + [person]
-        if frames is not None:
-            where += f" AND frame IN ({','.join('?' * len(frames))})"
-            params += list(frames)
-        if person is None:
+        where, params = _frames_where(key, frames)
+        if key[1] is None:
             return self._q(f"SELECT frame, MAX(state) FROM frame_summary WHERE {where} GROUP BY frame", params)
         return self._q(f"SELECT frame, state FROM frame_summary WHERE {where}", params)
 
@@ -933,6 +921,19 @@ class _Reader:
 
 
 # ------------------------------------------------------------------ the project
+
+
+def _frames_where(key: tuple[int, int | None], frames: Sequence[int] | None) -> tuple[str, list]:
+    """The WHERE clause for one video, one person (None: all) and some frames (None: all)."""
+    vid, person = key
+    where, params = "video=?", [vid]
+    if person is not None:
+        where, params = where + " AND person=?", params + [person]
+    if frames is not None:
+        where += f" AND frame IN ({','.join('?' * len(frames))})"
+        params += list(frames)
+    return where, params
+
 
 class Project(_Reader):
     """An RPAN project folder. Create with :meth:`create`, open with :meth:`open`.

@@ -21,6 +21,18 @@ from rpan_core.errors import ConfigError, TrainingError
 POSE_ONLY_CLASS = "(pose only)"
 
 
+
+def _training_overrides(tc: Any) -> dict[str, Any]:
+    """Model options a run sets on top of a preset or an --init checkpoint alike: dropout, freezing."""
+    over: dict[str, Any] = {}
+    if tc.dropout is not None:
+        over["dropout"] = float(tc.dropout)
+    if tc.freeze_backbone:
+        over["freeze_backbone"] = "all"
+    elif tc.freeze_stages:
+        over["freeze_backbone"] = str(tc.freeze_stages)
+    return over
+
 def model_overrides(tc: TrainConfig, num_classes: int, skeleton: str) -> dict[str, Any]:
     """The RPANConfig fields the training config sets on top of the model preset."""
     over: dict[str, Any] = dict(num_classes=num_classes, skeleton=skeleton)
@@ -31,12 +43,7 @@ def model_overrides(tc: TrainConfig, num_classes: int, skeleton: str) -> dict[st
     for name in ("input_size", "attention", "hidden", "backbone_stride", "pool"):
         if getattr(tc, name):
             over[name] = tuple(tc.input_size) if name == "input_size" else getattr(tc, name)
-    if tc.dropout is not None:
-        over["dropout"] = float(tc.dropout)
-    if tc.freeze_backbone:
-        over["freeze_backbone"] = "all"
-    elif tc.freeze_stages:
-        over["freeze_backbone"] = str(tc.freeze_stages)
+    over.update(_training_overrides(tc))
     if tc.stream == "flow":
         over["in_channels"] = 2 * _stack_length()
     return over
@@ -91,12 +98,7 @@ def init_from_checkpoint(tc: TrainConfig, classes: list[str], skel_name: str,
         d["input_size"] = list(tc.input_size)
     if tc.backbone_stride:
         d["backbone_stride"] = int(tc.backbone_stride)
-    if tc.dropout is not None:
-        d["dropout"] = float(tc.dropout)
-    if tc.freeze_backbone:
-        d["freeze_backbone"] = "all"
-    elif tc.freeze_stages:
-        d["freeze_backbone"] = str(tc.freeze_stages)
+    d.update(_training_overrides(tc))
     src_stream = checkpoint_stream(info)
     cross = tc.stream == "flow" and src_stream == "rgb"
     if cross:
