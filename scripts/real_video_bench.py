@@ -189,7 +189,8 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
 
     t = time.time()
     kc = KeyframeConfig(str(project), minutes=args.minutes, copies=args.copies, batch=args.batch, lr=args.lr,
-                        run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed)
+                        run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
+                        aug_scale=args.aug_scale, aug_rotate=args.aug_rotate)
     run = train_keyframes(kc)
     return run / "last.pt", time.time() - t
 
@@ -354,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--aug-scale", type=float, default=0.25, help="crops zoomed by 2**U(-s, s) (default 0.25)")
+    ap.add_argument("--aug-rotate", type=float, default=30.0, help="crops rotated by up to this many degrees")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
                     "machine two threads per process were six times slower than one)")
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
