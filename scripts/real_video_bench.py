@@ -108,13 +108,18 @@ def with_residuals(pred: np.ndarray, xy: np.ndarray, keys: np.ndarray) -> np.nda
     return pred + interpolate(xy - pred, keys)
 
 
-def blend(pred: np.ndarray, xy: np.ndarray, vis: np.ndarray, keys: np.ndarray, sides: bool = True) -> np.ndarray:
+def blend(pred: np.ndarray, xy: np.ndarray, vis: np.ndarray, keys: np.ndarray, sides: bool = True,
+          gap_power: float | None = None) -> np.ndarray:
     """``propagate(method="blend")`` with its default parameters (the model's sides aligned to the keyframes'
-    unless ``sides`` is False); the keyframes themselves keep their labels."""
-    from rpan_core.propagate import propagate
+    unless ``sides`` is False; ``gap_power`` replaces the default's); the keyframes keep their labels."""
+    from dataclasses import replace
 
+    from rpan_core.propagate import DEFAULT_PARAMS, propagate
+
+    params = DEFAULT_PARAMS if gap_power is None else replace(DEFAULT_PARAMS, gap_power=gap_power)
     kxy = np.where(vis[keys][..., None], xy[keys], np.nan)
-    p = propagate(len(xy), keys, kxy, vis[keys], model_xy=pred, method="blend", flip_index=FLIP if sides else None)
+    p = propagate(len(xy), keys, kxy, vis[keys], model_xy=pred, method="blend", flip_index=FLIP if sides else None,
+                  params=params)
     out = pred.copy()
     out[keys] = xy[keys]
     filled = p.filled
@@ -190,7 +195,7 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
     t = time.time()
     kc = KeyframeConfig(str(project), minutes=args.minutes, copies=args.copies, batch=args.batch, lr=args.lr,
                         run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
-                        aug_scale=args.aug_scale, aug_rotate=args.aug_rotate)
+                        aug_scale=args.aug_scale, aug_rotate=args.aug_rotate, aug_aspect=args.aug_aspect)
     run = train_keyframes(kc)
     return run / "last.pt", time.time() - t
 
@@ -288,8 +293,10 @@ def effort_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> N
     """
     say("## Effort to fully label each video (joints placed on keyframes + joints moved at 5 %)\n")
     say("Keyframes every S-th frame and the last. `model` = the model's poses on the other frames; `blend` = "
-        "`rpan_core.propagate.propagate(method=\"blend\")` (the model shifted by its keyframe errors, weighted "
-        "per joint against interpolation). Which model: `all` keyframes every 10th frame of all views, "
+        "`rpan_core.propagate.propagate(method=\"blend\")` with its default parameters (the model shifted by its "
+        "keyframe errors, weighted per joint against interpolation by the errors both make on the keyframes; the "
+        "model's left/right sides first aligned to the keyframes'); `blend, gap power 2`: the same with "
+        "interpolation's error assumed to grow as gap**2 instead of gap**4. Which model: `all` keyframes every 10th frame of all views, "
         "`sparse-S` every S-th frame (and the last) of all views, `loo-V` the other views only. A model is "
         "used at a spacing only when the frames it learned from are keyframes there.\n")
     for v in videos:
@@ -308,6 +315,8 @@ def effort_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> N
                 pred = r["preds"][v.stem]
                 rows.setdefault(f"{name}: model", {})[s] = effort(pred, xy, vis, k)
                 rows.setdefault(f"{name}: blend", {})[s] = effort(blend(pred, xy, vis, k), xy, vis, k)
+                rows.setdefault(f"{name}: blend, gap power 2", {})[s] = effort(blend(pred, xy, vis, k, gap_power=2),
+                                                                              xy, vis, k)
         say(f"**{v.stem}** ({n} frames, {int(vis.sum())} visible reference joints)\n")
         say("| method | " + " | ".join(f"every {s}" for s in SPACINGS) + " | best |")
         say("|---|" + "---|" * (len(SPACINGS) + 1))
@@ -357,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--aug-scale", type=float, default=0.25, help="crops zoomed by 2**U(-s, s) (default 0.25)")
     ap.add_argument("--aug-rotate", type=float, default=30.0, help="crops rotated by up to this many degrees")
+    ap.add_argument("--aug-aspect", type=float, default=0.0, help="crop widths squeezed/stretched by 2**U(-a, a)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
                     "machine two threads per process were six times slower than one)")
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")

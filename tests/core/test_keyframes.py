@@ -57,6 +57,14 @@ def test_augmentation_ranges_are_the_configured_ones():
     np.testing.assert_allclose(hi, 1, atol=1e-4)
     lo, _ = spans(scale=0.5, rotate_deg=0.0)
     assert np.abs(lo[1:] - 1).max() > 0.05
+    _, pts0, _ = crops_of([key], [frame], 8, (128, 96), PENNACTION.flip_index, np.random.default_rng(2), colour=False,
+                          scale=0.0, rotate_deg=0.0)
+    _, pts1, _ = crops_of([key], [frame], 8, (128, 96), PENNACTION.flip_index, np.random.default_rng(2), colour=False,
+                          scale=0.0, rotate_deg=0.0, aspect=0.5)
+    height = lambda p: np.ptp(p[..., 1], axis=-1)  # noqa: E731
+    width = lambda p: np.ptp(p[..., 0], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(height(pts1), height(pts0), rtol=1e-4)  # the squeeze changes widths only
+    assert np.abs(width(pts1[1:]) / width(pts0[1:]) - 1).max() > 0.05
 
 
 @pytest.fixture(scope="module")
