@@ -165,9 +165,9 @@ class Recipe:
     labeling [--init CK] --steps S --copies C --lr LR``) as the benchmark runs it.
 
     Why these settings: round 0 learns from a couple of dozen keyframes, so each gets more augmented copies;
-    the round's fine-tune continues round 0's weights (``--init``) on everything labeled so far (the round-0
-    keyframes AND the corrected frames: without the old keyframes the model drifts toward the new videos) at
-    half the learning rate, with fewer copies per frame since it has several times more frames. Steps, not
+    the round's fine-tune continues round 0's weights (``--init``) on everything the project holds (the round-0
+    keyframes and the corrected frames, as ``rpan train`` on the project does) at half the learning rate, with
+    fewer copies per frame since it has several times more frames. Steps, not
     minutes, so the figures do not depend on the machine's load.
     """
 
