@@ -23,7 +23,9 @@ NAMES = {"from_nothing": "from nothing", "demo_model": "shipped demo model (8 x 
          "w0_t0": "round-0 weights + old threshold (0.5)", "w0_t1": "round-0 weights + new threshold",
          "w1_t0": "**fine-tuned weights + old threshold (0.5)**", "w1_t1": "**fine-tuned weights + new threshold**",
          "w0more_t0": "control: round-0 weights trained as many more steps on round 0's keyframes, old threshold",
-         "w0more_t1": "control, new threshold"}
+         "w0more_t1": "control, new threshold",
+         "w1fresh_t0": "the fine-tune's labels trained from ImageNet (no --init), round 0 + fine-tune steps, old "
+                       "threshold", "w1fresh_t1": "trained from ImageNet, new threshold"}
 
 
 def table(r: dict) -> list[str]:
@@ -60,6 +62,11 @@ def reading(r: dict) -> list[str]:
                    + ("(more than the fine-tuned weights: the gain comes from the corrected frames, not from "
                       "training longer)." if c > j["w1_t0"] else "(no more than the fine-tuned weights: the gain "
                       "may come from training longer rather than from the corrected frames)."))
+    if "w1fresh_t0" in j:
+        f = j["w1fresh_t0"]
+        out.append(f"The same labels trained from ImageNet without --init (as many steps as round 0 and the "
+                   f"fine-tune together) give {f:.2f} ({'more' if f > j['w1_t0'] else 'no more'} than continuing "
+                   "the round-0 weights).")
     return out
 
 
@@ -93,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--from-json", type=Path, help="rewrite the page from results saved with --json (no run)")
     ap.add_argument("--no-control", action="store_true", help="skip the control (round-0 weights trained longer on "
                     "round 0's keyframes only): about a third less time")
+    ap.add_argument("--fresh", action="store_true", help="add the fine-tune's labels trained from ImageNet without "
+                    "--init (as many steps as round 0 and the fine-tune together)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     args = ap.parse_args(argv)
     import torch
@@ -103,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.from_json:
         r = json.loads(args.from_json.read_text())
     else:
-        r = labeling.run(quick=args.quick, threads=args.threads, control=not args.no_control)
+        r = labeling.run(quick=args.quick, threads=args.threads, control=not args.no_control, fresh=args.fresh)
         r.update(seconds=time.perf_counter() - t0, finished=time.strftime('%Y-%m-%d %H:%M'),
                  threads=args.threads, machine=platform.machine(), quick=args.quick,
                  load=[round(load0, 2), round(os.getloadavg()[0], 2)])
@@ -111,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps(r, indent=1, default=str))
     rec = r["recipe"]
     cmd = "python scripts/labeling_effort.py" + (" --quick" if r.get("quick") else "") + (
-        "" if "w0more_t0" in r["rows"] else " --no-control")
+        "" if "w0more_t0" in r["rows"] else " --no-control") + (" --fresh" if "w1fresh_t0" in r["rows"] else "")
     load = r.get("load")
     lines = [
         "# Labeling effort: does a round of corrections make the next round's work smaller?",
@@ -144,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ] + table(r) + [
         "",
         f"Training times: round 0 {r['w0_train_s']:.0f} s, the fine-tune {r['w1_train_s']:.0f} s"
-        + (f", the control {r['w0more_train_s']:.0f} s" if "w0more_train_s" in r else "") +
+        + (f", the control {r['w0more_train_s']:.0f} s" if "w0more_train_s" in r else "")
+        + (f", from ImageNet {r['w1fresh_train_s']:.0f} s" if "w1fresh_train_s" in r else "") +
         " (trunk features of the crops included). PCK counts the truly visible joints within 0.05 / 0.1 of the "
         "larger box side, whatever flag is shown; the work also counts the flags.",
         "",

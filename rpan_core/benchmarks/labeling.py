@@ -303,14 +303,17 @@ def train_round(project_dir: Path, run_dir: Path, *, steps: int, copies: int, lr
 #: predictions), ``w1`` = fine-tuned on the round's corrections, ``w0more`` = round 0's model trained as many
 #: more steps on round 0's keyframes only (the control: more steps, no new labels); threshold ``t0`` = the
 #: studio's default before any correction, ``t1`` = picked for those weights on the round's held-out corrections.
+#: ``w1fresh`` (optional): the same labels as ``w1`` trained from ImageNet without ``--init``, as many steps as
+#: round 0 and the fine-tune together (does continuing the round-0 weights matter?).
 COMBOS = (("w0_t0", "w0", "t0"), ("w0_t1", "w0", "t1"), ("w1_t0", "w1", "t0"), ("w1_t1", "w1", "t1"),
-          ("w0more_t0", "w0more", "t0"), ("w0more_t1", "w0more", "t1"))
+          ("w0more_t0", "w0more", "t0"), ("w0more_t1", "w0more", "t1"),
+          ("w1fresh_t0", "w1fresh", "t0"), ("w1fresh_t1", "w1fresh", "t1"))
 
 
 def run(quick: bool = False, *, workdir: str | os.PathLike | None = None, recipe: Recipe | None = None,
         n_seed: int | None = None, n_round: int | None = None, n_val: int | None = None, n_eval: int | None = None,
         frames: int | None = None, seed_frames: int = SEED_FRAMES, control: bool = True, demo: bool = True,
-        threads: int | None = None) -> dict:
+        fresh: bool = False, threads: int | None = None) -> dict:
     """Round 0 (keyframes from nothing, train), round 1 (correct the model's poses on new videos, fine-tune),
     then the work on round 2's videos for every combination of weights and visibility threshold.
 
@@ -368,6 +371,10 @@ def run(quick: bool = False, *, workdir: str | os.PathLike | None = None, recipe
         w["w1"], res["w1_train_s"], res["w1_train_frames"] = train_round(
             pdir, work / "w1", steps=rec.round_steps, copies=rec.round_copies, lr=rec.round_lr, recipe=rec,
             init=w["w0"], seed=1, threads=threads)
+        if fresh:
+            w["w1fresh"], res["w1fresh_train_s"], res["w1fresh_train_frames"] = train_round(
+                pdir, work / "w1fresh", steps=rec.seed_steps + rec.round_steps, copies=rec.round_copies,
+                lr=rec.seed_lr, recipe=rec, seed=3, threads=threads)
         project = Project.open(pdir)
         try:
             thr = {name: pick_dummy_threshold(p.xy, p.dummy, p.true_xy, p.true_visible, p.bbox)
