@@ -372,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
     ap.add_argument("--loo", action="store_true", help="also leave each view out in turn")
     ap.add_argument("--reuse", action="store_true", help="tables from the poses saved in --work by earlier runs")
+    ap.add_argument("--report", action="store_true", help="train nothing: tables from the poses saved in --work")
     ap.add_argument("--only", nargs="+", default=None, metavar="MODEL",
                     help="train only these models (all, loo-STEM, sparse-S); the others come from --work when "
                          "saved there (one model per run keeps each run short)")
@@ -410,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, k in specs:  # poses saved before the keyframes were recorded with them
         if name in res and "keys" not in res[name]:
             res[name]["keys"] = k
-    todo = [(n, k) for n, k in specs if not (args.reuse and n in res)]
+    todo = [] if args.report else [(n, k) for n, k in specs if not (args.reuse and n in res)]
     if args.parallel > 1 and len(todo) > 1:
         import multiprocessing as mp
 
@@ -428,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if "all" in res:
         all_views_section(res["all"], videos, ref, keys, args, say, len(todo) if args.parallel > 1 else 1)
-    effort_section(res, videos, ref, say)
+    effort_section({n: r for n, r in res.items() if n in dict(specs)}, videos, ref, say)
     if any(f"loo-{h.stem}" in res for h in videos):
         loo_section(res, videos, ref, say)
     say(f"\nTotal benchmark time {(time.time() - t_all) / 60:.1f} min.")
