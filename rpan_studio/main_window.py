@@ -386,12 +386,23 @@ class MainWindow(QMainWindow):
         (Ctrl+Z brings back the video, its labels, persons, boxes and predictions exactly)."""
         from rpan_studio.video_commands import RemoveVideoCommand, removal_summary
 
+        import time
+
         project, vid = self.session.require_video()
         name = Path(project.video(vid).path).name
+        labeled = project.label_count(vid, person=None) > 0
+        keep = Path(project.folder) / "removed" / f"{Path(name).stem}-{time.strftime('%Y%m%d-%H%M%S')}.coco.json"
         if not self._ask(f"Remove {name} from the project?\n\n"
                          f"Going with it: {removal_summary(project, vid)}.\n"
-                         "The video file stays on disk. Edit > Undo (Ctrl+Z) brings all of it back."):
+                         + (f"Its labels are also kept in a file, removed/{keep.name} (File > Import > COCO reads "
+                            "it back).\n" if labeled else "")
+                         + "The video file stays on disk. Edit > Undo (Ctrl+Z) brings all of it back."):
             return False
+        if labeled:  # kept file-side too: the undo stack ends with the session
+            from rpan_core.formats.coco import export_coco
+
+            keep.parent.mkdir(exist_ok=True)
+            export_coco(project, keep, video_ids=[vid])
         self.undo_stack.push(RemoveVideoCommand(project, vid, self._video_removing, self._video_changed))
         return True
 
@@ -532,7 +543,7 @@ class MainWindow(QMainWindow):
             self.conf_plot.set_conf(None)
             self.dynamics_plot.set_hidden(None)
         else:
-            self.action_plot.set_probs(analysis.probs, list(analysis.classes), int(analysis.video_pred))
+            self._show_actions()
             self.conf_plot.set_conf(np.asarray(analysis.conf, dtype=np.float32), skel)
             self.dynamics_plot.set_hidden(analysis.hidden)
             for w in (self.action_plot, self.conf_plot, self.dynamics_plot):
@@ -744,9 +755,21 @@ class MainWindow(QMainWindow):
         """Why the current model's output on the open video is not an estimate (empty: nothing to say)."""
         return self.session.model_warnings()
 
+    def _show_actions(self) -> None:
+        """The action plot: the class curves, or a note where the view withholds action names (the banner)."""
+        a = self.state.analysis
+        if a is None:
+            self.action_plot.set_probs(None, [])
+            return
+        withheld = "action probabilities withheld: see the banner" if self.model_warnings() else ""
+        self.action_plot.set_probs(a.probs, list(a.classes), int(a.video_pred), withheld=withheld)
+        self.action_plot.set_frame(max(0, self.state.frame))
+
     def _update_model_trust(self) -> None:
         warnings = self.model_warnings()
         self.banner.set_warnings(warnings)
+        if self.state.analysis is not None:
+            self._show_actions()
         if self.display.untrusted != bool(warnings):
             self.display.untrusted = bool(warnings)
             if self.display.shown():

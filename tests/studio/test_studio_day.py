@@ -62,6 +62,9 @@ def test_the_demo_model_on_a_real_video_gets_a_banner_and_no_caption(qtbot, tmp_
     assert w.banner.isVisible()
     assert "Demo model trained on synthetic figures" in w.banner.text() and "not estimates" in w.banner.text()
     assert "not an estimate" in w.view.caption.text and "jump" not in w.view.caption.text
+    # the action plot follows the same rule: no class curves, a note instead
+    assert w.action_plot.curves == [] and w.action_plot.note.isVisible()
+    assert "withheld" in w.action_plot.note.toPlainText()
     w.grab().save("/tmp/day_banner_after.png")
     _activate(qtbot, w)
     qtbot.keyClick(w.view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Model > Model card
@@ -76,6 +79,7 @@ def test_the_demo_model_on_a_real_video_gets_a_banner_and_no_caption(qtbot, tmp_
     w.open_video(w.video_id)
     qtbot.waitUntil(lambda: w.analysis is not None and w.view.frame_index == 0, timeout=5000)
     assert not w.banner.isVisible() and "not an estimate" not in w.view.caption.text
+    assert len(w.action_plot.curves) == 3 and not w.action_plot.note.isVisible()
 
 
 def _send(widget, kind, p: QPoint, button, buttons) -> None:
@@ -242,6 +246,12 @@ def test_remove_a_video_asks_then_removes_it_and_ctrl_z_brings_it_back(qtbot, st
     _menu_action(w, "File", "Remove video").trigger()
     assert w.video_list.count() == 1 and all(v.id != other for v in w.project.videos())
     assert w.project.label_count(other, person=None) == 0
+    kept = list((w.project.folder / "removed").glob("other-*.coco.json"))  # the labels kept file-side too
+    assert len(kept) == 1 and f"removed/{kept[0].name}" in w.errors[-1]
+    import json
+
+    doc = json.loads(kept[0].read_text())
+    assert [im["frame_index"] for im in doc["images"]] == [2, 3, 4]  # labels on 2 and 4, the runner's box on 3
     qtbot.waitUntil(lambda: w.video_id is not None and w.video_id != other and w.view.frame_index == 0,
                     timeout=5000)
     assert w.undo_stack.count() == steps + 1 and w.undo_stack.undoText().startswith("Remove video other")
