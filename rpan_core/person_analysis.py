@@ -168,8 +168,11 @@ def analyze_person(video_path: str | os.PathLike, checkpoint: str | os.PathLike,
                    origin: Any = None, person: int = 1, project: Any = None, device: str | None = None,
                    batch: int | None = None, progress: Callable[..., Any] | None = None, cancel: Any = None,
                    cache_dir: str | os.PathLike | None = None, stride: int | None = None,
-                   refresh: bool = False) -> PersonAnalysis:
+                   refresh: bool = False, cached_only: bool = False) -> PersonAnalysis | None:
     """Analyze one person of ``video_path`` on crops around its boxes (see the module docstring).
+
+    ``cached_only``: return the cached result, or None without computing (for a view
+    that shows what exists and leaves the work to a background task).
 
     ``boxes``: ``frame_count x 4`` ``[x0, y0, x1, y1]`` frame pixels, NaN where unknown
     (those frames' boxes are propagated or held), or one box (frame 0's). ``origin``
@@ -229,6 +232,8 @@ def analyze_person(video_path: str | os.PathLike, checkpoint: str | os.PathLike,
                 return a
             except RPANError:
                 pass  # damaged or made from other inputs: recomputed and swapped in
+        if cached_only:
+            return None
         dev = pick_device(device)
         model, info = load_checkpoint(ck_path, device=str(dev))
         if project is not None:
@@ -376,8 +381,10 @@ def analyze_project_person(project: Any, video_id: int, checkpoint: str | os.Pat
                            box: Any = None, box_frame: int | None = None, device: str | None = None,
                            batch: int | None = None, progress: Callable[..., Any] | None = None,
                            cancel: Any = None, cache_dir: str | os.PathLike | None = None,
-                           stride: int | None = None, refresh: bool = False) -> PersonAnalysis:
-    """Analyze person ``person`` of the project's video ``video_id`` on crops (cached).
+                           stride: int | None = None, refresh: bool = False,
+                           cached_only: bool = False) -> PersonAnalysis | None:
+    """Analyze person ``person`` of the project's video ``video_id`` on crops (cached; with
+    ``cached_only`` the cached result or None, nothing computed).
 
     Boxes: the person's own (:meth:`~rpan_core.project.Project.person_boxes`), then
     ``box`` (``[x0, y0, x1, y1]`` on ``box_frame``, default 0, or ``frame_count x 4``)
@@ -395,7 +402,7 @@ def analyze_project_person(project: Any, video_id: int, checkpoint: str | os.Pat
     boxes, origin = check_has_box(project, rec.id, int(person), box, box_frame)
     return analyze_person(rec.path, checkpoint, boxes, origin=origin, person=int(person), project=project,
                           device=device, batch=batch, progress=progress, cancel=cancel, cache_dir=cache_dir,
-                          stride=stride, refresh=refresh)
+                          stride=stride, refresh=refresh, cached_only=cached_only)
 
 
 def check_has_box(project: Any, video_id: int, person: int, box: Any = None,
