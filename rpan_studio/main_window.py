@@ -47,6 +47,7 @@ from rpan_studio.persons import Persons
 from rpan_studio.recent import RecentProjects
 from rpan_studio.session import Session
 from rpan_studio.state import StudioState
+from rpan_studio.views.box_drawer import BoxDrawer
 from rpan_studio.views.dynamics import ConfidencePlot, DynamicsPlot
 from rpan_studio.views.flow_layer import FlowLayer
 from rpan_studio.views.frame_display import FrameDisplay
@@ -113,6 +114,7 @@ class MainWindow(QMainWindow):
         self.persons_layer = PersonsLayer(self.view.view_box, self.state, self.undo_stack, self)
         self.display.layers.append(self.persons_layer)
         self.persons = Persons(self.session, self.persons_layer, self.undo_stack)
+        self.box_drawer = BoxDrawer(self.view, self.view.view_box, self.state, self.persons_layer, self)
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -204,7 +206,7 @@ class MainWindow(QMainWindow):
             "add_person": self.persons.add, "next_person": lambda: self.persons.cycle(1),
             "previous_person": lambda: self.persons.cycle(-1), "rename_person": self._rename_person_dialog,
             "delete_person": self.persons.delete, "swap_persons": self._swap_persons_dialog,
-            "set_box": self.persons.set_box, "remove_box": self.persons.remove_box,
+            "set_box": self.persons.set_box, "remove_box": self.persons.remove_box, "draw_box": self._draw_box_mode,
             "propagate": self.session.propagate, "swap_sides": lab.swap_sides,
             "swap_sides_range": self._swap_range_dialog, "check_sides": self.session.check_sides,
         }
@@ -293,6 +295,9 @@ class MainWindow(QMainWindow):
                                                                                 self._refresh_review()))
         self.session.sidesChecked.connect(lambda v: v == st.video_id and self._refresh_review())
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.box_drawer.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.box_drawer.modeChanged.connect(self._draw_box_mode_changed)
+        self.editor.actions["cancel_place"].triggered.connect(lambda _c=False: self.box_drawer.cancel())
         self.display.proxyStatus.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.runner.failed.connect(self._error)
 
@@ -568,6 +573,19 @@ class MainWindow(QMainWindow):
         other = ask.ask_swap_partner(self, self.state.person, self.state.frame, others)
         if other is not None:
             self.persons.swap_with(other)
+
+    def _draw_box_mode(self) -> None:
+        """Persons > Draw box: the next left drag draws the selected person's box (again: leave the mode)."""
+        self.session.require_video()
+        if not self.box_drawer.armed:
+            self.editor.cancel_place()  # a left click would otherwise place a joint
+        self.box_drawer.toggle()
+
+    def _draw_box_mode_changed(self, armed: bool) -> None:
+        self.actions_["draw_box"].setCheckable(True)
+        self.actions_["draw_box"].setChecked(armed)
+        if armed:
+            self.statusBar().showMessage("drag a rectangle over the person on the frame (Esc stops)", 8000)
 
     def _swap_range_dialog(self) -> None:
         self.session.require_video()

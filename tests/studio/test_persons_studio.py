@@ -131,3 +131,93 @@ def test_whole_frame_poses_are_person_1s(qtbot, studio):
     w.state.set_person(1)
     _seek(qtbot, w, 2)
     assert w.editor.prediction is not None
+
+
+# ---------------------------------------------------------------------------- rubber-band box drawing
+def _screen(w, x: float, y: float):
+    """The viewport point under frame pixel (x, y)."""
+    from PyQt6.QtCore import QPointF
+
+    scene = w.view.view_box.mapViewToScene(QPointF(x, y))
+    return w.view.mapFromScene(scene)
+
+
+def _drag(qtbot, w, a, b, modifier=Qt.KeyboardModifier.ShiftModifier, release=True):
+    """A real left-button drag on the view's viewport from frame point a to b (press, two moves, release)."""
+    from PyQt6.QtCore import QPoint
+
+    vp = w.view.viewport()
+    pa, pb = _screen(w, *a), _screen(w, *b)
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, modifier, pa)
+    mid = QPoint((pa.x() + pb.x()) // 2, (pa.y() + pb.y()) // 2)
+    for p in (mid, pb):
+        qtbot.mouseMove(vp, p)
+    if release:
+        qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, modifier, pb)
+
+
+def test_shift_drag_draws_the_selected_persons_box_one_undo_step(qtbot, studio):
+    w, p, vid = studio, studio.test_project, studio.test_vid
+    _seek(qtbot, w, 4)
+    w.persons.add()
+    assert w.state.person == 2 and p.frame_box(vid, 4, 2) is None
+    n = w.undo_stack.index()
+    _drag(qtbot, w, (20.0, 10.0), (60.0, 50.0), release=False)
+    band = w.box_drawer.band_rect()  # mid-drag: the rubber band follows the pointer, nothing written yet
+    assert band is not None and w.box_drawer.band.isVisible() and p.frame_box(vid, 4, 2) is None
+    np.testing.assert_allclose(band, [20, 10, 60, 50], atol=1.0)
+    assert w.box_drawer.band.pen().color().getRgb()[:3] == person_colour(2)
+    qtbot.mouseRelease(w.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                       _screen(w, 60.0, 50.0))
+    box = p.frame_box(vid, 4, 2)
+    assert box is not None and not w.box_drawer.band.isVisible()
+    np.testing.assert_allclose(box, [20, 10, 60, 50], atol=1.0)  # within a screen pixel
+    np.testing.assert_allclose(w.persons_layer.box_rect(2), box)
+    assert w.undo_stack.index() == n + 1 and w.errors == []
+    assert p.frame_labels(vid, 4) == {} and p.frame_labels(vid, 4, person=2) == {}  # no joint moved
+    # drawn backwards (bottom-right to top-left, past the frame's edge): the same kind of box, clipped to the frame
+    _drag(qtbot, w, (90.0, 60.0), (-30.0, 30.0))
+    np.testing.assert_allclose(p.frame_box(vid, 4, 2), [0, 30, 90, 60], atol=1.0)
+    assert w.undo_stack.index() == n + 2
+    w.undo_stack.undo()
+    np.testing.assert_allclose(p.frame_box(vid, 4, 2), box)
+    w.undo_stack.undo()
+    assert p.frame_box(vid, 4, 2) is None
+    # a click (no real rectangle) is a slip: nothing written
+    _drag(qtbot, w, (30.0, 30.0), (30.5, 30.5))
+    assert p.frame_box(vid, 4, 2) is None and w.undo_stack.index() == n
+    assert w.undo_stack.count() == n + 2  # the undone boxes are still there to redo
+
+
+def test_plain_drag_without_shift_draws_nothing_and_draw_box_mode_draws_once(qtbot, studio):
+    from rpan_studio.actions import MENUS, action, help_rows
+
+    w, p, vid = studio, studio.test_project, studio.test_vid
+    assert action("draw_box").keys == "Ctrl+B" and "draw_box" in MENUS["&Persons"]
+    assert "Shift+Left drag" in dict(help_rows())
+    _seek(qtbot, w, 2)
+    _drag(qtbot, w, (10.0, 10.0), (50.0, 40.0), modifier=Qt.KeyboardModifier.NoModifier)  # a pan, not a box
+    assert p.frame_box(vid, 2, 1) is None
+    w.actions_["draw_box"].trigger()  # Persons > Draw box: the next plain drag draws
+    assert w.box_drawer.armed and w.actions_["draw_box"].isChecked()
+    _drag(qtbot, w, (10.0, 8.0), (50.0, 40.0), modifier=Qt.KeyboardModifier.NoModifier)
+    np.testing.assert_allclose(p.frame_box(vid, 2, 1), [10, 8, 50, 40], atol=1.0)
+    assert not w.box_drawer.armed and not w.actions_["draw_box"].isChecked()
+    w.actions_["draw_box"].trigger()
+    w.editor.actions["cancel_place"].trigger()  # Esc leaves the mode
+    assert not w.box_drawer.armed
+
+
+def test_shift_drag_in_labeling_mode_draws_a_box_and_labeling_goes_on(qtbot, studio):
+    w, p, vid = studio, studio.test_project, studio.test_vid
+    _seek(qtbot, w, 3)
+    w.editor.begin_place()
+    first = w.editor.placing_joint
+    assert first is not None
+    _drag(qtbot, w, (12.0, 6.0), (44.0, 58.0))
+    np.testing.assert_allclose(p.frame_box(vid, 3, 1), [12, 6, 44, 58], atol=1.0)
+    assert w.editor.placing_joint == first and p.frame_labels(vid, 3) == {}  # no joint placed by the drag
+    vp = w.view.viewport()
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _screen(w, 30.0, 20.0))
+    lab = p.frame_labels(vid, 3)[first]  # a plain click still places the joint
+    assert abs(lab.x - 30.0) < 1.0 and abs(lab.y - 20.0) < 1.0
