@@ -286,6 +286,7 @@ class MainWindow(QMainWindow):
         self.overlays.streamChosen.connect(lambda s: self._guard(lambda: self.session.select_stream(s)))
         st.projectChanged.connect(self._project_changed)
         st.analysisChanged.connect(self._analysis_changed)
+        st.personChanged.connect(lambda _p: self._refresh_review())  # after the display's labeled frames follow
         st.checkpointChanged.connect(lambda *_: self._update_model_trust())
         st.videoChanged.connect(lambda *_: self._update_model_trust())
         self.session.videosChanged.connect(self.refresh_videos)
@@ -534,8 +535,12 @@ class MainWindow(QMainWindow):
         if st.project is None or st.video_id is None:
             self.review_list.set_items([])
             return
-        self.review_list.set_items(review_items(st.project, st.video_id, st.analysis, self.display.labeled,
-                                                self.session.flipped_xy.get(st.video_id)))
+        reads = st.analysis_reads()  # the model's doubts are the selected person's only when the analysis reads it
+        whole = st.person == 1 and not st.person_analyses  # the mirrored video's whole-frame poses: person 1's
+        self.review_list.set_items(review_items(st.project, st.video_id, st.analysis if reads else None,
+                                                self.display.labeled,
+                                                self.session.flipped_xy.get(st.video_id) if whole else None,
+                                                person=st.person))
 
     def compute_flow(self) -> TaskWorker | None:
         """The open video's optical flow (from the project's cache when there), in a worker."""

@@ -223,28 +223,38 @@ class Session(QObject):
                               on_done=done, label=f"analyzing {Path(rec.path).name}")
 
     def propagate(self) -> TaskWorker:
-        """Fill the open video's frames between keyframes (rpan_core.propagate) in a worker, as predictions.
+        """Fill the selected person's frames between its keyframes (rpan_core.propagate) in a worker, as its
+        predictions.
 
-        With the analysis on screen (or the current checkpoint) the model's poses are
-        blended with interpolation; without either the frames are interpolated. Labels
-        are never touched.
+        The model's poses are blended with interpolation when there is a reading of this
+        person: the analysis on screen when it reads the selected person (its own crop
+        analysis, or the whole frame's for person 1), else, for person 1, the current
+        checkpoint's whole-frame analysis (made in the worker). Another person without
+        its own analysis is interpolated. Labels are never touched.
         """
         from rpan_core.propagate import propagate_video
 
+        st = self.state
         project, vid = self.require_video()
-        if len(project.labeled_frames(vid)) < 2:
-            raise RPANError("propagation fills the frames between keyframes: label at least two frames first")
+        person = st.person
+        name = project.person(vid, person).name
+        if len(project.labeled_frames(vid, person)) < 2:
+            raise RPANError(f"propagation fills the frames between keyframes: label at least two frames of {name} "
+                            "first")
 
         def done(prop: Any, vid: int = vid) -> None:
             self.predictionsChanged.emit(vid)
-            self.message.emit(f"{int(prop.filled.any(axis=1).sum())} frames predicted by {prop.method}; accept "
-                              "or correct them (A, Shift+A)")
+            self.message.emit(f"{int(prop.filled.any(axis=1).sum())} frames of {name} predicted by {prop.method}; "
+                              "accept or correct them (A, Shift+A)")
 
-        # the analysis on screen (its poses are the ones shown), else the checkpoint's (analyzed in the worker)
-        model = {"analysis": self.state.analysis} if self.state.analysis is not None else \
-            {"checkpoint": self.state.checkpoint}
-        return self.tasks.run("propagate", propagate_video, project, vid, **model, on_done=done,
-                              label="propagating keyframes")
+        if st.analysis_reads(person):  # the poses on screen are this person's
+            model: dict[str, Any] = {"analysis": st.analysis}
+        elif person == 1 and not st.person_analyses:  # the whole frame's reading is person 1's
+            model = {"checkpoint": st.checkpoint}
+        else:
+            model = {}
+        return self.tasks.run("propagate", propagate_video, project, vid, **model, person=person, on_done=done,
+                              label=f"propagating the keyframes of {name}")
 
     def check_sides(self) -> TaskWorker:
         """Run the model on the mirrored video in a worker; its doubts join the review queue."""
@@ -270,7 +280,7 @@ class Session(QObject):
         """Show the RGB or the flow stream's attention and poses of a two-stream analysis."""
         a = self.state.analysis
         if isinstance(a, TwoStreamAnalysis) and a.shown != stream:
-            self.state.set_analysis(a.select(stream))
+            self.state.set_analysis(a.select(stream), self.state.analysis_person or 1)
 
     def compute_flow(self, have: tuple[int, Any] | None = None) -> TaskWorker | None:
         """The open video's optical flow (from the project's flow cache when there) in a worker; flowReady when done."""

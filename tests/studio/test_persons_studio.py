@@ -125,12 +125,57 @@ def test_rename_delete_and_restore(qtbot, studio, monkeypatch):
 def test_whole_frame_poses_are_person_1s(qtbot, studio):
     w = studio
     w.persons.add()
-    w.actions_["accept_frame"].trigger()
-    assert w.errors and "person 1" in w.errors[-1]
-    assert w.editor.prediction is None  # the model's pose is not offered for person 2's joints
+    w.actions_["accept_frame"].trigger()  # nothing reads person 2 yet: one line saying what to do
+    assert w.errors and "person 2 has no model pose" in w.errors[-1] and "Shift+I" in w.errors[-1]
+    assert w.editor.prediction is None  # the model's (whole-frame) pose is not offered for person 2's joints
+    assert w.view.skeleton.xy is not None  # but it stays on screen
     w.state.set_person(1)
     _seek(qtbot, w, 2)
     assert w.editor.prediction is not None
+
+
+def _stick(f: int, dx: float) -> np.ndarray:
+    from rpan_core.skeleton import PENNACTION
+
+    return np.array([(dx + 2.0 * f + (j % 3), 5.0 + 4.0 * j) for j in range(PENNACTION.num_joints)])
+
+
+def test_propagate_and_accept_act_on_the_selected_person(qtbot, studio):
+    """Shift+I propagates the selected person's keyframes into its own predictions; A and Shift+A accept them as
+    its labels (one undo step each); person 1's labels and predictions stay as they were."""
+    w, p, vid = studio, studio.test_project, studio.test_vid
+    pid = w.persons.add("Bo")
+    J = p.skeleton.num_joints
+    for f in (2, 10):
+        p.set_labels(vid, [(f, j, *_stick(f, 40.0)[j], True, "manual") for j in range(J)], person=pid)
+    p.set_labels(vid, [(0, 0, 7.0, 7.0, True, "manual")], person=1)
+    w.display.refresh_states()
+    w.activateWindow()
+    w.actions_["propagate"].trigger()
+    w.wait_tasks()
+    qtbot.waitUntil(lambda: w.display.stored is not None, timeout=5000)
+    assert w.errors == []
+    assert p.prediction_count(vid, person=pid) == 7 * J and p.prediction_count(vid, person=1) == 0
+    assert (w.display.states[3:10] == FrameState.PREDICTED).all()  # the timeline shows Bo's predictions
+    _seek(qtbot, w, 6)
+    np.testing.assert_allclose(w.editor.prediction[0], _stick(6, 40.0), atol=1e-3)  # interpolated: no model of Bo
+    w.actions_["accept_frame"].trigger()
+    got = p.frame_labels(vid, 6, person=pid)
+    assert len(got) == J and all(str(lab.source) == "accepted" for lab in got.values())
+    np.testing.assert_allclose([[got[j].x, got[j].y] for j in range(J)], _stick(6, 40.0), atol=1e-3)
+    assert p.frame_labels(vid, 6, person=1) == {}
+    w.labeling.accept_range(3, 5)  # Shift+A's range, one undo step
+    assert all(len(p.frame_labels(vid, f, person=pid)) == J for f in (3, 4, 5))
+    w.undo_stack.undo()
+    assert all(p.frame_labels(vid, f, person=pid) == {} for f in (3, 4, 5))
+    w.undo_stack.undo()
+    assert p.frame_labels(vid, 6, person=pid) == {}
+    # person 1 gets the whole frame's reading again, and its own (empty) predictions
+    w.state.set_person(1)
+    assert w.display.stored is None and w.editor.prediction is not None
+    w.actions_["accept_frame"].trigger()
+    assert len(p.frame_labels(vid, 6, person=1)) == J and p.frame_labels(vid, 6, person=pid) == {}
+    assert w.errors == []
 
 
 # ---------------------------------------------------------------------------- rubber-band box drawing
