@@ -73,7 +73,8 @@ ORG, APP = "RPAN", "RPAN Studio"
 
 
 class MainWindow(QMainWindow):
-    """RPAN Studio's main window. ``analyze_fn`` (tests) replaces ``rpan_core.analyze.analyze_video``."""
+    """RPAN Studio's main window. ``analyze_fn`` / ``analyze_person_fn`` (tests) replace rpan_core's whole-frame
+    and per-person analyses."""
 
     frameShown = pyqtSignal(int)  # a decoded frame is on screen with its overlays
     analysisReady = pyqtSignal(object)
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, project: Project | str | os.PathLike | None = None,
                  checkpoint: str | os.PathLike | None = None, *, analyze_fn: Callable[..., Any] | None = None,
+                 analyze_person_fn: Callable[..., Any] | None = None,
                  auto_analyze: bool = True, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         keys_problem = load_keys()  # the keys file, read once at start (before any action is made)
@@ -95,7 +97,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.state = StudioState(self)
         self.runner = TaskRunner(self)
-        self.session = Session(self.state, self.runner, analyze_fn, self)
+        self.session = Session(self.state, self.runner, analyze_fn, self, analyze_person_fn)
         if checkpoint:
             self.state.set_checkpoint(checkpoint, "given")
 

@@ -98,11 +98,12 @@ class Session(QObject):
     message = pyqtSignal(str)  # a status-bar line
 
     def __init__(self, state: StudioState, tasks: TaskRunner, analyze_fn: Callable[..., Any] | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, analyze_person_fn: Callable[..., Any] | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.tasks = tasks
         self.analyze_fn = analyze_fn or default_analyze
+        self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
 
     # ------------------------------------------------------------------ project
@@ -205,7 +206,12 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ analysis and flow
     def analyze(self, checkpoint: str | os.PathLike | None = None) -> TaskWorker:
-        """Analyze the open video in a worker (cached results come back fast); the state updates when done."""
+        """Analyze the open video in a worker (cached results come back fast); the state updates when done.
+
+        A video of several persons is analyzed per person, each on crops around its box
+        (:mod:`rpan_studio.person_analysis`); a single-person video (and a two-stream
+        analysis) reads the whole frame.
+        """
         st = self.state
         if checkpoint is not None:
             st.set_checkpoint(checkpoint, "chosen")
@@ -213,6 +219,8 @@ class Session(QObject):
         if not st.checkpoint:
             raise RPANError("no checkpoint chosen: use Model > Choose checkpoint, or train one first")
         rec = project.video(vid)
+        if len(project.persons(vid)) > 1 and not st.two_streams and self._per_person():
+            return self._analyze_persons(project, vid)
 
         def done(analysis: AnalysisLike, vid: int = vid) -> None:
             if vid == st.video_id:  # the person may have moved on; the result stays cached on disk
@@ -221,6 +229,26 @@ class Session(QObject):
         extra = {"flow_checkpoint": st.flow_checkpoint, "fuse": st.fusion_weights} if st.two_streams else {}
         return self.tasks.run("analyze", self.analyze_fn, str(rec.path), st.checkpoint, project=project, **extra,
                               on_done=done, label=f"analyzing {Path(rec.path).name}")
+
+    def _per_person(self) -> bool:
+        from rpan_studio.person_analysis import per_person_available
+
+        return self.analyze_person_fn is not None or per_person_available()
+
+    def _analyze_persons(self, project: Project, vid: int) -> TaskWorker:
+        from rpan_studio.person_analysis import analyze_persons, person_boxes_of
+
+        st = self.state
+        rec = project.video(vid)
+        boxes = person_boxes_of(project, vid)  # a few reads per person, before the worker starts
+
+        def done(analyses: dict[int, Any], vid: int = vid) -> None:
+            if vid == st.video_id:  # the person may have moved on; the results stay cached on disk
+                st.set_person_analyses(analyses)
+
+        return self.tasks.run("analyze", analyze_persons, str(rec.path), st.checkpoint, boxes, project=project,
+                              analyze_person_fn=self.analyze_person_fn, on_done=done,
+                              label=f"analyzing {len(boxes)} persons of {Path(rec.path).name}, each on its crop")
 
     def propagate(self) -> TaskWorker:
         """Fill the selected person's frames between its keyframes (rpan_core.propagate) in a worker, as its

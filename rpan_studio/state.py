@@ -124,7 +124,11 @@ class StudioState(QObject):
 
     def set_analysis(self, analysis: AnalysisLike | None, person: int = 1) -> None:
         """The analysis shown (its plots, heat map, poses); ``person``: whose poses it reads (a whole-frame
-        analysis reads person 1, the only person of a single-person video)."""
+        analysis reads person 1, the only person of a single-person video). Per-person analyses are dropped."""
+        self.person_analyses = {}
+        self._set_analysis(analysis, person)
+
+    def _set_analysis(self, analysis: AnalysisLike | None, person: int) -> None:
         self.analysis = analysis
         self.analysis_person = None if analysis is None else int(person)
         self.analysisChanged.emit(analysis)
@@ -133,8 +137,7 @@ class StudioState(QObject):
         """Every person's own analysis (on crops around its box); the selected person's is the one shown,
         and it follows the selection. An empty dict goes back to no analysis."""
         self.person_analyses = {int(k): v for k, v in analyses.items()}
-        a = self.person_analyses.get(self.person)
-        self.set_analysis(a, self.person)
+        self._set_analysis(self.person_analyses.get(self.person), self.person)
 
     def analysis_reads(self, person: int | None = None) -> bool:
         """The shown analysis reads ``person``'s poses (default: the selected person)."""

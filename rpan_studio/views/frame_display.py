@@ -21,6 +21,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from rpan_studio.export import caption_for
+from rpan_studio.person_analysis import analysis_window
 from rpan_studio.session import predicted_visible
 from rpan_studio.state import StudioState
 from rpan_studio.views.flow_layer import FlowLayer
@@ -171,7 +172,7 @@ class FrameDisplay(QObject):
             for w in self.cursors:
                 w.set_frame(max(0, self.state.frame))
         self.refresh_states()
-        if analysis is not None and self.view.frame_index == self.state.frame:
+        if (analysis is not None or self.state.person_analyses) and self.view.frame_index == self.state.frame:
             self.render(self.state.frame)
 
     def _person_changed(self, person: int) -> None:
@@ -340,9 +341,9 @@ class FrameDisplay(QObject):
             self.view.set_pose(pred[0], normalized_confidence(pred[1]), None if vis is None else ~vis[0])
             self.view.set_caption(f"frame {index}   (propagated)")
         elif covered:
-            win = getattr(a, "window", None)
-            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32),
-                               None if win is None else np.asarray(win[index], np.float64), getattr(a, "input_size", None))
+            if not self.state.person_analyses:  # (several persons' maps are drawn together below)
+                self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32), analysis_window(a, index),
+                                   getattr(a, "input_size", None))
             if pred is not None:
                 conf = normalized_confidence(pred[1] / self._conf_scale)
                 occluded = self.predicted_visible(index, index + 1)
@@ -362,6 +363,8 @@ class FrameDisplay(QObject):
             self.view.set_heat(None)
             self.view.set_pose(None, None)
             self.view.set_caption(f"frame {index}" + ("" if a is not None else "   (not analyzed)"))
+        if self.state.person_analyses:  # every person's heat map, each through its own crop
+            self.view.set_heats(self.person_heat_layers(index))
         self.editor.person = self.state.person
         # only the selected person's own prediction is offered for editing (a whole-frame reading is person 1's)
         self.editor.set_context(self.state.project, self.state.video_id, index, pred)
@@ -369,6 +372,15 @@ class FrameDisplay(QObject):
         for layer in self.layers:
             layer.show(index)
         self.flow_layer.show(index)
+
+    def person_heat_layers(self, index: int) -> list[tuple[np.ndarray, np.ndarray | None, Any]]:
+        """(attention, window, input size) of frame ``index`` for every person analyzed on its crops."""
+        out = []
+        for a in self.state.person_analyses.values():
+            if index < int(np.asarray(a.probs).shape[0]):
+                out.append((np.asarray(a.attention[index], np.float32), analysis_window(a, index),
+                            getattr(a, "input_size", None)))
+        return out
 
     def stop(self) -> None:
         self._proxy_timer.stop()
