@@ -56,10 +56,11 @@ def test_second_person_box_joint_swap_and_undo_each_step(qtbot, studio):
     assert w.errors == [] and w.persons_panel.ids() == [1, 2] and w.state.person == 2
     assert w.persons_panel.list.currentItem().text().startswith("2")
     assert w.editor.person == 2 and w.editor.labels == {}  # its joints, not person 1's
-    # draw its box (B): a keyframe on this frame, then drag it somewhere else
-    w.actions_["set_box"].trigger()
-    first = default_box((p.video(vid).height, p.video(vid).width))
-    np.testing.assert_allclose(p.frame_box(vid, 5, 2), first)
+    # draw its box: a Shift+drag rubber band on the frame (real mouse events), a keyframe on this frame
+    _drag(qtbot, w, (20.0, 8.0), (56.0, 50.0))
+    first = p.frame_box(vid, 5, 2)
+    np.testing.assert_allclose(first, [20, 8, 56, 50], atol=1.0)
+    # then drag it somewhere else
     roi = layer._boxes[2]
     assert roi.isVisible() and roi.pen.color().getRgb()[:3] == person_colour(2)
     roi.setPos((3.0, 4.0), finish=True)  # what a drag ends with
@@ -94,7 +95,7 @@ def test_second_person_box_joint_swap_and_undo_each_step(qtbot, studio):
     assert p.frame_labels(vid, 5, person=2) == {} and w.display.states[5] == 0
     stack.undo()  # the box drag
     np.testing.assert_allclose(p.frame_box(vid, 5, 2), first)
-    stack.undo()  # the box keyframe
+    stack.undo()  # the drawn box
     assert p.frame_box(vid, 5, 2) is None
     stack.undo()  # the added person
     assert [q.id for q in p.persons(vid)] == [1] and w.persons_panel.ids() == [1] and w.state.person == 1
@@ -251,6 +252,10 @@ def test_plain_drag_without_shift_draws_nothing_and_draw_box_mode_draws_once(qtb
     w.actions_["draw_box"].trigger()
     w.editor.actions["cancel_place"].trigger()  # Esc leaves the mode
     assert not w.box_drawer.armed
+    # B: person 2's first box keyframe is a third of the frame, to drag into place
+    w.persons.add()
+    w.actions_["set_box"].trigger()
+    np.testing.assert_allclose(p.frame_box(vid, 2, 2), default_box((p.video(vid).height, p.video(vid).width)))
 
 
 def test_shift_drag_in_labeling_mode_draws_a_box_and_labeling_goes_on(qtbot, studio):
