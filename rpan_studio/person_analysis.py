@@ -12,7 +12,9 @@ UI thread), one person after the other, with one progress bar over all of them,
 and returns ``{person id: analysis}``. The boxes are read from the store before
 the task starts (each person's box keyframes interpolated, else the extent of its
 labeled pose, NaN where neither: the core then propagates the box from the pose
-it read on the previous step).
+it read on the previous step). A person with no box on any frame is not analyzed
+(in a crowd a reading without a box would follow whoever the model sees best):
+the studio says so and asks for a box.
 """
 
 from __future__ import annotations
@@ -25,14 +27,14 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     from rpan_core.project import Project
 
-__all__ = ["per_person_available", "person_boxes_of", "analyze_persons", "default_analyze_person", "analysis_window"]
+__all__ = ["per_person_available", "persons_without_box", "person_boxes_of", "analyze_persons", "default_analyze_person", "analysis_window"]
 
 
 def default_analyze_person(video_path: str, checkpoint: str, boxes: np.ndarray, *, person: int,
                            project: Any = None, progress: Callable[[int, int], None] | None = None,
                            cancel: Callable[[], bool] | None = None) -> Any:
     """rpan_core's per-person analysis of one person on crops around ``boxes`` (frame_count x 4, NaN unknown)."""
-    from rpan_core.analyze_person import analyze_person
+    from rpan_core.person_analysis import analyze_person
 
     return analyze_person(video_path, checkpoint, boxes, person=person, project=project, progress=progress,
                           cancel=cancel)
@@ -42,7 +44,12 @@ def per_person_available() -> bool:
     """rpan_core has the per-person analysis (without it a video of several persons reads the whole frame)."""
     import importlib.util
 
-    return importlib.util.find_spec("rpan_core.analyze_person") is not None
+    return importlib.util.find_spec("rpan_core.person_analysis") is not None
+
+
+def persons_without_box(boxes: dict[int, np.ndarray]) -> list[int]:
+    """The persons of ``boxes`` with no box on any frame (they cannot be analyzed on crops)."""
+    return [pid for pid, b in sorted(boxes.items()) if not np.isfinite(b).all(axis=1).any()]
 
 
 def person_boxes_of(project: Project, video_id: int) -> dict[int, np.ndarray]:

@@ -236,11 +236,20 @@ class Session(QObject):
         return self.analyze_person_fn is not None or per_person_available()
 
     def _analyze_persons(self, project: Project, vid: int) -> TaskWorker:
-        from rpan_studio.person_analysis import analyze_persons, person_boxes_of
+        from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
 
         st = self.state
         rec = project.video(vid)
         boxes = person_boxes_of(project, vid)  # a few reads per person, before the worker starts
+        missing = persons_without_box(boxes)
+        names = ", ".join(project.person(vid, p).name for p in missing)
+        if len(missing) == len(boxes):
+            raise RPANError(f"no person of this video has a box yet ({names}): draw each person's box (Shift+drag "
+                            "on the frame) or label one of its frames, then analyze again")
+        if missing:
+            self.message.emit(f"not analyzed, no box on any frame: {names}; draw its box (Shift+drag) and analyze "
+                              "again")
+            boxes = {p: b for p, b in boxes.items() if p not in missing}
 
         def done(analyses: dict[int, Any], vid: int = vid) -> None:
             if vid == st.video_id:  # the person may have moved on; the results stay cached on disk

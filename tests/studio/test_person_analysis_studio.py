@@ -192,3 +192,17 @@ def test_a_single_person_video_keeps_the_whole_frame_analysis(qtbot, scene):
     qtbot.waitUntil(lambda: w.state.analysis is not None and not w.state.person_analyses, timeout=5000)
     assert len(t.whole) == 1 and len(t.calls) == n  # the whole frame, not crops
     assert w.state.analysis_reads(1)
+
+
+def test_a_person_without_any_box_is_left_out_with_a_message(qtbot, scene):
+    w, t = scene, scene.test
+    pid = w.persons.add("Dee")  # no box, no label: nothing to crop around
+    del t.calls[:]
+    w.analyze()
+    w.wait_tasks()
+    qtbot.waitUntil(lambda: len(t.calls) == 3 and len(w.state.person_analyses) == 3, timeout=5000)
+    assert sorted(c["person"] for c in t.calls) == [1, 2, 3] and pid not in w.state.person_analyses
+    assert "Dee" in w.statusBar().currentMessage() and "Shift+drag" in w.statusBar().currentMessage()
+    assert w.state.person == pid and w.state.analysis is None  # Dee selected: no analysis reads Dee
+    w.actions_["accept_frame"].trigger()
+    assert w.errors and "Dee has no model pose" in w.errors[-1]
