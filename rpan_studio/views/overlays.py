@@ -167,10 +167,13 @@ def _keep_inside_crop(m: np.ndarray, window: np.ndarray, input_size: tuple[int, 
     grid's edge; on a person crop that paints heat beside the crop, over whoever
     stands next to the person.
     """
-    from rpan_core.geometry import Window
-
     oh, ow = m.shape[:2]
-    x0, y0, x1, y1 = Window(np.asarray(window, np.float64), tuple(input_size)).frame_box()
+    a = np.asarray(window, np.float64)
+    ih, iw = input_size
+    inv = np.linalg.inv(a[:, :2])  # input -> frame (the window's corners, as Window.frame_box)
+    corners = (np.array([[0.0, 0.0], [iw, 0.0], [0.0, ih], [iw, ih]]) - a[:, 2]) @ inv.T
+    x0, y0 = corners.min(axis=0)
+    x1, y1 = corners.max(axis=0)
     sx, sy = ow / frame_size[1], oh / frame_size[0]
     c0, c1 = int(np.clip(np.floor(x0 * sx), 0, ow)), int(np.clip(np.ceil(x1 * sx), 0, ow))
     r0, r1 = int(np.clip(np.floor(y0 * sy), 0, oh)), int(np.clip(np.ceil(y1 * sy), 0, oh))
