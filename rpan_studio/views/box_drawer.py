@@ -148,10 +148,10 @@ class BoxDrawer(QObject):
         x0, x1 = sorted((a.x(), b.x()))
         y0, y1 = sorted((a.y(), b.y()))
         v = self.state.video
-        if v is not None:
-            w, h = float(v.width), float(v.height)
-            x0, x1 = min(max(x0, 0.0), w), min(max(x1, 0.0), w)
-            y0, y1 = min(max(y0, 0.0), h), min(max(y1, 0.0), h)
+        if v is not None:  # frame points: pixel centres at integers, the frame spans [-0.5, W - 0.5]
+            lo, w, h = -0.5, float(v.width) - 0.5, float(v.height) - 0.5
+            x0, x1 = min(max(x0, lo), w), min(max(x1, lo), w)
+            y0, y1 = min(max(y0, lo), h), min(max(y1, lo), h)
         return np.array([x0, y0, x1, y1], np.float64)
 
     def _show_band(self, p: QPointF) -> None:

@@ -187,7 +187,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         rgba = heat_rgba_persons(layers, self.frame_size, self.opts, max_side=min(side, max(h, w)))
         self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         h, w = self.frame_size
-        self.heat_item.setRect(0, 0, w, h)
+        self.heat_item.setRect(-0.5, -0.5, w, h)  # over the frame's pixels, like the frame
         self.heat_item.show()
 
     def set_skeleton_edges(self, edges: Sequence[tuple[int, int]]) -> None:

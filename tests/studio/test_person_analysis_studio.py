@@ -120,8 +120,8 @@ def test_each_person_analyzed_on_its_crop_in_the_worker_heat_and_pose_on_its_per
     # ... and the heat lies on the persons: inside the union of their crops
     crops = np.zeros(SIZE, bool)
     for pa in w.state.person_analyses.values():
-        x0, y0, x1, y1 = Window(pa.window[4], IN_SIZE).frame_box()
-        crops[max(0, int(y0)):int(np.ceil(y1)), max(0, int(x0)):int(np.ceil(x1))] = True
+        x0, y0, x1, y1 = Window(pa.window[4], IN_SIZE).frame_box() + 0.5  # frame points -> pixel edges
+        crops[max(0, int(np.floor(y0))):int(np.ceil(y1)), max(0, int(np.floor(x0))):int(np.ceil(x1))] = True
     assert not ((alpha > 0.05 * alpha.max()) & ~crops).any()
     # the selected person's pose is the view's skeleton; the others' estimates are drawn in their colours
     assert w.state.person == 1
