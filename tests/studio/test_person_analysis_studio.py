@@ -206,3 +206,50 @@ def test_a_person_without_any_box_is_left_out_with_a_message(qtbot, scene):
     assert w.state.person == pid and w.state.analysis is None  # Dee selected: no analysis reads Dee
     w.actions_["accept_frame"].trigger()
     assert w.errors and "Dee has no model pose" in w.errors[-1]
+
+
+def test_ctrl_r_with_the_core_per_person_analysis_and_the_demo_model(qtbot, tmp_path):
+    """The real path: rpan_core's per-person analysis of the shipped demo model, run by Ctrl+R in the worker."""
+    pytest.importorskip("rpan_core.person_analysis")
+    from rpan_core.demo import demo_checkpoint_path
+    from rpan_core.synth import make_project
+
+    make_app()
+    ck = demo_checkpoint_path()
+    if not ck.is_file():
+        pytest.skip("the shipped demo checkpoint is not in this checkout")
+    project = make_project(tmp_path / "three", 1, seed=5, n_frames=N_FRAMES, size=SIZE, progress=False, workers=1,
+                           persons=3)
+    vid = project.videos()[0].id
+    w = MainWindow(project, checkpoint=ck, auto_analyze=False,
+                   settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    w.quiet = True
+    qtbot.addWidget(w)
+    w.resize(1000, 700)
+    w.show()
+    qtbot.waitUntil(lambda: w.view.frame_index == 0, timeout=10000)
+    w.actions_["analyze"].trigger()
+    qtbot.waitUntil(lambda: len(w.state.person_analyses) == 3, timeout=120000)
+    assert w.errors == []
+    _seek(qtbot, w, 3)
+    H, W = SIZE
+    for pid, a in w.state.person_analyses.items():
+        assert np.asarray(a.window).shape == (N_FRAMES, 2, 3) and np.asarray(a.xy).shape[0] == N_FRAMES
+        win = Window(np.asarray(a.window[3]), tuple(a.input_size))
+        x0, y0, x1, y1 = win.frame_box()
+        xy = np.asarray(a.xy[3])
+        assert ((xy[:, 0] >= x0 - 1) & (xy[:, 0] <= x1 + 1) & (xy[:, 1] >= y0 - 1) & (xy[:, 1] <= y1 + 1)).all()
+        box = project.person_box(vid, 3, pid)  # the crop is around the person's own box
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        assert box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+    np.testing.assert_allclose(w.view.skeleton.xy, w.state.person_analyses[1].xy[3], atol=1e-3)
+    for pid in (2, 3):
+        np.testing.assert_allclose(w.persons_layer.estimate_xy(pid)[:, 0],
+                                   np.asarray(w.state.person_analyses[pid].xy[3], np.float64)[:, 0], atol=1e-3)
+    assert w.view.heat_item.isVisible()
+    alpha = _heat_alpha(w)
+    crops = np.zeros(SIZE, bool)
+    for a in w.state.person_analyses.values():
+        x0, y0, x1, y1 = Window(np.asarray(a.window[3]), tuple(a.input_size)).frame_box() + 0.5
+        crops[max(0, int(np.floor(y0))):int(np.ceil(y1)), max(0, int(np.floor(x0))):int(np.ceil(x1))] = True
+    assert alpha.max() > 0 and not ((alpha > 0) & ~crops).any()  # heat only where some person's crop looked
