@@ -299,6 +299,7 @@ class MainWindow(QMainWindow):
         self.session.sidesChecked.connect(lambda v: v == st.video_id and self._refresh_review())
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.box_drawer.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        cmds.notifier().personsChanged.connect(self._persons_changed)
         self.box_drawer.modeChanged.connect(self._draw_box_mode_changed)
         self.editor.actions["cancel_place"].triggered.connect(lambda _c=False: self.box_drawer.cancel())
         self.display.proxyStatus.connect(lambda m: self.statusBar().showMessage(m, 4000))
@@ -580,6 +581,15 @@ class MainWindow(QMainWindow):
         other = ask.ask_swap_partner(self, self.state.person, self.state.frame, others)
         if other is not None:
             self.persons.swap_with(other)
+
+    def _persons_changed(self, project: object, video_id: int) -> None:
+        """A deleted person's analysis goes with it (its heat map and pose are no longer drawn)."""
+        st = self.state
+        if project is not st.project or video_id != st.video_id or not st.person_analyses:
+            return
+        ids = {p.id for p in st.project.persons(video_id)}
+        if any(k not in ids for k in st.person_analyses):
+            st.set_person_analyses({k: a for k, a in st.person_analyses.items() if k in ids})
 
     def _draw_box_mode(self) -> None:
         """Persons > Draw box: the next left drag draws the selected person's box (again: leave the mode)."""

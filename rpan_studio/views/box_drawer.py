@@ -113,7 +113,7 @@ class BoxDrawer(QObject):
                     self.cancel_drag()
                     return True
                 return False
-            if not (self.armed or ev.modifiers() & Qt.KeyboardModifier.ShiftModifier):
+            if not (self.armed or ev.modifiers() & Qt.KeyboardModifier.ShiftModifier) or self.state.video_id is None:
                 return False
             p = self._frame_point(ev)
             if p is None:

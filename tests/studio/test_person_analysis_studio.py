@@ -146,6 +146,11 @@ def test_each_person_analyzed_on_its_crop_in_the_worker_heat_and_pose_on_its_per
     assert w.persons_layer.estimate_xy(1) is None
     w.overlays.skeleton_check.toggle()
     assert w.persons_layer.estimate_xy(1) is not None
+    # deleting a person takes its analysis with it: its heat map and pose are no longer drawn
+    w.state.set_person(3)
+    w.persons.delete()
+    assert sorted(w.state.person_analyses) == [1, 2] and len(w.display.person_heat_layers(4)) == 2
+    assert w.persons_layer.estimate_xy(3) is None
 
 
 def test_accept_and_propagate_use_the_selected_persons_own_analysis(qtbot, scene, monkeypatch):
