@@ -251,14 +251,17 @@ def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy:
     if opts.caption and caption:
         scale = max(0.35, min(h, w) / 500)
         step = int(24 * scale) + 4
-        for i, line in enumerate(wrap_caption(caption, scale, w - 12)):
+        thick = max(1, round(scale))  # one stroke width for outline and text: a thicker outline would advance
+        halo = thick + 1              # each glyph further and drift off the white text on a long line
+        for i, line in enumerate(wrap_caption(caption, scale, w - 12, thick)):
             y = int(20 * scale) + 4 + i * step
-            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+            for dx, dy in ((-halo, 0), (halo, 0), (0, -halo), (0, halo)):
+                cv2.putText(out, line, (6 + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
+            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
 
 
-def wrap_caption(text: str, scale: float, width: int) -> list[str]:
+def wrap_caption(text: str, scale: float, width: int, thickness: int = 1) -> list[str]:
     """Words of ``text`` in lines no wider than ``width`` pixels at this cv2 font ``scale`` (a long
     caption, such as the reasons a model's output is not an estimate, stays inside the frame)."""
     lines: list[str] = []
@@ -266,7 +269,7 @@ def wrap_caption(text: str, scale: float, width: int) -> list[str]:
         cur = ""
         for word in para.split():
             cand = f"{cur} {word}" if cur else word
-            if cur and cv2.getTextSize(cand, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width:
+            if cur and cv2.getTextSize(cand, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0] > width:
                 lines.append(cur)
                 cur = word
             else:
