@@ -72,8 +72,9 @@ def area_resize(img: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
 
 
 def auto_batch(device: Any) -> int:
-    """Frames per backbone batch for ``device``: small on a CPU (finer overlap with decoding,
-    no gain from larger batches), larger on a GPU in proportion to its memory."""
+    """Frames per backbone batch for ``device``: 64 on a CPU (the demo network ran at 460 frames/s
+    per core with 64 frames a batch vs 380 with 16; the blocks stay small: 64 input-size frames),
+    larger on a GPU in proportion to its memory."""
     kind = getattr(device, "type", str(device)).split(":")[0]
     if kind == "cuda":
         try:
@@ -86,7 +87,7 @@ def auto_batch(device: Any) -> int:
         return int(max(32, min(512, 16 * gb)))
     if kind == "mps":
         return 32
-    return 16
+    return 64
 
 
 @contextlib.contextmanager

@@ -507,12 +507,14 @@ class Video:
         raise VideoError(f"{self.path}: frame {i} cannot be decoded (file corrupt or truncated near frame {i}); "
                          "re-copy or re-encode the video")
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    def frames(self, start: int = 0, stop: int | None = None, bgr: bool = False) -> Iterator[np.ndarray]:
         """Yield frames ``start .. stop-1`` in order, reading forward only (its own decoder).
 
         One exact positioning at ``start`` (as :meth:`frame` does), then only reads.
         ``stop=None`` means every decodable frame; a ``stop`` past a truncated file's
-        readable end raises :class:`VideoError` before anything is yielded."""
+        readable end raises :class:`VideoError` before anything is yielded. ``bgr``: the
+        decoder's own channel order, no conversion (a caller that shrinks the frame first
+        swaps the channels of the small image for free: the analysis pipeline)."""
         if stop is not None and int(stop) > self.frame_count:
             self._check_index(int(stop) - 1)  # names the truncation or the range problem
         stop = self.frame_count if stop is None else int(stop)
@@ -520,7 +522,8 @@ class Video:
         if self.is_folder:
             for i in range(start, stop):
                 f = self.cache.get(i)
-                yield f if f is not None else self._read_image(i)
+                f = f if f is not None else self._read_image(i)
+                yield f[..., ::-1] if bgr else f
             return
         if start >= stop:
             return
@@ -538,11 +541,11 @@ class Video:
                         self._fail(reader._pos)
                     reader._pos += 1
             for i in range(start, stop):
-                ok, bgr = reader._cap.read()
-                if not ok or bgr is None:
+                ok, frame = reader._cap.read()
+                if not ok or frame is None:
                     raise VideoError(f"{self.path}: frame {i} cannot be decoded (file corrupt or truncated); "
                                      "re-copy or re-encode the video")
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                yield frame if bgr else cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         finally:
             reader._cap.release()
 

@@ -176,8 +176,8 @@ def analysis_speed(video: str | Path, checkpoint: Path, device: str = "cpu") -> 
         n = v.frame_count
 
         def decode_resize() -> None:  # the pipeline's input stage alone
-            for _ in frame_blocks(v.frames(), [batch] * (-(-n // batch)), lambda f: resize_frame(f, size),
-                                  (*size, 3)):
+            for _ in frame_blocks(v.frames(bgr=True), [batch] * (-(-n // batch)),
+                                  lambda f: resize_frame(f, size)[..., ::-1], (*size, 3)):
                 pass
 
         x_blk = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (1, batch, *size, 3), np.uint8))
