@@ -63,7 +63,8 @@ from rpan_core.errors import ConfigError, RPANError
 #: resized like every other frame (were bilinear-interpolated from full size).
 #: v4: ``window``, each frame's frame -> input map, and the input size.
 #: v5: the person-following crop keeps to the joints the model placed (rpan_core.crops.person_box).
-ANALYSIS_VERSION = 5
+#: v6: frame points are pixel centres at integers (rpan_core.geometry): poses of aspect-kept models move half a pixel.
+ANALYSIS_VERSION = 6
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs", "window")

@@ -8,10 +8,24 @@ transformation that produced the input. So a frame enters the model only through
 composed with an augmentation's rotation or flip) from frame pixels to input pixels,
 together with the inverse that maps predictions back.
 
-Coordinates are continuous pixels: pixel ``(i, j)`` covers ``[j, j + 1) x [i, i + 1)``
-and its centre is ``(j + 0.5, i + 0.5)``; a frame of width ``W`` spans ``[0, W)``.
-Joint labels, targets and decoded poses all use this convention. OpenCV's warp
-functions index pixel centres at integers; :meth:`Window.warp` converts.
+The one convention for points (labels, poses, boxes, every file format, every caller):
+**pixel centres at integers**. A point ``(x, y)`` with integer coordinates is the centre
+of the pixel in column ``x``, row ``y``; a frame of width ``W`` spans ``[-0.5, W - 0.5]``.
+It is what COCO and PennAction keypoints, OpenCV's drawing and warp functions, the
+synthetic videos and the studio's view (pixel centres drawn at integer scene
+coordinates) use, so a label at pixel ``(x, y)`` means that pixel's centre everywhere.
+
+Inside a :class:`Window` the matrix works on *continuous* coordinates (a pixel covers
+``[j, j + 1)``, its centre at ``j + 0.5``), because only there is a pure scale exact:
+shrinking a frame by ``s`` maps ``[0, W)`` onto ``[0, s W)``, whereas in centre
+coordinates it would also shift by ``(1 - s) / 2``. :meth:`Window.to_input` adds 0.5 on
+the way in and :meth:`Window.to_frame` takes it off on the way out, so callers never see
+it. Input coordinates (what :meth:`Window.to_input` returns, training targets,
+:func:`cells_to_input`, the decoders in :mod:`rpan_core.targets`) are continuous pixels
+of the model's input image; they never leave the model's side. Before this rule a frame
+point was taken as continuous while labels name pixel centres, which put every target
+half a frame pixel (``0.5 x scale`` input pixels, several on an upscaled crop) up-left of
+the joint, and a flipped crop down-right of it.
 
 Cells: a ``K1 x K2`` attention grid covers the input evenly; cell ``(r, c)`` has its
 centre at ``((c + 0.5) * w / K2, (r + 0.5) * h / K1)`` in input pixels
@@ -28,6 +42,7 @@ import numpy as np
 from rpan_core.errors import ConfigError
 
 Size = tuple[int, int]  # (height, width)
+_HALF = 0.5  # frame point (pixel centres at integers) + _HALF = continuous coordinate (pixel edges at integers)
 
 
 def _as3(m: np.ndarray) -> np.ndarray:
@@ -60,7 +75,7 @@ class Window:
         x0, y0, x1, y1 = (float(v) for v in box_xyxy)
         if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
             raise ConfigError(f"a person box must have finite corners, not {box_xyxy!r}")
-        bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+        bw, bh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)  # a box of pixel centres, as labels are
         side_w = bw + 2 * margin * max(bw, bh)
         side_h = bh + 2 * margin * max(bw, bh)
         if side_w / side_h < iw / ih:
@@ -68,7 +83,7 @@ class Window:
         else:
             side_h = side_w * ih / iw
         s = iw / side_w
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        cx, cy = (x0 + x1) / 2 + _HALF, (y0 + y1) / 2 + _HALF  # the box's centre, continuous
         return cls(np.array([[s, 0.0, iw / 2 - s * cx], [0.0, s, ih / 2 - s * cy]]), (ih, iw))
 
     def then(self, input_affine: np.ndarray) -> "Window":
@@ -88,19 +103,19 @@ class Window:
         return float(math.sqrt(abs(np.linalg.det(self.matrix[:, :2]))))
 
     def to_input(self, xy) -> np.ndarray:
-        """Frame pixels ``... x 2`` -> input pixels."""
-        p = np.asarray(xy, dtype=np.float64)
+        """Frame points ``... x 2`` (pixel centres at integers) -> continuous input pixels."""
+        p = np.asarray(xy, dtype=np.float64) + _HALF
         return p @ self.matrix[:, :2].T + self.matrix[:, 2]
 
     def to_frame(self, xy) -> np.ndarray:
-        """Input pixels ``... x 2`` -> frame pixels (the exact inverse of :meth:`to_input`)."""
+        """Continuous input pixels ``... x 2`` -> frame points (the exact inverse of :meth:`to_input`)."""
         inv = np.linalg.inv(_as3(self.matrix))[:2]
         p = np.asarray(xy, dtype=np.float64)
-        return p @ inv[:, :2].T + inv[:, 2]
+        return p @ inv[:, :2].T + inv[:, 2] - _HALF
 
     def frame_box(self) -> np.ndarray:
-        """(x0, y0, x1, y1) in frame pixels of the region the input shows (for an unrotated window;
-        it may reach outside the frame, where the input is padding)."""
+        """(x0, y0, x1, y1) frame points bounding the region the input shows (its outer pixel edges, for
+        an unrotated window; it may reach outside the frame, where the input is padding)."""
         ih, iw = self.input_size
         c = self.to_frame(np.array([[0.0, 0.0], [iw, ih]]))
         return np.array([c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()])
@@ -140,7 +155,9 @@ def grid_map_to_frame(grid_map: np.ndarray, window, input_size: Size, frame_size
     the whole frame, default the frame size); zero where the window did not look.
 
     Why: attention of a person crop covers only the crop; drawn stretched over the
-    whole frame it would sit beside the person.
+    whole frame it would sit beside the person. The result covers the frame edge to edge:
+    shown over a frame whose pixel centres sit at integers, place it at ``(-0.5, -0.5)``
+    with the frame's size, like the frame itself.
     """
     ih, iw = input_size
     fh, fw = frame_size

@@ -35,11 +35,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rpan_core.skeleton import Skeleton, get_skeleton
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import Project, ProjectSnapshot
 
 __all__ = ["SideDoubt", "DoubtRun", "doubt_runs", "swap_pose", "swap_rows", "swap_changes", "swap_gain", "doubts_for_video", "side_doubts", "flipped_poses", "DEFAULT_MARGIN"]
 
@@ -80,7 +83,7 @@ def swap_rows(rows: dict[int, Any], skeleton: str | Skeleton, *,
     return out
 
 
-def swap_changes(project: Any, video_id: int, frames: Any, predicted: Any = None,
+def swap_changes(project: Project | ProjectSnapshot, video_id: int, frames: Any, predicted: Any = None,
                  person: int = 1) -> dict[tuple[int, int], tuple | None]:
     """The label writes that swap left and right on ``frames``: ``{(frame, joint): (x, y, visible, source) | None}``.
 
@@ -255,7 +258,7 @@ def doubt_runs(doubts: list[SideDoubt]) -> list[DoubtRun]:
 
 # ----------------------------------------------------------------------------- the flipped image's prediction
 
-def flipped_poses(video_path: str | os.PathLike, checkpoint: str | os.PathLike, *, project: Any = None,
+def flipped_poses(video_path: str | os.PathLike, checkpoint: str | os.PathLike, *, project: Project | None = None,
                   device: str | None = None, progress: Any = None, cancel: Any = None) -> np.ndarray:
     """The model's poses on the horizontally flipped video, mapped back: ``T x J x 2`` in the video's pixels.
 
@@ -291,7 +294,7 @@ def flipped_poses(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     return skel.flip_xy(np.asarray(a.xy, np.float64), W)
 
 
-def doubts_for_video(project: Any, video_id: int, *, analysis: Any = None, flipped_xy: Any = None,
+def doubts_for_video(project: Project | ProjectSnapshot, video_id: int, *, analysis: Any = None, flipped_xy: Any = None,
                      margin: float = DEFAULT_MARGIN, person: int = 1) -> list[SideDoubt]:
     """Side doubts of one project video: its labeled frames, stored predictions and model poses.
 

@@ -171,6 +171,24 @@ def action_track(body: Body, action: str, rng: np.random.Generator, n_frames: in
     return np.array(P3), necks, extras, poses, yaw
 
 
+def camera_motion(r_cam: np.random.Generator, n_frames: int, fps: float, width: int, *,
+                  max_zoom: float, max_shake: float) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """A hand-held camera: a slow sinusoidal zoom and a bounded random-walk shake.
+
+    Shared by single-person clips and multi-person scenes so both move alike; the draws
+    from ``r_cam`` are made in a fixed order, so a seed gives the same clip as before.
+    Returns (zoom amplitude, shake in pixels, per-frame (x, y) shake, per-frame zoom factor).
+    """
+    zoom_amp, shake = r_cam.uniform(0.0, max_zoom), r_cam.uniform(0.0, max_shake) * width
+    z_freq, z_ph = r_cam.uniform(0.2, 0.6), r_cam.uniform(0, 2 * math.pi)
+    walk = np.cumsum(r_cam.normal(0, 1, (n_frames, 2)), 0)
+    walk = walk - walk.mean(0)
+    walk = walk / (np.abs(walk).max() + 1e-9) * shake
+    zooms = 1 + zoom_amp * np.sin(2 * math.pi * z_freq * np.arange(n_frames) / fps + z_ph)
+    return zoom_amp, shake, walk, zooms
+
+
+
 def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: tuple[int, int] = DEFAULT_SIZE,
                  *, mirror: bool | None = None, person: bool = True, fps: float = DEFAULT_FPS) -> SynthVideo:
     """Render one clip of ``action``; the same arguments always give the same clip.
@@ -201,12 +219,7 @@ def render_video(seed: int, action: str, n_frames: int = DEFAULT_FRAMES, size: t
     fill = r_scene.uniform(0.62, 0.88)
     scale = fill * min(H / ext_h, W / ext_w)
     # camera: slow zoom and shake, bounded so the body stays inside
-    zoom_amp, shake = r_cam.uniform(0.0, 0.06), r_cam.uniform(0.0, 0.012) * W
-    z_freq, z_ph = r_cam.uniform(0.2, 0.6), r_cam.uniform(0, 2 * math.pi)
-    walk = np.cumsum(r_cam.normal(0, 1, (n_frames, 2)), 0)
-    walk = walk - walk.mean(0)
-    walk = walk / (np.abs(walk).max() + 1e-9) * shake
-    zooms = 1 + zoom_amp * np.sin(2 * math.pi * z_freq * np.arange(n_frames) / fps + z_ph)
+    zoom_amp, shake, walk, zooms = camera_motion(r_cam, n_frames, fps, W, max_zoom=0.06, max_shake=0.012)
     slack_w = W - ext_w * scale * (1 + zoom_amp) - 2 * shake - 4
     slack_h = H - ext_h * scale * (1 + zoom_amp) - 2 * shake - 4
     ox = W / 2 + r_scene.uniform(-0.5, 0.5) * max(0.0, slack_w) - (xmin + xmax) / 2 * scale

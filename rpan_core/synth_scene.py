@@ -62,7 +62,8 @@ def render_scene(seed: int, action: str, n_persons: int = 2, n_frames: int = 60,
 
     ``only`` (a person index 0..N-1) draws that person alone in the same scene.
     """
-    from rpan_core.synth import ACTIONS, _check_action, _noise, action_track, render_background  # noqa: F401
+    from rpan_core.synth import (ACTIONS, _check_action, _noise, action_track, camera_motion,  # noqa: F401
+                                 render_background)
 
     _check_action(action)
     if action not in UPRIGHT:
@@ -110,12 +111,7 @@ def render_scene(seed: int, action: str, n_persons: int = 2, n_frames: int = 60,
         centre = x0 + (x1 - x0) * t01  # centre of the extent, per frame
         tr["ox"] = centre - (tr["lo"][0] + tr["hi"][0]) / 2 * tr["scale"]
     # camera: a little zoom and shake shared by everyone
-    zoom_amp, shake = r_cam.uniform(0.0, 0.03), r_cam.uniform(0.0, 0.008) * W
-    z_freq, z_ph = r_cam.uniform(0.2, 0.6), r_cam.uniform(0, 2 * math.pi)
-    walk = np.cumsum(r_cam.normal(0, 1, (n_frames, 2)), 0)
-    walk = walk - walk.mean(0)
-    walk = walk / (np.abs(walk).max() + 1e-9) * shake
-    zooms = 1 + zoom_amp * np.sin(2 * math.pi * z_freq * np.arange(n_frames) / fps + z_ph)
+    zoom_amp, shake, walk, zooms = camera_motion(r_cam, n_frames, fps, W, max_zoom=0.03, max_shake=0.008)
     m = int(0.15 * max(H, W)) + 4
     floor_y = min(tr["oy"] + tr["hi"][1] * tr["scale"] for tr in tracks) - 0.06 * H
     bg = render_background(r_scene, H + 2 * m, W + 2 * m, floor_y + m)

@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import cv2
 import numpy as np
 
+from rpan_core.atomic import is_disk_full, temp_name, write_bytes
 from rpan_core.errors import RPANError, VideoError
 from rpan_studio.views.overlays import OverlayOptions, confidence_scale, draw_overlays, normalized_confidence
 
 if TYPE_CHECKING:  # pragma: no cover
+    from PyQt6.QtGui import QImage, QPixmap
     from PyQt6.QtWidgets import QWidget
 
     from rpan_studio.state import AnalysisLike
@@ -63,7 +65,7 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
     if out.suffix.lower() != ".mp4":
         out = out.with_suffix(".mp4")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.stem + ".partial.mp4")
+    tmp = temp_name(out)  # the pid-tagged temp name the orphan sweeps know (a killed export leaves no litter)
     opts = opts or OverlayOptions()
     with open_video(video_path) as video:
         stop = video.frame_count if stop is None else min(int(stop), video.frame_count)
@@ -160,13 +162,29 @@ class H264Writer:
 
 def save_widget_png(widget: QWidget, path: str | os.PathLike) -> Path:
     """Grab a widget (the view, a plot) as it is on screen and save it as PNG."""
+    return _save_png(widget.grab(), path)
+
+
+def _save_png(image: QImage | QPixmap, path: str | os.PathLike) -> Path:
+    """Encode to PNG in memory, then write it atomically: a full disk or a kill leaves no half file."""
+    from PyQt6.QtCore import QBuffer, QByteArray, QIODevice
+
     out = Path(path)
     if out.suffix.lower() != ".png":
         out = out.with_suffix(".png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not widget.grab().save(str(out), "PNG"):
-        raise RPANError(f"{out}: could not write the PNG; check the folder exists and is writable")
-    return out
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buf, "PNG")
+    buf.close()
+    if not ok:
+        raise RPANError(f"{out}: could not encode the PNG ({image.width()}x{image.height()})")
+    try:
+        return write_bytes(out, bytes(data))
+    except OSError as exc:
+        what = "the disk is full; free some space" if is_disk_full(exc) else \
+            "check the folder exists and is writable"
+        raise RPANError(f"{out}: could not write the PNG ({exc.strerror or exc}); {what}") from exc
 
 
 def confusion_from_result(result: dict) -> tuple[np.ndarray, list[str]]:
@@ -227,10 +245,4 @@ def save_confusion_png(matrix: np.ndarray, classes: Sequence[str], path: str | o
         p.drawRect(QRectF(left, top, n * cell, n * cell))
     finally:
         p.end()
-    out = Path(path)
-    if out.suffix.lower() != ".png":
-        out = out.with_suffix(".png")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not img.save(str(out), "PNG"):
-        raise RPANError(f"{out}: could not write the PNG; check the folder exists and is writable")
-    return out
+    return _save_png(img, path)

@@ -8,6 +8,7 @@ closed at teardown.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -30,6 +31,30 @@ def write_frames(folder: Path, n: int = 12, width: int = 64, height: int = 48) -
 
 
 ProjectFactory = Callable[..., Project]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point the per-user cache and config folders (file-hash store, linked videos, proxies,
+    analyses without a project, the studio's keys file) at a folder of this test session.
+
+    Why: the suite must neither read a developer's own settings (a remapped key would fail
+    a keyboard test) nor leave databases in their home folder. Set before any test module
+    is imported; a variable the caller already set is kept.
+    """
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="rpan-tests-"))
+    config._rpan_user_dirs = root  # type: ignore[attr-defined]
+    for var, sub in (("RPAN_CACHE_DIR", "cache"), ("RPAN_CONFIG_DIR", "config"), ("XDG_CONFIG_HOME", "xdg-config")):
+        os.environ.setdefault(var, str(root / sub))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import shutil
+
+    root = getattr(config, "_rpan_user_dirs", None)
+    if root is not None:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

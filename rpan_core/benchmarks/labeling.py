@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -44,22 +44,9 @@ from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
 #: The annotator's tolerance, as a fraction of the larger side of the person's box.
 TOLERANCE = 0.05
 
-#: Overrides of the engine's ``finetune`` preset for a labeling round (``rpan train --init CK
-#: --freeze-backbone --preset finetune`` plus these), and why:
-#:
-#: * ``lambda_pose`` 10: a labeling fine-tune is there to improve poses; the action loss
-#:   (summed over 8 steps) would otherwise dominate the squared attention error.
-#: * ``sigma_px`` 16: about half an 8 x 10 grid cell at 240 x 320. The paper's 5 px makes the
-#:   target nearly one cell, so the decoded pose snaps to cell centres (up to ~20 px off);
-#:   a target spread over the neighbouring cells teaches attention whose weighted mean
-#:   (``decode_refined``) lands between cells, which is what a 5 % tolerance needs.
-#: * ``mirror`` off: with cached cubes the mirror augmentation flips the cube, not the frame,
-#:   which is only approximately the flipped frame's features: wrong pixels for poses.
-#: * ``epochs`` / ``batch`` / ``lr``: one 8-frame clip per video per epoch, so a few hundred
-#:   frames need more epochs than the preset's 15 for ~60 optimizer steps (seconds on cached
-#:   cubes). Longer runs memorize the few corrected videos (see docs/labeling_effort.md).
-ROUND_RECIPE: dict[str, Any] = dict(preset="finetune", freeze_backbone=True, lambda_action=1.0, lambda_pose=10.0,
-                                    sigma_px=16.0, mirror=False, epochs=40, lr_step_epoch=30, batch=4, lr=0.01)
+#: Visibility thresholds tried on corrected frames: the studio's 0.05 steps, and below them, since a model
+#: trained on a few keyframes puts a dummy probability of a few thousandths on its visible joints.
+THRESHOLDS: tuple[float, ...] = (0.001, 0.002, 0.005, 0.01, 0.02) + tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))
 
 
 def joint_tolerance(bbox_xyxy: np.ndarray, fraction: float = TOLERANCE) -> np.ndarray:
@@ -143,7 +130,7 @@ def effort(pred_xy: np.ndarray | None, pred_visible: np.ndarray | None, true_xy:
 
 def pick_dummy_threshold(pred_xy: np.ndarray, dummy: np.ndarray, label_xy: np.ndarray, label_visible: np.ndarray,
                          bbox_xyxy: np.ndarray, fraction: float = TOLERANCE,
-                         grid: Sequence[float] = tuple(np.round(np.arange(0.05, 0.96, 0.05), 2))) -> float:
+                         grid: Sequence[float] = THRESHOLDS) -> float:
     """The visibility threshold (visible = dummy probability below it) that leaves the fewest
     joints to move on the given frames: call it with *labeled* frames (the fine-tune's own),
     never with the frames being evaluated. Ties go to the threshold closest to 0.5."""
@@ -155,11 +142,49 @@ def pick_dummy_threshold(pred_xy: np.ndarray, dummy: np.ndarray, label_xy: np.nd
     return best[1] if best is not None else DEFAULT_DUMMY_THRESHOLD
 
 
+def pck(pred_xy: np.ndarray, true_xy: np.ndarray, true_visible: np.ndarray, bbox_xyxy: np.ndarray,
+        alpha: float) -> float:
+    """Share of the truly visible joints within ``alpha`` x the larger box side of the truth (the flag shown
+    does not matter: PCK measures where the model puts a joint, the work also counts the flags)."""
+    vis = np.asarray(true_visible, bool)
+    d = np.linalg.norm(np.asarray(pred_xy, np.float64) - np.asarray(true_xy, np.float64), axis=-1)
+    ok = (d <= joint_tolerance(bbox_xyxy, alpha)[..., None]) & vis
+    return float(ok.sum() / max(1, vis.sum()))
+
+
 # ----------------------------------------------------------------------------- the simulation
 
 DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "assets" / "demo_checkpoint.pt"
-N_FRAMES = 40  # the demo model's clip length, so the analysis stride matches its training stride
-EVAL_SEED, POOL_SEED = 9000, 5000  # disjoint from the demo model's training videos (synth seed 7)
+EVAL_SEED, POOL_SEED, ROUND_SEED = 9000, 5000, 6000  # disjoint from each other and from the demo model's (synth 7)
+SEED_FRAMES, SEED_EVERY = 40, 5  # round 0: keyframes every 5th frame of 40-frame videos, placed from nothing
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The labeling preset's few-keyframe trainer (:mod:`rpan_core.keyframes`, ``rpan train --model-preset
+    labeling [--init CK] --steps S --copies C --lr LR``) as the benchmark runs it.
+
+    Why these settings: round 0 learns from a couple of dozen keyframes, so each gets more augmented copies;
+    the round's fine-tune continues round 0's weights (``--init``) on everything the project holds (the round-0
+    keyframes and the corrected frames, as ``rpan train`` on the project does) at half the learning rate, with
+    fewer copies per frame since it has several times more frames. Steps, not
+    minutes, so the figures do not depend on the machine's load.
+    """
+
+    seed_steps: int = 200
+    seed_copies: int = 8
+    seed_lr: float = 4e-3
+    round_steps: int = 200
+    round_copies: int = 3
+    round_lr: float = 2e-3
+    batch: int = 8
+    sigma_px: float = 6.0
+    input_size: tuple[int, int] = (256, 192)
+    stride: int = 4
+
+
+#: ``--quick``: the same plumbing, seconds of training (figures not meaningful).
+QUICK = Recipe(seed_steps=40, seed_copies=4, round_steps=40, round_copies=2)
 
 
 @dataclass
@@ -187,7 +212,8 @@ def _render(folder: Path, seed0: int, n: int, n_frames: int, actions: Sequence[s
 
 def _analyze(video: _Video, checkpoint: Path, cache: Path, threshold: float) -> tuple[np.ndarray, np.ndarray,
                                                                                          np.ndarray]:
-    """(xy, visible, dummy) as the studio would show them (refined decode)."""
+    """(xy, visible, dummy) as the studio would show them (``rpan analyze``: refined decode; for the labeling
+    preset a crop following the person frame by frame)."""
     from rpan_core.analyze import analyze_video
 
     a = analyze_video(video.path, checkpoint, cache_dir=cache, device="cpu")
@@ -195,158 +221,192 @@ def _analyze(video: _Video, checkpoint: Path, cache: Path, threshold: float) -> 
     return np.asarray(a.xy, np.float32), dummy < threshold, dummy
 
 
-def _stage(videos: Sequence[_Video], checkpoint: Path | None, cache: Path, threshold: float) -> Effort:
-    tot = Effort(0, 0, 0)
+@dataclass
+class _Preds:
+    """A model's poses on a set of frames and what they are compared with."""
+
+    xy: np.ndarray
+    dummy: np.ndarray
+    true_xy: np.ndarray
+    true_visible: np.ndarray
+    bbox: np.ndarray
+
+    def effort(self, threshold: float) -> Effort:
+        return effort(self.xy, self.dummy < threshold, self.true_xy, self.true_visible, self.bbox)
+
+    def pck(self, alpha: float) -> float:
+        return pck(self.xy, self.true_xy, self.true_visible, self.bbox, alpha)
+
+
+def _cat(parts: list[tuple]) -> _Preds:
+    return _Preds(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
+
+
+def _on_truth(videos: Sequence[_Video], ck: Path, cache: Path) -> _Preds:
+    """Predictions on whole videos against their exact joints (the evaluation videos)."""
+    parts = []
     for v in videos:
-        if checkpoint is None:
-            tot = tot + effort(None, None, v.xy, v.visible, v.bbox)
-        else:
-            xy, vis, _ = _analyze(v, checkpoint, cache, threshold)
-            tot = tot + effort(xy, vis, v.xy, v.visible, v.bbox)
-    return tot
+        xy, _, d = _analyze(v, ck, cache, DEFAULT_DUMMY_THRESHOLD)
+        parts.append((xy, d, v.xy, v.visible, v.bbox))
+    return _cat(parts)
+
+
+def _on_labels(project: Any, videos: Sequence[_Video], ck: Path, cache: Path) -> _Preds:
+    """Predictions on a project's labeled frames against the labels (what the project knows, never the truth;
+    the person's box comes with the labels)."""
+    parts = []
+    for v in videos:
+        la = project.video_labels(v.video_id)
+        fr = np.asarray(la.frames, np.int64)
+        xy, _, d = _analyze(v, ck, cache, DEFAULT_DUMMY_THRESHOLD)
+        parts.append((xy[fr], d[fr], np.asarray(la.xy, np.float32), np.asarray(la.visible, bool), v.bbox[fr]))
+    return _cat(parts)
+
+
+def _label_rows(xy: np.ndarray, vis: np.ndarray, frames: Sequence[int], source: Any) -> list[tuple]:
+    return [(int(t), j, float(xy[t, j, 0]), float(xy[t, j, 1]), bool(vis[t, j]),
+             source[t, j] if isinstance(source, np.ndarray) else source) for t in frames for j in range(xy.shape[1])]
 
 
 def _correct_into_project(project: Any, videos: Sequence[_Video], checkpoint: Path, cache: Path,
                           threshold: float, split: str = "train") -> Effort:
-    """The annotator corrects the model's predictions on ``videos``; the result goes into the project."""
+    """The annotator corrects the model's predictions on every frame of ``videos``; the labels go into the
+    project (moved joints ``corrected`` with the truth, accepted ones ``accepted`` where the model put them)."""
     tot = Effort(0, 0, 0)
     for v in videos:
         pxy, pvis, _ = _analyze(v, checkpoint, cache, threshold)
         xy, vis, moved = corrected_labels(pxy, pvis, v.xy, v.visible, v.bbox)
-        v.video_id = project.add_video(v.path, action=v.action, split=split)
-        rows = [(t, j, float(xy[t, j, 0]), float(xy[t, j, 1]), bool(vis[t, j]),
-                 "corrected" if moved[t, j] else "accepted")
-                for t in range(xy.shape[0]) for j in range(xy.shape[1])]
-        project.set_labels(v.video_id, rows)
+        v.video_id = project.add_video(v.path, split=split)
+        project.set_labels(v.video_id, _label_rows(xy, vis, range(len(xy)), np.where(moved, "corrected", "accepted")))
         tot = tot + effort(pxy, pvis, v.xy, v.visible, v.bbox)
     return tot
 
 
-def _on_labels(project: Any, videos: Sequence[_Video], checkpoint: Path, cache: Path,
-               threshold: float | None = None) -> tuple[float, Effort]:
-    """On the project's corrected frames of ``videos`` (what the project knows, never the truth): the dummy
-    threshold leaving the fewest moves (``threshold=None``) and the annotator's work at it."""
-    P, D, L, V, B = [], [], [], [], []
-    for v in videos:
-        la = project.video_labels(v.video_id)
-        frames = np.asarray(la.frames, np.int64)
-        pxy, _, dummy = _analyze(v, checkpoint, cache, DEFAULT_DUMMY_THRESHOLD)
-        P.append(pxy[frames]), D.append(dummy[frames])
-        L.append(np.asarray(la.xy, np.float32)), V.append(np.asarray(la.visible, bool))
-        B.append(v.bbox[frames])  # the person's box comes with the labels
-    P, D, L, V, B = (np.concatenate(a) for a in (P, D, L, V, B))
-    thr = pick_dummy_threshold(P, D, L, V, B) if threshold is None else threshold
-    return thr, effort(P, D < thr, L, V, B)
+def train_round(project_dir: Path, run_dir: Path, *, steps: int, copies: int, lr: float, recipe: Recipe,
+                init: Path | None = None, seed: int = 0, threads: int | None = None) -> tuple[Path, float, int]:
+    """One training of the labeling preset on the project's ``train`` split: ``(last.pt, seconds, frames)``."""
+    from rpan_core.keyframes import KeyframeConfig, train_keyframes
 
-
-def finetune_round(project_dir: Path, init: Path, run_dir: Path, recipe: dict | None = None,
-                   seed: int = 0) -> tuple[Path, float]:
-    """One labeling fine-tune round with the engine: ``(checkpoint, seconds)``."""
-    from rpan_core.engine import TrainConfig, run_training
-
-    rec = dict(ROUND_RECIPE, **(recipe or {}))
-    tc = TrainConfig(project=str(project_dir), run_dir=str(run_dir), init=str(init), device="cpu", seed=seed,
-                     tensorboard=False, **rec)
+    lines: list[str] = []
+    kc = KeyframeConfig(project=str(project_dir), minutes=None, steps=int(steps), copies=int(copies),
+                        batch=recipe.batch, lr=float(lr), sigma_px=recipe.sigma_px, seed=seed,
+                        input_size=tuple(recipe.input_size), stride=recipe.stride,
+                        init=str(init) if init else None, run_dir=str(run_dir), save_every_s=1e9, eval_every_s=1e9,
+                        threads=threads, min_steps=1)
     t0 = time.perf_counter()
-    run = run_training(tc, progress=False)
-    return Path(run) / "last.pt", time.perf_counter() - t0
+    run = train_keyframes(kc, say=lines.append)
+    frames = int(lines[0].split()[0]) if lines and lines[0].split()[0].isdigit() else -1
+    return Path(run) / "last.pt", time.perf_counter() - t0, frames
 
 
-def _split(videos: list[_Video], val_fraction: float) -> tuple[list[_Video], list[_Video]]:
-    n_val = max(1, int(round(len(videos) * val_fraction))) if len(videos) > 1 else 0
-    return videos[:len(videos) - n_val], videos[len(videos) - n_val:]
+#: The evaluation rows: (key, weights, threshold) — weights ``w0`` = round 0's model (made the round's
+#: predictions), ``w1`` = fine-tuned on the round's corrections, ``w0more`` = round 0's model trained as many
+#: more steps on round 0's keyframes only (the control: more steps, no new labels); threshold ``t0`` = the
+#: studio's default before any correction, ``t1`` = picked for those weights on the round's held-out corrections.
+#: ``w1fresh`` (optional): the same labels as ``w1`` trained from ImageNet without ``--init``, as many steps as
+#: round 0 and the fine-tune together (does continuing the round-0 weights matter?).
+COMBOS = (("w0_t0", "w0", "t0"), ("w0_t1", "w0", "t1"), ("w1_t0", "w1", "t0"), ("w1_t1", "w1", "t1"),
+          ("w0more_t0", "w0more", "t0"), ("w0more_t1", "w0more", "t1"),
+          ("w1fresh_t0", "w1fresh", "t0"), ("w1fresh_t1", "w1fresh", "t1"))
 
 
-def run(quick: bool = False, *, checkpoint: str | os.PathLike | None = None, workdir: str | os.PathLike | None = None,
-        recipe: dict | None = None, n_eval: int | None = None, n_round: int | None = None,
-        val_fraction: float = 0.25) -> dict:
-    """Joints to move per frame at stages (a)-(d); fraction saved; fine-tune seconds per round.
+def run(quick: bool = False, *, workdir: str | os.PathLike | None = None, recipe: Recipe | None = None,
+        n_seed: int | None = None, n_round: int | None = None, n_val: int | None = None, n_eval: int | None = None,
+        frames: int | None = None, seed_frames: int = SEED_FRAMES, control: bool = True, demo: bool = True,
+        fresh: bool = False, threads: int | None = None) -> dict:
+    """Round 0 (keyframes from nothing, train), round 1 (correct the model's poses on new videos, fine-tune),
+    then the work on round 2's videos for every combination of weights and visibility threshold.
 
-    Each round's corrected videos are split: ``1 - val_fraction`` of them train the fine-tune,
-    the rest (split ``val``, held out from it) pick the visibility threshold and decide whether
-    the fine-tuned weights replace the previous ones (kept only when they leave fewer moves on
-    those held-out corrected frames). The evaluation videos play no part in either choice; the
-    fine-tuned weights' own evaluation figures are reported too (``*_finetuned_*``).
+    Round 1's videos are split: ``n_round - n_val`` train the fine-tune, ``n_val`` (split ``val``, held out from
+    it) pick each model's visibility threshold. The evaluation videos are never in the project: nothing is
+    trained, tuned or chosen on them.
     """
-    from rpan_core.checkpoint import read_checkpoint
     from rpan_core.project import Project
     from rpan_core.synth import ACTIONS
 
-    ck0 = Path(checkpoint) if checkpoint else DEMO_CHECKPOINT
-    _, info = read_checkpoint(ck0)
-    classes = list(info.classes)
-    acts = [a for a in ACTIONS if a in classes] or list(ACTIONS)
-    n_eval = n_eval or (3 if quick else len(acts))
-    n_round = n_round or (4 if quick else 8)  # videos per round, N_FRAMES corrected frames each
-    rec = dict(recipe or {})
-    if quick:
-        rec.setdefault("epochs", max(1, ROUND_RECIPE["epochs"] // 3))
-        rec.setdefault("lr_step_epoch", max(1, ROUND_RECIPE["lr_step_epoch"] // 3))
+    rec = recipe or (QUICK if quick else Recipe())
+    n_seed = n_seed or 3
+    n_round = n_round or (4 if quick else 9)
+    n_val = n_val or (1 if quick else 2)
+    n_eval = n_eval or (3 if quick else 9)
+    frames = frames or (8 if quick else 16)
+    if not 0 < n_val < n_round:
+        from rpan_core.errors import ConfigError
+
+        raise ConfigError(f"n_val must be between 1 and n_round - 1 (got {n_val} of {n_round})")
+    acts = list(ACTIONS)
     tmp = tempfile.TemporaryDirectory(prefix="rpan-labeling-") if workdir is None else None
     work = Path(tmp.name if tmp else workdir)
     res: dict[str, Any] = {}
     try:
         cache = work / "analyses"
-        evals = _render(work / "eval", EVAL_SEED, n_eval, N_FRAMES, acts)
-        project = Project.create(work / "project", skeleton=info.skeleton.name, classes=classes)
+        pdir = work / "project"
+        seedv = _render(pdir / "videos", POOL_SEED, n_seed, seed_frames, acts)
+        roundv = _render(pdir / "videos", ROUND_SEED, n_round, frames, acts, offset=n_seed)
+        evals = _render(work / "eval", EVAL_SEED, n_eval, frames, acts)
+        project = Project.create(pdir, skeleton="pennaction")
         try:
-            rounds = [_split(_render(work / "project" / "videos", POOL_SEED, n_round, N_FRAMES, acts, offset=r * n_round),
-                             val_fraction) for r in range(2)]
-            n_train = len(rounds[0][0])
-            res.update(eval_videos=n_eval, eval_frames=n_eval * N_FRAMES, videos_per_round=n_round,
-                       train_videos_per_round=n_train, frames_per_round=n_round * N_FRAMES,
-                       train_frames_per_round=n_train * N_FRAMES, grid="x".join(map(str, _grid(info))),
-                       tolerance=TOLERANCE)
-            stages = {"a_from_nothing": _stage(evals, None, cache, 0.5),
-                      "b_demo_model": _stage(evals, ck0, cache, DEFAULT_DUMMY_THRESHOLD)}
-            current, thr = ck0, DEFAULT_DUMMY_THRESHOLD
-            trained_on: dict[Path, set[int]] = {ck0: set()}  # corrected videos each checkpoint was tuned on
-            train_v: list[_Video] = []
-            val_v: list[_Video] = []
-
-            def held_out(ck: Path) -> list[_Video]:
-                return [v for v in train_v + val_v if v.video_id not in trained_on[ck]]
-
-            for r, (tr, va) in enumerate(rounds, start=1):
-                # the annotator corrects the current model's poses on this round's (other) videos
-                w = _correct_into_project(project, tr, current, cache, thr, "train")
-                w = w + _correct_into_project(project, va, current, cache, thr, "val")
-                train_v, val_v = train_v + tr, val_v + va
-                ck, secs = finetune_round(work / "project", current, work / f"round{r}", rec, seed=r - 1)
-                trained_on[ck] = trained_on[current] | {v.video_id for v in train_v}
-                # thresholds on corrected frames each model was not tuned on; the choice on ``val_v`` (neither was)
-                thr_new = _on_labels(project, held_out(ck), ck, cache)[0]
-                thr_old = _on_labels(project, held_out(current), current, cache)[0]
-                on_val_new = _on_labels(project, val_v, ck, cache, thr_new)[1]
-                on_val_old = _on_labels(project, val_v, current, cache, thr_old)[1]
-                finetuned = _stage(evals, ck, cache, thr_new)
-                keep = on_val_new.moved < on_val_old.moved
-                current, thr = (ck, thr_new) if keep else (current, thr_old)
-                key = "c_round1" if r == 1 else "d_round2"
-                stages[key] = finetuned if keep else _stage(evals, current, cache, thr)
-                res.update({f"round{r}_finetune_s": secs, f"round{r}_threshold": thr,
-                            f"round{r}_kept_finetuned": bool(keep),
-                            f"round{r}_val_joints_per_frame_finetuned": on_val_new.per_frame,
-                            f"round{r}_val_joints_per_frame_previous": on_val_old.per_frame,
-                            f"round{r}_annotated_joints_per_frame": w.per_frame,
-                            f"{key}_finetuned_joints_per_frame": finetuned.per_frame,
-                            f"{key}_finetuned_work_saved": finetuned.saved})
+            keys = range(0, seed_frames, SEED_EVERY)
+            for v in seedv:  # round 0: keyframes placed from nothing (exact)
+                v.video_id = project.add_video(v.path, split="train")
+                project.set_labels(v.video_id, _label_rows(v.xy, v.visible, keys, "manual"))
         finally:
             project.close()
-        for name, e in stages.items():
-            res[f"{name}_joints_per_frame"] = e.per_frame
-            res[f"{name}_work_saved"] = e.saved
-            if name != "a_from_nothing":
-                res[f"{name}_misplaced_per_frame"] = e.wrong_place / max(1, e.frames)
-                res[f"{name}_wrong_flags_per_frame"] = e.wrong_flag / max(1, e.frames)
-        res["recipe"] = dict(ROUND_RECIPE, **rec)
+        w: dict[str, Path] = {}
+        w["w0"], res["w0_train_s"], res["w0_train_frames"] = train_round(
+            pdir, work / "w0", steps=rec.seed_steps, copies=rec.seed_copies, lr=rec.seed_lr, recipe=rec,
+            threads=threads)
+        if control:  # before round 1's videos exist: the same fine-tune on round 0's keyframes only
+            w["w0more"], res["w0more_train_s"], res["w0more_train_frames"] = train_round(
+                pdir, work / "w0more", steps=rec.round_steps, copies=rec.round_copies, lr=rec.round_lr, recipe=rec,
+                init=w["w0"], seed=2, threads=threads)
+        project = Project.open(pdir)
+        try:
+            tr, va = roundv[:n_round - n_val], roundv[n_round - n_val:]
+            work1 = _correct_into_project(project, tr, w["w0"], cache, DEFAULT_DUMMY_THRESHOLD, "train")
+            work1 = work1 + _correct_into_project(project, va, w["w0"], cache, DEFAULT_DUMMY_THRESHOLD, "val")
+        finally:
+            project.close()
+        res["round1_joints_per_frame"] = work1.per_frame  # what correcting round 0's model cost
+        w["w1"], res["w1_train_s"], res["w1_train_frames"] = train_round(
+            pdir, work / "w1", steps=rec.round_steps, copies=rec.round_copies, lr=rec.round_lr, recipe=rec,
+            init=w["w0"], seed=1, threads=threads)
+        if fresh:
+            w["w1fresh"], res["w1fresh_train_s"], res["w1fresh_train_frames"] = train_round(
+                pdir, work / "w1fresh", steps=rec.seed_steps + rec.round_steps, copies=rec.round_copies,
+                lr=rec.seed_lr, recipe=rec, seed=3, threads=threads)
+        project = Project.open(pdir)
+        try:
+            thr = {name: pick_dummy_threshold(p.xy, p.dummy, p.true_xy, p.true_visible, p.bbox)
+                   for name, p in ((n, _on_labels(project, va, ck, cache)) for n, ck in w.items())}
+        finally:
+            project.close()
+        preds = {name: _on_truth(evals, ck, cache) for name, ck in w.items()}
+        nothing = sum((effort(None, None, v.xy, v.visible, v.bbox) for v in evals), Effort(0, 0, 0))
+        rows: dict[str, tuple[Effort, float | None, float | None, float | None]] = {
+            "from_nothing": (nothing, None, None, None)}
+        if demo:
+            dp = _on_truth(evals, DEMO_CHECKPOINT, cache)
+            rows["demo_model"] = (dp.effort(DEFAULT_DUMMY_THRESHOLD), DEFAULT_DUMMY_THRESHOLD, dp.pck(0.05), dp.pck(0.1))
+        for key, wname, tname in COMBOS:
+            if wname in preds:
+                t = DEFAULT_DUMMY_THRESHOLD if tname == "t0" else thr[wname]
+                p = preds[wname]
+                rows[key] = (p.effort(t), t, p.pck(TOLERANCE), p.pck(0.1))
+        for key, (e, t, p05, p10) in rows.items():
+            res[f"{key}_joints_per_frame"] = e.per_frame
+            res[f"{key}_work_saved"] = e.saved
+            if key != "from_nothing":
+                res[f"{key}_misplaced_per_frame"] = e.wrong_place / max(1, e.frames)
+                res[f"{key}_wrong_flags_per_frame"] = e.wrong_flag / max(1, e.frames)
+                res[f"{key}_threshold"] = t
+                res[f"{key}_pck05"] = p05
+                res[f"{key}_pck10"] = p10
+        res.update(rows=list(rows), seed_videos=n_seed, seed_keyframes=n_seed * len(range(0, seed_frames, SEED_EVERY)),
+                   round_videos=n_round, round_train_videos=n_round - n_val, round_val_videos=n_val,
+                   frames_per_video=frames, eval_videos=n_eval, eval_frames=n_eval * frames,
+                   tolerance=TOLERANCE, recipe=asdict(rec))
         return res
     finally:
         if tmp is not None:
             tmp.cleanup()
-
-
-def _grid(info: Any) -> tuple[int, int]:
-    h, w = info.config.input_size
-    s = int(getattr(info.config, "backbone_stride", 32))
-    return (-(-h // s), -(-w // s))

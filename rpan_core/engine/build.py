@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rpan_core.engine.config import DEFAULT_MODEL_PRESET, TrainConfig
 from rpan_core.errors import ConfigError, TrainingError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import Project
 
 #: The one class of a model trained on a project without action classes (pose-only training).
 POSE_ONLY_CLASS = "(pose only)"
@@ -63,7 +66,7 @@ def build_from_preset(tc: TrainConfig, name: str, over: dict[str, Any]) -> Any:
 MODEL_BUILDERS: dict[str, Callable[[TrainConfig, str, dict[str, Any]], Any]] = {}
 
 
-def build_model(tc: TrainConfig, project: Any, log: Callable[[str], None] = print) -> tuple[Any, list[str], dict]:
+def build_model(tc: TrainConfig, project: Project, log: Callable[[str], None] = print) -> tuple[Any, list[str], dict]:
     """(model, classes, notes): from scratch with ``tc.model_preset`` or from ``tc.init``."""
     classes = list(project.classes) or [POSE_ONLY_CLASS]  # no classes: a pose-only model (its one output unused)
     skel_name = getattr(project.skeleton, "name", project.skeleton)

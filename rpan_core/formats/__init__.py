@@ -29,11 +29,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rpan_core.errors import FormatError, ProjectError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import Project, ProjectSnapshot
 
 __all__ = ["FormatError", "field_error", "check_coordinates", "load_mat", "get_field", "as_float_array", "as_int",
            "as_str", "check_skeleton", "check_single_person", "guard_project_errors"]
@@ -120,14 +123,14 @@ def check_coordinates(path: str | os.PathLike, xy: np.ndarray, width: int, heigh
     return nan
 
 
-def check_skeleton(project: Any, name: str, fmt: str) -> None:
+def check_skeleton(project: Project | ProjectSnapshot, name: str, fmt: str) -> None:
     have = project.skeleton.name
     if have != name:
         raise FormatError(f"{fmt} labels use the {name} skeleton but the project uses {have}; import into a "
                           f"{name} project (Project.create(..., skeleton='{name}'))")
 
 
-def check_single_person(project: Any, records: list[Any], fmt: str) -> None:
+def check_single_person(project: Project | ProjectSnapshot, records: list[Any], fmt: str) -> None:
     """Refuse to export a video whose labels belong to more than person 1 in a one-person format.
 
     PennAction and JHMDB hold one person per video; writing only person 1 would

@@ -14,16 +14,20 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rpan_core.atomic import atomic_write, remove_orphans_of
 from rpan_core.errors import FormatError
 from rpan_core.project import LabelSource
 
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import Project, ProjectSnapshot
+
 COLUMNS = ("video_id", "video", "frame", "person", "joint", "joint_name", "x", "y", "visible", "source")
 
 
-def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int] | None = None) -> Path:
+def export_csv(project: Project | ProjectSnapshot, out_path: str | os.PathLike, *,
+               video_ids: list[int] | None = None) -> Path:
     """Write the project's labels as CSV (atomically: a temp file, then rename); returns the path."""
     out = Path(out_path)
     names = project.skeleton.joints
@@ -36,7 +40,7 @@ def export_csv(project: Any, out_path: str | os.PathLike, *, video_ids: list[int
     return out
 
 
-def _write_rows(project: Any, out: Path, names: Any, video_ids: list[int] | None) -> None:
+def _write_rows(project: Project | ProjectSnapshot, out: Path, names: Any, video_ids: list[int] | None) -> None:
     with atomic_write(out, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)

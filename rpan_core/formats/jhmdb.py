@@ -22,13 +22,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from rpan_core.errors import FormatError, RPANError
 from rpan_core.formats import as_float_array, check_coordinates, get_field, guard_project_errors, load_mat
 from rpan_core.skeleton import JHMDB, convert_pose
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import Project
 
 ORIGIN = 1.0  # pos_img is in 1-based (MATLAB) pixels
 J = JHMDB.num_joints
@@ -79,7 +82,7 @@ def _frames_of(src: Path, cls: str, name: str) -> Path | None:
     return None
 
 
-def import_jhmdb(project: Any, src: str | os.PathLike, *, split: int = 1, convert: bool = False,
+def import_jhmdb(project: Project, src: str | os.PathLike, *, split: int = 1, convert: bool = False,
                  progress: Callable[[int, int], None] | None = None) -> list[int]:
     """Import JHMDB or Sub-JHMDB into a project; returns the new video ids.
 

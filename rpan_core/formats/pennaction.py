@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -38,6 +38,9 @@ from rpan_core.errors import FormatError, RPANError
 from rpan_core.formats import (as_float_array, as_int, as_str, check_coordinates, check_single_person, check_skeleton,
                                get_field, guard_project_errors, load_mat)
 from rpan_core.skeleton import PENNACTION
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rpan_core.project import Project, ProjectSnapshot
 
 #: 1-based pixels in the files (see the module docstring).
 ORIGIN = 1.0
@@ -111,7 +114,7 @@ def _label_files(src: Path) -> list[Path]:
     return files
 
 
-def import_pennaction(project: Any, src: str | os.PathLike, *, videos: list[str] | None = None,
+def import_pennaction(project: Project, src: str | os.PathLike, *, videos: list[str] | None = None,
                       progress: Callable[[int, int], None] | None = None) -> list[int]:
     """Import a PennAction tree into a pennaction project; returns the new video ids.
 
@@ -176,7 +179,8 @@ def _bbox_from_joints(xy: np.ndarray, labeled: np.ndarray, w: int, h: int) -> np
     return out
 
 
-def export_pennaction(project: Any, out_dir: str | os.PathLike, *, video_ids: list[int] | None = None,
+def export_pennaction(project: Project | ProjectSnapshot, out_dir: str | os.PathLike, *,
+                      video_ids: list[int] | None = None,
                       quality: int = 95, progress: Callable[[int, int], None] | None = None) -> Path:
     """Write the project's videos in the PennAction layout under ``out_dir``; returns it.
 

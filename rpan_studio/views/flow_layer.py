@@ -65,7 +65,7 @@ class FlowLayer:
         rgba = flow_rgba(vol.flow(pair), size, opacity=self.opacity)
         self.item.setImage(rgba, autoLevels=False, levels=(0, 255))
         h, w = size
-        self.item.setRect(0, 0, w, h)
+        self.item.setRect(-0.5, -0.5, w, h)  # over the frame's pixels, like the frame
         self.item.show()
         self.shown_pair = pair
         vol.prefetch_around(pair)  # the neighbouring chunks decompress off the UI thread

@@ -129,7 +129,8 @@ class VideoView(pg.GraphicsLayoutWidget):
         if size != self.frame_size or image.shape[:2] != self._image_shape:
             # the rect is a scale of the image's pixels: redo it when either size changes
             self._image_shape = image.shape[:2]
-            self.image_item.setRect(0, 0, size[1], size[0])
+            # pixel centres at integer scene coordinates, as labels and poses name them (rpan_core.geometry)
+            self.image_item.setRect(-0.5, -0.5, size[1], size[0])
             if size != self.frame_size:
                 self.frame_size = size
                 self.view_box.autoRange(padding=0.01)
@@ -140,7 +141,7 @@ class VideoView(pg.GraphicsLayoutWidget):
         """Zoom so the whole frame fills the view (after zooming out, joint handles keep their screen size)."""
         if self.frame_size is not None:
             h, w = self.frame_size
-            self.view_box.setRange(xRange=(0, w), yRange=(0, h), padding=0.01)
+            self.view_box.setRange(xRange=(-0.5, w - 0.5), yRange=(-0.5, h - 0.5), padding=0.01)
 
     def clear_frame(self) -> None:
         self.image_item.clear()
@@ -163,7 +164,7 @@ class VideoView(pg.GraphicsLayoutWidget):
                          input_size=input_size)
         self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         h, w = self.frame_size
-        self.heat_item.setRect(0, 0, w, h)
+        self.heat_item.setRect(-0.5, -0.5, w, h)  # over the frame's pixels, like the frame
         self.heat_item.show()
 
     def set_skeleton_edges(self, edges: Sequence[tuple[int, int]]) -> None:

@@ -27,11 +27,11 @@ def test_letterbox_keeps_aspect_and_round_trips(frame):
     # same scale along x and y, and the frame fits inside the input touching two opposite sides
     a = win.matrix[:, :2]
     assert abs(a[0, 0] - a[1, 1]) < 1e-12 and a[0, 1] == 0 and a[1, 0] == 0
-    corners = win.to_input(np.array([[0.0, 0.0], [frame[1], frame[0]]]))
+    corners = win.to_input(np.array([[-0.5, -0.5], [frame[1] - 0.5, frame[0] - 0.5]]))  # the outer pixel edges
     assert (corners >= -1e-9).all() and corners[1, 0] <= INPUT[1] + 1e-9 and corners[1, 1] <= INPUT[0] + 1e-9
     assert min(abs(corners[1, 0] - corners[0, 0] - INPUT[1]), abs(corners[1, 1] - corners[0, 1] - INPUT[0])) < 1e-9
     # centred
-    mid = win.to_input(np.array([frame[1] / 2, frame[0] / 2]))
+    mid = win.to_input(np.array([(frame[1] - 1) / 2, (frame[0] - 1) / 2]))  # the middle of the pixel centres
     assert np.allclose(mid, [INPUT[1] / 2, INPUT[0] / 2])
 
 
@@ -63,8 +63,8 @@ def test_warp_lines_up_with_point_mapping(frame):
     h, w = frame
     img = np.zeros((h, w, 3), np.uint8)
     x, y = 0.37 * w, 0.61 * h
-    img[int(y) - 12:int(y) + 12, int(x) - 12:int(x) + 12] = 255  # a 24 px square centred at (int(x), int(y))
-    centre = np.array([int(x), int(y)], dtype=float)
+    img[int(y) - 12:int(y) + 12, int(x) - 12:int(x) + 12] = 255  # a 24 px square of pixels int(x) - 12 .. + 11
+    centre = np.array([int(x), int(y)], dtype=float) - 0.5  # between its two middle pixels' centres
     for win in (Window.letterbox(frame, INPUT), Window.around_box((x - 200, y - 300, x + 150, y + 250), INPUT)):
         out = win.warp(img)[..., 0].astype(float)
         assert out.shape == INPUT
@@ -106,3 +106,60 @@ def test_attention_of_a_crop_is_drawn_where_the_crop_looked():
     want = win.to_frame(cells_to_input(40, 10, INPUT, (64, 48))) / 2  # out pixels are 2 frame pixels
     assert abs(x + 0.5 - want[0]) <= 1.0 and abs(y + 0.5 - want[1]) <= 1.0
     assert out[:100].max() == 0  # nothing drawn far outside the crop
+
+
+BRIGHT = (137, 88)  # a label at pixel column 137, row 88 of a 240 x 320 frame (pixel centres at integers)
+
+
+def _bright_frame():
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[BRIGHT[1], BRIGHT[0]] = 255
+    return img
+
+
+def _windows():
+    rng = np.random.default_rng(5)
+    x, y = BRIGHT
+    crop = Window.around_box((x - 9, y - 14, x + 11, y + 13), INPUT, margin=0.25)  # upscaled about 5x
+    yield "crop", crop
+    yield "flipped crop", crop.flipped()
+    for k in range(3):
+        yield f"augmented crop {k}", crop.then(augmentation(INPUT, rng, rotate_deg=0.0))
+
+
+@pytest.mark.parametrize("name", [n for n, _ in _windows()])
+def test_a_labelled_pixel_lands_where_the_warped_image_shows_it(name):
+    """The pixel a label names, warped into the model's input, is centred where ``to_input`` puts the label
+    (continuous input pixels: the input pixel (i, j) has its centre at (j + 0.5, i + 0.5)); the target built
+    there peaks in the cell where the image is brightest; decoded and mapped back, it is the label exactly.
+    Before the pixel-centre rule, labels were taken as pixel corners: half a frame pixel off (2.5 input px
+    on this crop, and the other way on the flipped one)."""
+    win = dict(_windows())[name]
+    out = win.warp(_bright_frame())[..., 0].astype(float)
+    yy, xx = np.mgrid[:INPUT[0], :INPUT[1]]
+    blob = np.array([(out * (xx + 0.5)).sum(), (out * (yy + 0.5)).sum()]) / out.sum()
+    p = win.to_input(np.array(BRIGHT, float))
+    assert np.abs(blob - p).max() < 0.1, (blob, p)
+    grid = (64, 48)
+    tg = joint_targets(torch.tensor(p[None], dtype=torch.float32), torch.ones(1, dtype=torch.bool), INPUT, grid,
+                       sigma_px=2.0)
+    cells = torch.nn.functional.avg_pool2d(torch.tensor(out)[None, None], 4)[0, 0]  # the image per 4 x 4 cell
+    assert int(tg[0, :-1].argmax()) == int(cells.flatten().argmax())
+    xy_in, _ = decode_quadratic(tg[:, :-1].reshape(1, *grid), INPUT)
+    assert np.abs(win.to_frame(xy_in.numpy())[0] - BRIGHT).max() < 0.05
+    assert np.abs(win.to_frame(win.to_input(np.array(BRIGHT, float))) - BRIGHT).max() < 1e-9
+
+
+def test_a_crop_around_a_single_pixel_box_is_centred_on_that_pixel():
+    win = Window.around_box((50, 70, 50, 70), INPUT)  # both corners at pixel (50, 70)
+    assert np.allclose(win.to_input(np.array([50.0, 70.0])), [INPUT[1] / 2, INPUT[0] / 2])
+    out = win.warp(_bright_frame_at(50, 70))[..., 0].astype(float)
+    yy, xx = np.mgrid[:INPUT[0], :INPUT[1]]
+    assert np.allclose([(out * (xx + 0.5)).sum() / out.sum(), (out * (yy + 0.5)).sum() / out.sum()],
+                       [INPUT[1] / 2, INPUT[0] / 2], atol=0.5)
+
+
+def _bright_frame_at(x, y):
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[y, x] = 255
+    return img

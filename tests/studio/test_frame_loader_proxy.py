@@ -88,3 +88,22 @@ def test_view_keeps_video_coordinates_for_a_smaller_proxy_image(qtbot):
     assert view.heat_item.image.shape[:2] == (54, 96)  # 16 px per cell on the long side, stretched by the paint
     r = view.heat_item.mapRectToParent(view.heat_item.boundingRect())
     assert (r.width(), r.height()) == (192, 108)
+
+
+def test_pixel_centres_sit_at_integer_scene_coordinates(qtbot):
+    """A label at pixel (x, y) is drawn on that pixel's centre (rpan_core.geometry's one convention): the
+    frame, its heat map and a smaller proxy image span [-0.5, W - 0.5] x [-0.5, H - 0.5]."""
+    from PyQt6.QtCore import QPointF
+
+    make_app()
+    view = VideoView()
+    qtbot.addWidget(view)
+    view.set_frame(0, np.zeros((108, 192, 3), np.uint8))
+    c = view.image_item.mapToParent(QPointF(37.5, 21.5))  # the centre of image pixel (37, 21)
+    assert (c.x(), c.y()) == (37.0, 21.0)
+    view.set_frame(1, np.zeros((54, 96, 3), np.uint8), (108, 192))  # a half-size proxy of the same frame
+    r = view.image_item.mapRectToParent(view.image_item.boundingRect())
+    assert (r.left(), r.top(), r.right(), r.bottom()) == (-0.5, -0.5, 191.5, 107.5)
+    view.set_heat(np.random.default_rng(0).random((13, 4, 6)).astype(np.float32))
+    r = view.heat_item.mapRectToParent(view.heat_item.boundingRect())
+    assert (r.left(), r.top()) == (-0.5, -0.5)

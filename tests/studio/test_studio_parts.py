@@ -185,10 +185,38 @@ def test_task_worker_reports_progress_result_and_errors(qtbot):
     w2.wait()
 
 
-def test_confusion_png_and_caption(tmp_path):
-    make_app()
+def test_confusion_png_and_caption(tmp_path, qapp):
     m, classes = confusion_from_result({"confusion": [[3, 1], [0, 4]], "classes": ["a", "b"]})
     out = save_confusion_png(m, classes, tmp_path / "cm.png")
     img = QImage(str(out))
     assert not img.isNull() and img.width() > 2 * 44
     assert caption_for(np.array([0.1, 0.7, 0.2]), ["x", "jump", "y"]) == "jump 70%"
+
+
+def test_a_png_export_on_a_full_disk_says_so_and_keeps_the_old_file(tmp_path, monkeypatch, qapp):
+    """The PNG is encoded in memory and written atomically: a full disk leaves the previous
+    figure as it was and no temp file, and the message names the cause."""
+    import errno
+
+    import rpan_core.atomic as atomic
+
+    from rpan_core.errors import RPANError
+
+    m = np.array([[3, 1], [0, 4]])
+    out = save_confusion_png(m, ["a", "b"], tmp_path / "cm.png")
+    before = out.read_bytes()
+    assert before.startswith(b"\x89PNG")
+
+    real_open = open
+
+    def full_disk_open(path, *a, **k):
+        if atomic.TMP_TAG in str(path):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr("builtins.open", full_disk_open)
+    with pytest.raises(RPANError, match="disk is full"):
+        save_confusion_png(np.array([[1, 0], [0, 1]]), ["a", "b"], out)
+    monkeypatch.undo()
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["cm.png"]
