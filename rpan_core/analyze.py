@@ -671,7 +671,18 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
     parser.add_argument("--poses-out", metavar="FILE.json",
                         help="also write the predicted poses of every frame as a COCO keypoints file (per-joint "
-                             "confidence in 'scores'); `rpan import --format coco` reads it back")
+                             "confidence in 'scores'); `rpan import --format coco` reads it back. With --person: "
+                             "one annotation per person and frame, with its track_id")
+    parser.add_argument("--video", dest="video_opt", metavar="VIDEO",
+                        help="the video (same as the positional VIDEO): a file, a frame folder, or with --project "
+                             "the video's id in the project")
+    parser.add_argument("--person", metavar="N|all", action="append",
+                        help="with --project: analyze person N of the video (repeat for several, or 'all' for every "
+                             "person with a box) on aspect-preserving crops around its boxes (box keyframes, else its "
+                             "labels' extent, else --box, else propagated from the poses read); cached per person")
+    parser.add_argument("--box", metavar="X0,Y0,X1,Y1[@FRAME]",
+                        help="with --person N: the person's box on FRAME (default 0) in frame pixels, used where "
+                             "the project has none for it")
 
 
 def _project_labels(project: Any, video_hash: str, video_path: str) -> tuple | None:
@@ -706,6 +717,129 @@ def _cli_all(args: argparse.Namespace, project: Any) -> int:
     return 1 if any(r["status"] == "error" for r in rows) else 0
 
 
+def _parse_persons(values: list[str]) -> list[int] | None:
+    """``--person`` values: ids, or None for 'all'."""
+    if any(v.strip().lower() == "all" for v in values):
+        if len(values) > 1:
+            raise ConfigError("--person all already takes every person; give it alone")
+        return None
+    out = []
+    for v in values:
+        try:
+            pid = int(v)
+        except ValueError:
+            raise ConfigError(f"--person takes a person's id (1, 2, ...) or 'all', not {v!r}") from None
+        if pid < 1:
+            raise ConfigError(f"person ids start at 1, got --person {pid}")
+        out.append(pid)
+    return out
+
+
+def _parse_box(text: str) -> tuple[list[float], int]:
+    """``X0,Y0,X1,Y1[@FRAME]`` -> (box, frame)."""
+    body, _, frame = text.partition("@")
+    try:
+        box = [float(v) for v in body.split(",")]
+        f = int(frame) if frame else 0
+    except ValueError:
+        box, f = [], 0
+    if len(box) != 4:
+        raise ConfigError(f"--box is X0,Y0,X1,Y1 or X0,Y0,X1,Y1@FRAME in frame pixels, not {text!r}")
+    return box, f
+
+
+def _cli_video(project: Any, video: str) -> Any:
+    """The project's video record for a path (or content) or an id."""
+    if video.isdigit() and not os.path.exists(video):
+        return project.video(int(video))
+    from rpan_core.video import open_video
+
+    with open_video(video, cache_mb=1) as v:
+        h = v.content_hash
+    for r in project.videos():
+        if r.content_hash == h or os.path.abspath(str(r.path)) == os.path.abspath(video):
+            return r
+    raise ConfigError(f"{video} is not a video of the project {project.folder}; add it first "
+                      "(rpan add / File > Add videos), or give its id")
+
+
+def _cli_persons(args: argparse.Namespace, project: Any) -> int:
+    """``--person N`` / ``--person all``: per-person analysis on crops (rpan_core.person_analysis)."""
+    from tqdm import tqdm
+
+    from rpan_core.person_analysis import analyze_persons, analyze_project_person
+
+    if project is None:
+        raise ConfigError("--person analyzes a person of a project's video: give --project P (its boxes and labels "
+                          "are there)")
+    if args.video is None:
+        raise ConfigError("--person needs the video: VIDEO or --video V (a path or the video's id in the project)")
+    if args.flow_checkpoint:
+        raise ConfigError("--person runs one RGB checkpoint on crops; leave out --flow-checkpoint")
+    persons = _parse_persons(args.person)
+    box, box_frame = _parse_box(args.box) if args.box else (None, None)
+    if box is not None and (persons is None or len(persons) != 1):
+        raise ConfigError("--box is one person's box: give it with a single --person N")
+    rec = _cli_video(project, args.video)
+    from rpan_core.person_analysis import check_has_box
+
+    for pid in persons or []:  # an unknown person, or one without any box: one line before any work
+        project.person(rec.id, pid)
+        check_has_box(project, rec.id, pid, box, box_frame)
+    bar = tqdm(total=None, desc="analyze persons", unit="frame")
+
+    def prog(done: float, total: float | None = None) -> None:
+        if total and bar.total != total:
+            bar.total = int(total)
+        bar.n = int(done)
+        bar.refresh()
+
+    kw = dict(device=args.device, batch=args.batch, progress=prog, stride=args.stride, refresh=args.refresh)
+    try:
+        if box is not None:
+            res = {persons[0]: analyze_project_person(project, rec.id, args.checkpoint, persons[0], box=box,
+                                                      box_frame=box_frame, **kw)}
+        else:
+            res = analyze_persons(project, rec.id, args.checkpoint, persons, **kw)
+    finally:
+        bar.close()
+    names = {p.id: p.name for p in project.persons(rec.id)}
+    rows = []
+    for pid, a in res.items():
+        row: dict[str, Any] = {"person": pid, "name": names.get(pid, f"person {pid}"), "frames": a.num_frames,
+                               "cached": a.from_cache, "analysis": str(a.path), "stride": a.stride,
+                               "video_pred": a.video_class, "seconds": a.seconds,
+                               "boxes": {k: int((np.asarray(a.box_origin) == c).sum()) for k, c in
+                                         (("given", 1), ("user", 2), ("propagated", 3), ("held", 4))}}
+        la = project.video_labels(rec.id, pid)
+        lab = np.asarray(la.labeled, bool)
+        keep = lab.any(axis=1) if len(la.frames) else np.zeros(0, bool)
+        if keep.any():
+            row["pck@0.2"] = pose_pck(a, np.asarray(la.frames, np.int64)[keep], np.asarray(la.xy)[keep],
+                                      np.asarray(la.visible, bool)[keep] & lab[keep])
+        rows.append(row)
+    summary: dict[str, Any] = {"video": str(rec.path), "video_id": rec.id, "persons": rows}
+    if getattr(args, "poses_out", None):
+        from rpan_core.formats.coco_poses import write_poses
+
+        summary["poses_out"] = str(write_poses(res, rec.path, args.poses_out, names=names))
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        for r in rows:
+            b = r["boxes"]
+            print(f"{r['name']} (person {r['person']}): {'cached' if r['cached'] else 'analyzed'} {r['frames']} "
+                  f"frames on crops (boxes: {b['given']} given, {b['user']} yours, {b['propagated']} propagated, "
+                  f"{b['held']} held) -> {r['analysis']}")
+            if "pck@0.2" in r:
+                p = r["pck@0.2"]
+                print(f"  PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
+                      f"refined {p['refined']['mean']:.3f}")
+        if "poses_out" in summary:
+            print(f"poses of {len(rows)} person(s) written to {summary['poses_out']} (COCO keypoints, track_id)")
+    return 0
+
+
 def cli_main(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -716,8 +850,16 @@ def cli_main(args: argparse.Namespace) -> int:
         project = Project.open(args.project)
     if args.batch is not None and args.batch < 1:
         raise ConfigError(f"--batch must be at least 1 (got {args.batch})")
+    if getattr(args, "video_opt", None) is not None:
+        if args.video is not None and args.video != args.video_opt:
+            raise ConfigError("give the video once: as VIDEO or as --video, not both")
+        args.video = args.video_opt
     if args.all:
         return _cli_all(args, project)
+    if getattr(args, "person", None):
+        return _cli_persons(args, project)
+    if getattr(args, "box", None):
+        raise ConfigError("--box is a person's box: give it with --project P --person N")
     if args.video is None:
         raise ConfigError("give a VIDEO to analyze, or --all with --project P for every video of a project")
     bar = tqdm(total=None, desc="analyze", unit="frame")

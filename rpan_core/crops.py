@@ -90,14 +90,36 @@ class Follower:
             box = person_box(res, hw) if res.conf.mean() >= LOST_CONF else None
             self.box = box if box is not None else np.array([0, 0, hw[1], hw[0]], float)
         res, self.state = self._run(frame, Window.around_box(self.box, size, MARGIN))
-        nb = person_box(res, hw)
-        self._lost = bool(res.conf.mean() < LOST_CONF or nb is None or not _plausible(self.box, nb))
+        nb = next_box(self.box, res.xy, res.dummy, res.conf, hw)
+        self._lost = nb is None
         if not self._lost:
             self.box = nb
         return res
 
 
+def next_box(old: np.ndarray | None, xy: np.ndarray, dummy: np.ndarray, conf: np.ndarray,
+             frame_hw: tuple[int, int]) -> np.ndarray | None:
+    """The person's box for the next frame from this frame's reading (``xy`` frame pixels), or None
+    when the person counts as lost: a weak reading (mean confidence below :data:`LOST_CONF`), too few
+    placed joints, or a box that doubled or halved since ``old``.
+
+    The one rule for following a person (this module's :class:`Follower` and the per-person
+    analysis, :mod:`rpan_core.person_analysis`), so both crop where the other would.
+    """
+    if float(np.mean(conf)) < LOST_CONF:
+        return None
+    nb = placed_box(xy, dummy, frame_hw)
+    if nb is None or (old is not None and not _plausible(old, nb)):
+        return None
+    return nb
+
+
 def person_box(res: FrameResult, frame_hw: tuple[int, int]) -> np.ndarray | None:
+    """The box of the joints the model placed in ``res`` (see :func:`placed_box`)."""
+    return placed_box(res.xy, res.dummy, frame_hw)
+
+
+def placed_box(xy: np.ndarray, dummy: np.ndarray, frame_hw: tuple[int, int]) -> np.ndarray | None:
     """The box of the joints the model placed (not on its dummy cell), clipped to the frame.
 
     Why not every joint: a joint the model parks on the dummy cell has no position, and
@@ -105,8 +127,9 @@ def person_box(res: FrameResult, frame_hw: tuple[int, int]) -> np.ndarray | None
     after frame until the crop no longer holds the person (seen on a real clip: the box
     grew 1.5x a frame and the poses ran off to 1e7 px).
     """
-    placed = (np.asarray(res.dummy) < DUMMY_MAX) & np.isfinite(res.xy).all(1)
-    box = pose_box(res.xy, placed, min_joints=MIN_BOX_JOINTS)
+    xy = np.asarray(xy, dtype=np.float64)
+    placed = (np.asarray(dummy) < DUMMY_MAX) & np.isfinite(xy).all(1)
+    box = pose_box(xy, placed, min_joints=MIN_BOX_JOINTS)
     if box is None:
         return None
     h, w = frame_hw

@@ -62,6 +62,7 @@ class KeyframeConfig:
     splits: tuple[str, ...] = ("train",)
     eval_every_s: float = 60.0
     min_steps: int = 10  # even when caching used up the time budget: an untrained head is no use
+    train_neck: bool = True  # False (--freeze-backbone): only the RPAN head (attention + LSTM) trains
     extra: dict = field(default_factory=dict)
 
 
@@ -274,12 +275,15 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         n = len(xys)
         xy_t, vis_t = torch.from_numpy(xys), torch.from_numpy(viss)
         left = kc.minutes - (time.time() - t_start) / 60 if kc.minutes else None
-        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the neck and head "
+        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the {'neck and head' if kc.train_neck else 'head (neck frozen)'} "
              f"({'%.1f min left of the %g min budget' % (max(left, 0), kc.minutes) if kc.minutes else ''}"
              f"{' / ' if kc.minutes and kc.steps else ''}{'%d steps' % kc.steps if kc.steps else ''})")
         val_frames = _read_frames(val_keys) if val_keys else []
         if not val_keys:
             note("no labeled frames outside the training split: no best.pt is chosen, last.pt is the result")
+        if not kc.train_neck:  # head only: the pyramid neck stays as it is (from --init, or as initialized)
+            for p in model.backbone.parameters():
+                p.requires_grad_(False)
         params = [p for p in model.parameters() if p.requires_grad]
         opt = torch.optim.AdamW(params, lr=kc.lr, weight_decay=1e-4)
         t0 = time.time()  # the budget covers the whole run, feature caching included (what a user waits for)
@@ -337,7 +341,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         msg = (f"{step} steps in {time.time() - t0:.0f} s (loss {ema or float('nan'):.3f}); " +
                (f"best held-out PCK@0.1 {best:.3f}: {run / 'best.pt'}" if val_keys else f"weights: {run / 'last.pt'}"))
         note(msg)
-        log.write("end", status="done", message=msg, step=step,
+        log.write("end", status="finished", message=msg, step=step,
                   best_checkpoint=str(run / "best.pt") if (run / "best.pt").exists() else None)
         return run
     except BaseException as exc:
@@ -362,7 +366,8 @@ def cli_main(args: Any) -> int:
                         batch=getattr(args, "batch", None) or 8, lr=getattr(args, "lr", None) or 4e-3,
                         seed=getattr(args, "seed", 0) or 0, init=getattr(args, "init", None),
                         run_dir=getattr(args, "run_dir", None), input_size=tuple(_input(args) or (256, 192)),
-                        stride=getattr(args, "backbone_stride", None) or 4)
+                        stride=getattr(args, "backbone_stride", None) or 4,
+                        train_neck=not getattr(args, "freeze_backbone", False))
     run = train_keyframes(kc)
     print(f"run folder: {run}")
     best = run / "best.pt"

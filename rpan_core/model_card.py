@@ -75,19 +75,34 @@ def video_origin(path: str | os.PathLike) -> str:
     return "synthetic" if (folder / SYNTH_MARKER).exists() or (folder.parent / SYNTH_MARKER).exists() else "real"
 
 
+def held_out_count(n_labeled: int, share: float) -> int:
+    """How many of a training video's ``n_labeled`` labeled frames a run holds out for validation when the
+    validation split has no labels (``--holdout share``): ``int(n * share)``, and none when that is 0 or would
+    leave no frame to train on. The one rule for :func:`rpan_core.engine.data.hold_out_frames` and the card."""
+    m = int(n_labeled * share)
+    return m if m >= 1 and n_labeled - m >= 1 else 0
+
+
 def card_from_project(project: Any, config: Any, *, preset: str = "", note: str = "",
-                      video_ids: Iterable[int] | None = None, held_out_split: str | None = None) -> ModelCard:
-    """The card of a model with ``config`` (an RPANConfig) trained on ``project``'s labeled videos
-    (those of ``held_out_split``, used for validation only, are not counted)."""
+                      video_ids: Iterable[int] | None = None, held_out_split: str | None = None,
+                      splits: Iterable[str] | None = None, holdout: float = 0.0) -> ModelCard:
+    """The card of a model with ``config`` (an RPANConfig) trained on ``project``'s labeled videos.
+
+    ``splits``: the splits the trainer learns from (default: every split but ``held_out_split``);
+    ``holdout``: the share of each training video's labeled frames the trainer held out for validation
+    (:func:`held_out_count`), which the card does not count as learned from.
+    """
     ids = None if video_ids is None else set(video_ids)
-    recs = [r for r in project.videos() if (ids is None or r.id in ids) and r.split != held_out_split]
+    wanted = None if splits is None else set(splits)
+    recs = [r for r in project.videos() if (ids is None or r.id in ids) and r.split != held_out_split
+            and (wanted is None or r.split in wanted)]
     used, frames, sizes, origins = 0, 0, {}, set()
     for r in recs:
         n = len(project.labeled_frames(r.id, person=None))
         if n == 0 and not r.action:
             continue
         used += 1
-        frames += n
+        frames += n - held_out_count(n, holdout)
         sizes[(int(r.width), int(r.height))] = sizes.get((int(r.width), int(r.height)), 0) + 1
         origins.add(video_origin(r.path))
     source = "unknown" if not origins else origins.pop() if len(origins) == 1 else "mixed"
@@ -100,17 +115,29 @@ def card_from_project(project: Any, config: Any, *, preset: str = "", note: str 
 
 
 def card_from_train_config(config: Any, train_config: dict) -> ModelCard | None:
-    """The card of a training run from its config's project (None when the project cannot be read)."""
+    """The card of a training run from its config's project (None when the project cannot be read).
+
+    It counts what the run learned from: the training split's labeled frames (the few-keyframe recipe:
+    its ``splits``), less the frames the engine holds out when the validation split has no labels.
+    """
     folder = train_config.get("project") if isinstance(train_config, dict) else None
     if not folder:
         return None
     from rpan_core.errors import RPANError
     from rpan_core.project import Project
 
+    keyframes = train_config.get("recipe") == "keyframes"
+    splits = list(train_config.get("splits") or ["train"]) if keyframes else ["train"]
     try:
         with Project.open(folder) as project:
-            return card_from_project(project, config, preset=str(train_config.get("model_preset") or ""),
-                                     held_out_split=train_config.get("val_split") or None)
+            holdout = 0.0
+            if not keyframes and not train_config.get("val_split"):
+                names = {r.split for r in project.videos()}
+                val = "val" if "val" in names else "test"
+                if not any(project.labeled_frames(r.id, person=None) for r in project.videos() if r.split == val):
+                    holdout = float(train_config.get("holdout") or 0.0)
+            preset = str(train_config.get("model_preset") or ("labeling" if keyframes else ""))
+            return card_from_project(project, config, preset=preset, splits=splits, holdout=holdout)
     except (RPANError, OSError):
         return None
 
@@ -160,4 +187,4 @@ def mismatch_warnings(card: ModelCard | None, width: int, height: int, origin: s
 
 
 __all__ = ["ModelCard", "SYNTH_MARKER", "mark_synthetic", "video_origin", "card_from_project",
-           "card_from_train_config", "card_lines", "mismatch_warnings"]
+           "card_from_train_config", "card_lines", "mismatch_warnings", "held_out_count"]

@@ -83,7 +83,8 @@ from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "MIGRATIONS", "LabelSource", "FrameState", "Label", "LabelArrays",
-    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot", "PersonRecord", "PersonData", "BoxArrays",
+    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot", "PersonRecord", "PersonData", "VideoData",
+    "BoxArrays",
     "Prediction", "PredictionArrays",
 ]
 
@@ -225,6 +226,24 @@ class PersonData:
     labels: list[tuple]  # (frame, joint, x, y, visible, source code, ts)
     boxes: list[tuple]   # (frame, x0, y0, x1, y1, source code, ts)
     predictions: list[tuple] = field(default_factory=list)  # (frame, joint, x, y, visible, conf, origin, ts)
+
+
+@dataclass
+class VideoData:
+    """Everything stored about one video (what :meth:`Project.remove_video` removed): its ``videos`` row
+    (column -> value, id included) and each person's :class:`PersonData`, so an undo can put it all
+    back exactly with :meth:`Project.restore_video`."""
+
+    row: dict[str, Any]
+    persons: list[PersonData]
+
+    @property
+    def id(self) -> int:
+        return int(self.row["id"])
+
+    @property
+    def label_count(self) -> int:
+        return sum(len(p.labels) for p in self.persons)
 
 
 @dataclass(frozen=True)
@@ -1283,14 +1302,45 @@ class Project(_Reader):
                         (abspath, self._rel(abspath), h, rec.id))
         return self.video(video_id)
 
-    def remove_video(self, video_id: int) -> None:
-        """Remove a video and all its labels from the project (the file itself is left alone)."""
-        with self.transaction():
+    def video_data(self, video_id: int) -> VideoData:
+        """Everything stored about one video: its row, its persons with their labels, boxes and stored
+        predictions (for :meth:`restore_video`)."""
+        with self._lock:
             self.video(video_id)
+            cur = self._db.execute("SELECT * FROM videos WHERE id=?", (int(video_id),))
+            names = [d[0] for d in cur.description]
+            row = dict(zip(names, cur.fetchone()))
+            persons = [self.person_data(video_id, p.id) for p in self.persons(video_id)]
+        return VideoData(row, persons)
+
+    def remove_video(self, video_id: int) -> VideoData:
+        """Remove a video and everything stored about it (labels, persons, boxes, predictions) from the
+        project; the file itself is left alone. Returns what went, for :meth:`restore_video` (undo)."""
+        with self.transaction():
+            data = self.video_data(video_id)
             self._write("DELETE FROM labels WHERE video=?", (int(video_id),))
             self._write("DELETE FROM predictions WHERE video=?", (int(video_id),))
+            self._write("DELETE FROM boxes WHERE video=?", (int(video_id),))
+            self._write("DELETE FROM persons WHERE video=?", (int(video_id),))
             self._write("DELETE FROM videos WHERE id=?", (int(video_id),))
             self._touch(int(video_id), None)
+        return data
+
+    def restore_video(self, data: VideoData) -> None:
+        """Put back a video removed by :meth:`remove_video`, exactly: the same id, row, persons, labels (with
+        their sources and timestamps), boxes and predictions, in one transaction."""
+        vid = data.id
+        with self.transaction():
+            taken = self._q("SELECT path FROM videos WHERE id=?", (vid,))
+            if taken:
+                raise ProjectError(f"{self.folder}: video id {vid} is used again by {Path(taken[0][0]).name}, "
+                                   "added after the removal; remove that video first to bring this one back")
+            cols = list(data.row)
+            self._write(f"INSERT INTO videos({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        [data.row[c] for c in cols])
+            self._touch(vid, None)
+            for person in data.persons:
+                self.restore_person(person)
 
     # ---------------------------------------------------------- labels
     def _label_row(self, video_id: int, n_frames: int, frame: Any, joint: Any, x: Any, y: Any, visible: Any,

@@ -28,6 +28,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="open, wait until the first video is shown and analyzed, save the window "
                              "as PNG and quit (for documentation and headless checks)")
     parser.add_argument("--frame", type=int, default=None, help="with --screenshot: the frame to show")
+    parser.add_argument("--video", default=None, metavar="ID|NAME",
+                        help="with a project (or the demo): open this video (its id or file name) instead of the "
+                             "first, e.g. --video pose2sim_cam01.mp4")
 
 
 def make_app(argv: Sequence[str] | None = None):
@@ -49,6 +52,7 @@ def cli_main(args: argparse.Namespace) -> int:
     from rpan_studio.main_window import MainWindow
 
     window = MainWindow(checkpoint=args.checkpoint, auto_analyze=not args.no_analyze)
+    window.first_video = getattr(args, "video", None)
     window.show()
     if args.project and Path(args.project).is_file() and Path(args.project).name != "project.db":
         window.open_video_file(args.project)  # a video: its scratch project

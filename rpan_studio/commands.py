@@ -10,7 +10,8 @@ range, interpolate, copy a pose) are written in one transaction.
 
 Who writes what ``source`` (rpan_core.project.LabelSource):
 
-* placing a joint where there was neither a label nor a prediction: ``manual``;
+* placing a joint (a click in labeling mode, where the person puts it), also where the model
+  predicts that joint, or where there was neither a label nor a prediction: ``manual``;
 * editing (move, visibility) a predicted joint that had no label yet: ``corrected``;
 * editing an existing label: ``manual`` stays ``manual``; anything else
   (accepted, imported, corrected) becomes ``corrected``;

@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from rpan_studio.state import AnalysisLike
 
-__all__ = ["export_overlay_video", "save_widget_png", "save_confusion_png", "confusion_from_result", "caption_for"]
+__all__ = ["export_overlay_video", "exported_caption", "save_widget_png", "save_confusion_png", "confusion_from_result", "caption_for"]
 
 
 def caption_for(probs_t: np.ndarray, classes: Sequence[str]) -> str:
@@ -47,16 +47,32 @@ def caption_for(probs_t: np.ndarray, classes: Sequence[str]) -> str:
     return f"{name} {100.0 * p[c]:.0f}%"
 
 
+def exported_caption(probs_t: np.ndarray, classes: Sequence[str], warnings: Sequence[str] = ()) -> str:
+    """The caption burned into an exported frame: the action (:func:`caption_for`), or, when the model's
+    output on this video is not an estimate (``warnings``: the studio banner's sentences, from
+    ``Session.model_warnings``), those sentences instead and no action name.
+
+    Why: the exported video travels without the studio's banner; an action caption there would present
+    the synthetic model's guess on a real video as a finding, which the view itself refuses to do.
+    """
+    if warnings:  # the video font has ASCII only
+        text = "NOT AN ESTIMATE: " + " | ".join(warnings)
+        return text.replace("\u2014", "-").encode("ascii", "replace").decode("ascii")
+    return caption_for(probs_t, classes)
+
+
 def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike | None, out_path: str | os.PathLike, *,
                          opts: OverlayOptions | None = None, edges: Sequence[tuple[int, int]] = (),
                          start: int = 0, stop: int | None = None, fps: float | None = None,
+                         warnings: Sequence[str] = (),
                          progress: Callable[[int, int], None] | None = None,
                          cancel: Callable[[], bool] | None = None) -> Path:
     """Write frames ``start..stop`` of the video with overlays to an H.264 mp4 (yuv420p, fast start: plays in
     browsers and common players; PyAV's libx264); returns the path.
 
     ``analysis`` provides ``attention``, ``xy``, ``conf``, ``probs``, ``classes``
-    (frames past its length are written without overlays). Written to a temporary
+    (frames past its length are written without overlays). ``warnings``: why the model's output here is
+    not an estimate (see :func:`exported_caption`). Written to a temporary
     name and renamed at the end, so a cancelled or failed export leaves no half file.
     """
     from rpan_core.video import open_video
@@ -91,7 +107,7 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
                                         window=None if win is None else np.asarray(win[t], np.float64),
                                         input_size=getattr(analysis, "input_size", None),
                                         conf=conf, edges=edges,
-                                        caption=caption_for(analysis.probs[t], classes), opts=opts)
+                                        caption=exported_caption(analysis.probs[t], classes, warnings), opts=opts)
                 else:
                     img = frame
                 writer.write(img)

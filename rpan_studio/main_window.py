@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.errors: list[str] = []  # every message shown to the user (tests read it)
         self.quiet = False  # tests: record errors instead of opening modal boxes
         self.quiet_answer = True
+        self.first_video: str | None = None  # open this video (id or file name) when the next project opens
         self.undo_stack = QUndoStack(self)
         self.state = StudioState(self)
         self.runner = TaskRunner(self)
@@ -365,29 +366,70 @@ class MainWindow(QMainWindow):
         self.refresh_videos()
         self.projectOpened.emit(project)
         if self.video_list.count():
-            self.video_list.setCurrentRow(0)
+            self.video_list.setCurrentRow(self._first_row(project))
+
+    def _first_row(self, project: Project) -> int:
+        """The row of :attr:`first_video` (an id or a file name; ``rpan-studio --video``), else 0."""
+        key, self.first_video = self.first_video, None
+        if key is None:
+            return 0
+        for row in range(self.video_list.count()):
+            vid = VideoList.video_id(self.video_list.item(row))
+            if str(key) in (str(vid), Path(project.video(vid).path).name):
+                return row
+        self.errors.append(f"no video {key!r} in {Path(project.folder).name}; showing the first one")
+        self.statusBar().showMessage(self.errors[-1], 8000)
+        return 0
 
     def remove_video(self) -> bool:
-        """File > Remove video: asks (saying how many labels go with it), then removes the open video."""
+        """File > Remove video: asks (naming what goes with it), then removes the open video as one undo step
+        (Ctrl+Z brings back the video, its labels, persons, boxes and predictions exactly)."""
+        from rpan_studio.video_commands import RemoveVideoCommand, removal_summary
+
+        import time
+
         project, vid = self.session.require_video()
-        rec = project.video(vid)
-        n = project.label_count(vid, person=None)
-        frames = len(project.labeled_frames(vid, person=None))
-        if not self._ask(f"Remove {Path(rec.path).name} from the project?\n\n"
-                         + (f"Its {n} labels on {frames} frames are deleted with it. " if n else "It has no labels. ")
-                         + "The video file stays on disk. This cannot be undone."):
+        name = Path(project.video(vid).path).name
+        labeled = project.label_count(vid, person=None) > 0
+        keep = Path(project.folder) / "removed" / f"{Path(name).stem}-{time.strftime('%Y%m%d-%H%M%S')}.coco.json"
+        if not self._ask(f"Remove {name} from the project?\n\n"
+                         f"Going with it: {removal_summary(project, vid)}.\n"
+                         + (f"Its labels are also kept in a file, removed/{keep.name} (File > Import > COCO reads "
+                            "it back).\n" if labeled else "")
+                         + "The video file stays on disk. Edit > Undo (Ctrl+Z) brings all of it back."):
             return False
-        self.player.stop()
-        self.session.close_video()
-        project.remove_video(vid)
-        self.undo_stack.clear()  # its edits cannot be undone any more
-        self.refresh_videos()
-        self.statusBar().showMessage(f"removed {Path(rec.path).name} ({n} labels)", 8000)
-        if self.video_list.count():
-            self.video_list.setCurrentRow(0)
-        else:
-            self._clear_video_views()
+        if labeled:  # kept file-side too: the undo stack ends with the session
+            from rpan_core.formats.coco import export_coco
+
+            keep.parent.mkdir(exist_ok=True)
+            export_coco(project, keep, video_ids=[vid])
+        self.undo_stack.push(RemoveVideoCommand(project, vid, self._video_removing, self._video_changed))
         return True
+
+    def _video_removing(self, video_id: int) -> None:
+        if self.state.video_id == video_id:
+            self.player.stop()
+            self.session.close_video()
+
+    def _video_changed(self, video_id: int, present: bool) -> None:
+        """After Remove video or its undo: re-list; show the restored video, or another one."""
+        project = self.state.project
+        if project is None:
+            return
+        self.refresh_videos()
+        if present:
+            name = Path(project.video(video_id).path).name
+            for row in range(self.video_list.count()):
+                if VideoList.video_id(self.video_list.item(row)) == video_id:
+                    self.video_list.setCurrentRow(row)
+            self.statusBar().showMessage(f"{name} is back with its labels", 8000)
+            return
+        self.statusBar().showMessage("video removed (Edit > Undo brings it back)", 8000)
+        if self.state.video_id is None:
+            if self.video_list.count():
+                self.video_list.setCurrentRow(0)
+            else:
+                self._clear_video_views()
 
     def _clear_video_views(self) -> None:
         """No video shown: the timeline, the plots and the frame number forget the previous one."""
@@ -501,7 +543,7 @@ class MainWindow(QMainWindow):
             self.conf_plot.set_conf(None)
             self.dynamics_plot.set_hidden(None)
         else:
-            self.action_plot.set_probs(analysis.probs, list(analysis.classes), int(analysis.video_pred))
+            self._show_actions()
             self.conf_plot.set_conf(np.asarray(analysis.conf, dtype=np.float32), skel)
             self.dynamics_plot.set_hidden(analysis.hidden)
             for w in (self.action_plot, self.conf_plot, self.dynamics_plot):
@@ -711,18 +753,23 @@ class MainWindow(QMainWindow):
 
     def model_warnings(self) -> list[str]:
         """Why the current model's output on the open video is not an estimate (empty: nothing to say)."""
-        from rpan_core.model_card import mismatch_warnings, video_origin
+        return self.session.model_warnings()
 
-        st = self.state
-        if st.project is None or st.video_id is None or not st.checkpoint:
-            return []
-        card, _err = read_card(st.checkpoint)
-        rec = st.project.video(st.video_id)
-        return mismatch_warnings(card, rec.width, rec.height, video_origin(rec.path))
+    def _show_actions(self) -> None:
+        """The action plot: the class curves, or a note where the view withholds action names (the banner)."""
+        a = self.state.analysis
+        if a is None:
+            self.action_plot.set_probs(None, [])
+            return
+        withheld = "action probabilities withheld: see the banner" if self.model_warnings() else ""
+        self.action_plot.set_probs(a.probs, list(a.classes), int(a.video_pred), withheld=withheld)
+        self.action_plot.set_frame(max(0, self.state.frame))
 
     def _update_model_trust(self) -> None:
         warnings = self.model_warnings()
         self.banner.set_warnings(warnings)
+        if self.state.analysis is not None:
+            self._show_actions()
         if self.display.untrusted != bool(warnings):
             self.display.untrusted = bool(warnings)
             if self.display.shown():

@@ -328,9 +328,26 @@ class Session(QObject):
         return self.tasks.run("export_labels", fmt.run, project, str(path), label=f"exporting {name}",
                               on_done=lambda out: self.message.emit(f"exported to {out}"))
 
+    def model_warnings(self) -> list[str]:
+        """Why the current model's output on the open video is not an estimate (empty: nothing to say).
+
+        One rule for every place that shows the model's output: the banner over the view and the
+        exported overlay video both withhold action names when this is not empty.
+        """
+        from rpan_core.model_card import mismatch_warnings, video_origin
+        from rpan_studio.dialogs.model_card import read_card
+
+        st = self.state
+        if st.project is None or st.video_id is None or not st.checkpoint:
+            return []
+        card, _err = read_card(st.checkpoint)
+        rec = st.project.video(st.video_id)
+        return mismatch_warnings(card, rec.width, rec.height, video_origin(rec.path))
+
     def export_video(self, path: str | os.PathLike, opts: "OverlayOptions", start: int = 0,
                      stop: int | None = None) -> TaskWorker:
-        """Write the open video with the overlays ``opts`` to mp4 in a worker."""
+        """Write the open video with the overlays ``opts`` to mp4 in a worker (action captions withheld where
+        the banner withholds them: the warnings are burned in instead)."""
         import copy
 
         from rpan_studio.export import export_overlay_video
@@ -339,7 +356,8 @@ class Session(QObject):
         rec = project.video(vid)
         edges = list(project.skeleton.edges)
         return self.tasks.run("export_video", export_overlay_video, str(rec.path), self.state.analysis, str(path),
-                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop, label="exporting video",
+                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop,
+                              warnings=self.model_warnings(), label="exporting video",
                               on_done=lambda p: self.message.emit(f"wrote {p}"))
 
     def export_confusion(self, path: str | os.PathLike) -> TaskWorker:

@@ -123,11 +123,13 @@ def hold_out_frames(items: list, share: float) -> tuple[list, list]:
 
     import numpy as np
 
+    from rpan_core.model_card import held_out_count
+
     train, val = [], []
     for it in items:
         n = len(it.label_frames)
-        m = int(n * share)
-        if m < 1 or n - m < 1:
+        m = held_out_count(n, share)
+        if m == 0:
             train.append(it)
             continue
         pick = np.unique(np.floor((np.arange(m) + 0.5) * n / m).astype(int).clip(0, n - 1))

@@ -38,7 +38,6 @@ from PyQt6.QtCore import (
 from PyQt6.QtWidgets import (
     QApplication,
     QButtonGroup,
-    QCheckBox,
     QComboBox,
     QDialog,
     QDoubleSpinBox,
@@ -69,9 +68,12 @@ __all__ = [
 ]
 
 from rpan_studio.dialogs.training_curves import TrainingCurves, step_summary  # noqa: E402
+from rpan_studio.dialogs.training_model import ModelBox  # noqa: E402
 from rpan_studio.dialogs.training_run import (
     current_checkpoint_label,  # noqa: E402 - re-exported: the dialog's public helpers
+    training_data,
     training_data_notes,
+    training_data_summary,
     DEFAULT_TRAINER,
     EventFollower,
     IntegerAxis,
@@ -119,14 +121,8 @@ class TrainingDialog(QDialog):
         self.follower: EventFollower | None = None
         self.run_dir: Path | None = None
         self.status: str = "idle"  # idle | running | finished | failed | cancelled
-        self.message = ""
         self.end_event: dict[str, Any] | None = None
-        self.stderr_text = ""
-        self.stdout_text = ""
-        self.total_steps = 0
-        self.last_step = 0
-        self.last_elapsed_s = 0.0
-        self._cancel_requested = False
+        self._clear_run_state()
         self._init: str | None = None
         self.compare_dialog = None
         self._clock = QElapsedTimer()
@@ -154,7 +150,7 @@ class TrainingDialog(QDialog):
         self.init_group = QButtonGroup(self)
         self.init_current = QRadioButton(current_checkpoint_label(self.current_checkpoint, self.current_origin))
         self.init_ckpt = QRadioButton("Another checkpoint:")
-        self.init_scratch = QRadioButton("Scratch (random initialization)")
+        self.init_scratch = QRadioButton("Scratch (a new model; ImageNet backbone where the preset has one)")
         for i, b in enumerate((self.init_current, self.init_ckpt, self.init_scratch)):
             self.init_group.addButton(b, i)
         il.addWidget(self.init_current)
@@ -200,12 +196,10 @@ class TrainingDialog(QDialog):
         self.lr_spin.setRange(1e-6, 10.0)
         self.lr_spin.setSingleStep(0.001)
         self.lr_spin.setValue(0.01)
-        self.freeze_check = QCheckBox("Freeze backbone (fast fine-tune of attention + LSTM)")
         self.device_combo = QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Learning rate", self.lr_spin)
-        form.addRow("", self.freeze_check)
         form.addRow("Device", self.device_combo)
         self.stream_combo = QComboBox()
         self.stream_combo.addItem("RGB frames", "rgb")
@@ -213,11 +207,20 @@ class TrainingDialog(QDialog):
         self.stream_combo.setToolTip("two-stream RPAN: train the flow stream too, then choose it with "
                                      "Model > Choose flow checkpoint")
         form.addRow("Stream", self.stream_combo)
+        self.model_box = ModelBox()
+        self.model_box.default_scratch_preset = ("demo" if any(v.action for v in self.project.videos())
+                                                 else "labeling")  # pose-only projects: the labeling model
+        top.addWidget(self.model_box, 2)
         top.addWidget(opt_box, 1)
-        # a random backbone is not worth freezing: from scratch, the whole network trains
-        self.init_scratch.toggled.connect(self._scratch_toggled)
-        self.stream_combo.currentIndexChanged.connect(lambda _i: self._scratch_toggled(self.init_scratch.isChecked()))
-        self._scratch_toggled(self.init_scratch.isChecked())
+        self.data_label = QLabel("")
+        self.data_label.setWordWrap(True)
+        outer.addWidget(self.data_label)
+        # the model's choices follow the start (a checkpoint fixes its model) and the stream
+        self.init_group.buttonToggled.connect(lambda *_: self._start_changed())
+        self.ckpt_edit.editingFinished.connect(self._start_changed)
+        self.stream_combo.currentIndexChanged.connect(lambda _i: self._start_changed())
+        self.model_box.preset_combo.currentIndexChanged.connect(lambda _i: self._preset_chosen())
+        self.model_box.changed.connect(self._update_data)
 
         bar = QHBoxLayout()
         self.start_button = QPushButton("Start training")
@@ -263,14 +266,14 @@ class TrainingDialog(QDialog):
         self.log_view.setPlaceholderText("Messages from the trainer appear here.")
         self.log_view.setFixedHeight(110)
         outer.addWidget(self.log_view)
-        self.notes = training_data_notes(self.project)
-        self.notes_label = QLabel("\n".join(self.notes))
+        self.notes_label = QLabel("")
         self.notes_label.setWordWrap(True)
         self.notes_label.setStyleSheet("QLabel { background: #fff3c4; color: #1a1a1a; padding: 4px; }")
-        self.notes_label.setVisible(bool(self.notes))
         outer.insertWidget(outer.indexOf(self.curves_view), self.notes_label)
-        no_val = any(n.startswith("No validation labels") for n in self.notes)
-        self.curves_view.set_empty_note("No validation labels:\nnothing to plot (see the note above)" if no_val else "")
+        self._start_changed()  # the model box, the data account and the notes for the preselected start
+        from rpan_studio.dialogs.training_model import DEFAULT_LR
+
+        self.lr_spin.setValue(DEFAULT_LR.get(self.model_box.effective_preset() or "", 0.01))
 
         close_row = QHBoxLayout()
         self.compare_button = QPushButton("Compare with starting checkpoint…")
@@ -284,15 +287,48 @@ class TrainingDialog(QDialog):
         close_row.addWidget(self.close_button)
         outer.addLayout(close_row)
 
-    def _scratch_toggled(self, scratch: bool) -> None:
-        flow = self.stream_combo.currentData() == "flow"
-        if scratch or flow:
-            self.freeze_check.setChecked(False)
-        self.freeze_check.setEnabled(not (scratch or flow))
-        self.freeze_check.setToolTip(
-            "a random backbone trains with the rest" if scratch else
-            "the flow stream trains its backbone (from an RGB checkpoint: TSN cross-modality init)" if flow else
-            "keep the checkpoint's backbone and train attention + LSTM on cached features")
+    def start_checkpoint(self) -> str | None:
+        """The checkpoint the run starts from as the form says now (None: scratch or not chosen yet)."""
+        choice = self.init_group.checkedId()
+        if choice == 0:
+            return self.current_checkpoint
+        if choice == 3:
+            return self.demo_checkpoint
+        if choice == 1:
+            text = self.ckpt_edit.text().strip()
+            return text if text and Path(text).is_file() else None
+        return None
+
+    def _start_changed(self) -> None:
+        self.model_box.set_start(self.start_checkpoint(), str(self.stream_combo.currentData()))
+        self._update_data()
+
+    def _preset_chosen(self) -> None:
+        """A preset picked in the Model box: a new model of that kind (the start becomes scratch unless the
+        labeling model continues a labeling checkpoint), with that recipe's learning rate and budget."""
+        box = self.model_box
+        preset = box.preset()
+        if preset is not None and self.init_group.checkedId() != 2 and not box._continues(preset):
+            self.init_scratch.setChecked(True)  # a checkpoint fixes its own model
+        from rpan_studio.dialogs.training_model import DEFAULT_LR
+
+        self.lr_spin.setValue(DEFAULT_LR.get(box.effective_preset() or "", 0.01))
+        self._update_data()
+
+    def _update_data(self) -> None:
+        """The account of what the run learns from, the notes, and which budget applies (epochs or minutes)."""
+        recipe = self.model_box.recipe()
+        data = training_data(self.project, recipe)
+        self.data_label.setText(training_data_summary(data, recipe))
+        self.epochs_spin.setEnabled(recipe == "engine")
+        self.epochs_spin.setToolTip("" if recipe == "engine" else "the labeling recipe trains for its time budget")
+        self.notes = training_data_notes(self.project, recipe, data)
+        if hasattr(self, "notes_label"):
+            self.notes_label.setText("\n".join(self.notes))
+            self.notes_label.setVisible(bool(self.notes))
+            no_val = any(n.startswith("No validation labels:") for n in self.notes)
+            self.curves_view.set_empty_note("No validation labels:\nnothing to plot (see the note above)"
+                                            if no_val else "")
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Start from checkpoint", str(self._project_folder()),
@@ -341,10 +377,10 @@ class TrainingDialog(QDialog):
             init=init,
             epochs=self.epochs_spin.value(),
             lr=self.lr_spin.value(),
-            freeze_backbone=self.freeze_check.isChecked(),
             device=self.device_combo.currentText(),
             stream=str(self.stream_combo.currentData()),
             extra_args=list(self.extra_args),
+            **self.model_box.choices(),
         )
 
     # ------------------------------------------------------------------ running
@@ -382,7 +418,7 @@ class TrainingDialog(QDialog):
         self.end_event = None
         self.stderr_text = ""
         self.stdout_text = ""
-        self._cancel_requested = False
+        self._cancel_requested = False  # the step counts go on: the resumed run continues the curves
         if self.follower is None or self.follower.path != self.run_dir / "events.jsonl":
             self.follower = EventFollower(self.run_dir / "events.jsonl", parent=self)
         self._launch(argv)  # the follower keeps its offset: only the resumed run's new lines are read
@@ -415,8 +451,9 @@ class TrainingDialog(QDialog):
         self.cancel_button.setEnabled(True)
         proc.start(argv[0], argv[1:])
 
-    def _reset_run(self, run_dir: Path) -> None:
-        self.run_dir = run_dir
+    def _clear_run_state(self) -> None:
+        """What one run accumulates (its end event, console text, step counts), empty again: for a new
+        dialog and for each new run."""
         self.end_event = None
         self.stderr_text = ""
         self.stdout_text = ""
@@ -425,6 +462,10 @@ class TrainingDialog(QDialog):
         self.last_step = 0
         self.last_elapsed_s = 0.0
         self._cancel_requested = False
+
+    def _reset_run(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._clear_run_state()
         self.curves_view.clear()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)

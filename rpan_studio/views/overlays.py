@@ -201,10 +201,30 @@ def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy:
             cv2.circle(out, tuple(p), thick + 2, tuple(int(v) for v in cols[j]), -1, cv2.LINE_AA)
     if opts.caption and caption:
         scale = max(0.35, min(h, w) / 500)
-        y = int(20 * scale) + 4
-        cv2.putText(out, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(out, caption, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        step = int(24 * scale) + 4
+        for i, line in enumerate(wrap_caption(caption, scale, w - 12)):
+            y = int(20 * scale) + 4 + i * step
+            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
+            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
     return out
+
+
+def wrap_caption(text: str, scale: float, width: int) -> list[str]:
+    """Words of ``text`` in lines no wider than ``width`` pixels at this cv2 font ``scale`` (a long
+    caption, such as the reasons a model's output is not an estimate, stays inside the frame)."""
+    lines: list[str] = []
+    for para in text.split("\n"):
+        cur = ""
+        for word in para.split():
+            cand = f"{cur} {word}" if cur else word
+            if cur and cv2.getTextSize(cand, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width:
+                lines.append(cur)
+                cur = word
+            else:
+                cur = cand
+        if cur:
+            lines.append(cur)
+    return lines
 
 
 # ----------------------------------------------------------------------------- optical flow

@@ -288,11 +288,16 @@ class PoseEditor(QObject):
         self.select(order[0])
 
     # --- edits (each pushes one undoable command) ---
-    def move_joint(self, joint: int, x: float, y: float, merge: bool = False) -> None:
-        """Put ``joint`` at (x, y) on the current frame as one undo step (``merge``: join with the previous nudge)."""
+    def move_joint(self, joint: int, x: float, y: float, merge: bool = False, placed: bool = False) -> None:
+        """Put ``joint`` at (x, y) on the current frame as one undo step (``merge``: join with the previous nudge).
+
+        ``placed``: the person put the joint where they clicked (labeling mode), not moved the model's
+        joint: that is their own label (``manual``) even where the model predicts the joint; moving a
+        prediction (drag, nudge) makes a ``corrected`` one.
+        """
         if not self._ready():
             return
-        from_pred = joint not in self.labels and self._predicted_xy(joint) is not None
+        from_pred = not placed and joint not in self.labels and self._predicted_xy(joint) is not None
         merge_id = -1
         if merge:
             key = (id(self.project), self.video_id, self.frame, self.person, joint)
@@ -403,7 +408,7 @@ class PoseEditor(QObject):
         j = self._placing
         if j is None or not self._ready():
             return
-        self.move_joint(j, x, y)
+        self.move_joint(j, x, y, placed=True)
         self._advance(j)
 
     def _start_sequence(self, joints: list[int]) -> None:

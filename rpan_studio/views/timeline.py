@@ -194,18 +194,33 @@ class ActionPlot(LinkedPlot):
         self.curves: list[pg.PlotDataItem] = []
         self.classes: list[str] = []
         self.predicted: int | None = None
+        self.note = pg.TextItem("", color=(200, 200, 200), anchor=(0.5, 0.5))
+        self.note.setParentItem(pi.getViewBox())
+        self.note.hide()
 
     def clear_data(self) -> None:
         for c in self.curves:
             remove_curve(self.getPlotItem(), c)
         self.curves = []
         self.legend.clear()
+        self.note.hide()
 
-    def set_probs(self, probs: np.ndarray | None, classes: Sequence[str], predicted: int | None = None) -> None:
+    def set_probs(self, probs: np.ndarray | None, classes: Sequence[str], predicted: int | None = None,
+                  withheld: str = "") -> None:
+        """Draw the class curves; none, with a note instead, for a pose-only (one-class) model or when the
+        studio withholds action names (``withheld``: why; the banner's rule)."""
         self.clear_data()
         self.classes = list(classes)
         self.predicted = predicted
         if probs is None:
+            return
+        reason = withheld or ("no action classes: a pose-only model" if len(self.classes) < 2 else "")
+        if reason:
+            self.note.setText(reason)
+            box = self.getPlotItem().getViewBox().boundingRect()
+            self.note.setPos(box.center())
+            self.note.show()
+            self.set_n_frames(int(np.asarray(probs).shape[0]))
             return
         p = np.asarray(probs, dtype=np.float32)
         t = np.arange(p.shape[0])

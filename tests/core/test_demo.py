@@ -96,3 +96,33 @@ def test_shipped_demo_checkpoint_loads():
         pytest.skip("assets/demo_checkpoint.pt not generated yet (python scripts/make_demo_assets.py)")
     model, info = load_checkpoint(path)
     assert list(info.classes) == list(ACTIONS) and path.stat().st_size < 20e6
+
+
+def test_shipped_real_demo_checkpoint_is_the_labeling_model_of_the_real_clip():
+    """The real clip's checkpoint ships in assets/ (read, never retrained here: CI has no realclips)."""
+    from rpan_core.checkpoint import read_checkpoint
+    from rpan_core.demo import REAL_CLIP, REPO_ROOT
+
+    path = REPO_ROOT / "assets" / "real_demo_checkpoint.pt"
+    if not path.exists():
+        pytest.skip("assets/real_demo_checkpoint.pt not built (python scripts/make_real_demo_assets.py ...)")
+    _state, info = read_checkpoint(path)
+    card = info.card
+    assert card.preset == "labeling" and card.source == "real" and card.labeled_frames >= 10
+    assert REAL_CLIP in card.note and tuple(info.config.input_size) == (256, 192)
+    assert not any("/" in str(v) for v in (info.train_config or {}).values())  # no paths of the build machine
+    assets = REPO_ROOT / "assets"
+    assert path.stat().st_size < 10e6 and sum(p.stat().st_size for p in assets.iterdir()) < 40e6
+
+
+def test_the_real_clip_ships_with_pose2sims_exact_licence():
+    import hashlib
+
+    from rpan_core.demo import REAL_CLIP, REPO_ROOT
+
+    clip, notice = REPO_ROOT / "assets" / REAL_CLIP, REPO_ROOT / "assets" / "pose2sim_LICENSE.txt"
+    if not clip.exists():
+        pytest.skip("the real clip is not shipped in this checkout")
+    text = notice.read_text()
+    assert "BSD 3-Clause License\n\nCopyright (c) 2022, perfanalytics\nAll rights reserved." in text
+    assert hashlib.sha256(clip.read_bytes()).hexdigest() in text  # the notice names this very file

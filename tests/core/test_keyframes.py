@@ -62,7 +62,7 @@ def test_training_writes_small_checkpoints_and_picks_best_on_held_out_frames(tra
 
     ev = [json.loads(line) for line in (trained / "events.jsonl").read_text().splitlines()]
     assert ev[0]["type"] == "start" and ev[0]["keyframes"] == 4 and ev[0]["held_out"] == 4
-    assert ev[-1]["type"] == "end" and ev[-1]["status"] == "done" and ev[-1]["step"] == 6
+    assert ev[-1]["type"] == "end" and ev[-1]["status"] == "finished" and ev[-1]["step"] == 6
     assert any(e["type"] == "val" for e in ev)
     state, info = read_checkpoint(trained / "last.pt")
     assert info.config.backbone == "mobilenet_v2_fpn" and info.config.framing == "person"

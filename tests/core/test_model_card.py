@@ -62,3 +62,28 @@ def test_an_explicit_card_wins_and_a_checkpoint_without_project_has_none(tmp_pat
     p = save_checkpoint(tmp_path / "b.pt", model, classes=[f"c{i}" for i in range(9)],
                         card=ModelCard(project="x", videos=2, source="real"))
     assert read_checkpoint(p)[1].card.project == "x"
+
+
+def test_the_card_counts_only_the_frames_the_run_learned_from(tmp_path, model, make_project):
+    """Training-split frames only, less those the engine holds out when the validation split has no labels."""
+    from tests.conftest import write_frames
+
+    project = make_project()
+    train = project.add_video(write_frames(tmp_path / "a", n=20), split="train")
+    project.add_video(write_frames(tmp_path / "b", n=12), split="test")  # unlabeled: the run holds out
+    project.set_labels(train, [(f, 0, 5.0, 6.0, True, "manual") for f in range(20)])
+    folder = str(project.folder)
+    tc = {"project": folder, "run_dir": str(tmp_path / "r1"), "holdout": 0.1, "val_split": None}
+    from rpan_core.model_card import card_from_train_config
+
+    assert card_from_train_config(model.cfg, tc).labeled_frames == 18  # 2 of 20 held out to choose best.pt
+    assert card_from_train_config(model.cfg, dict(tc, holdout=0.0)).labeled_frames == 20
+    # labels in the test split: the run validates there, holds nothing out, and does not learn from them
+    test = [v.id for v in project.videos() if v.split == "test"][0]
+    project.set_labels(test, [(f, 0, 5.0, 6.0, True, "manual") for f in range(4)])
+    card = card_from_train_config(model.cfg, tc)
+    assert card.labeled_frames == 20 and card.videos == 1
+    # the few-keyframe recipe: its splits, no hold-out
+    kc = {"project": folder, "run_dir": str(tmp_path / "r2"), "recipe": "keyframes", "splits": ["train"]}
+    card = card_from_train_config(model.cfg, kc)
+    assert card.labeled_frames == 20 and card.preset == "labeling"

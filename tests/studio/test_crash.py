@@ -79,7 +79,7 @@ CHILD = textwrap.dedent(
                 editor.select(None)
                 editor.begin_place(joint)
                 editor.place_at(x, y)
-                out(k=k, op="set", frame=frame, joint=joint, x=x, y=y, visible=True, source="corrected")
+                out(k=k, op="set", frame=frame, joint=joint, x=x, y=y, visible=True, source="manual")  # placed by a click: the person's own label
             k += 1
     out(op="done")
     '''

@@ -95,3 +95,18 @@ def test_shift_p_redoes_the_selected_limb(h) -> None:
     for j, p in zip(leg, new):
         assert after[j][:2] == (pytest.approx(p[0], abs=0.6), pytest.approx(p[1], abs=0.6))
     assert after[0][:2] == (pytest.approx(pose[0][0]), pytest.approx(pose[0][1]))  # the rest untouched
+
+
+def test_a_joint_placed_where_the_model_predicts_one_is_the_person_s_own_label(h) -> None:
+    """Clicking a joint into place (labeling mode) stores it as manual even where the model shows that joint;
+    dragging the model's joint stays a correction of it."""
+    pose = _pose()
+    h.editor.set_context(h.project, h.vid, 3, (pose + 6.0, np.ones(J)))  # the model predicts every joint
+    _key(h, Qt.Key.Key_P)
+    for j in range(3):
+        h.click(h.to_px(*pose[j]))
+    stored = rows(h.project, h.vid, 3)
+    assert [stored[j][3] for j in range(3)] == ["manual"] * 3
+    h.editor.cancel_place()
+    h.drag(h.to_px(*(pose[8] + 6.0)), h.to_px(*(pose[8] + 12.0)))  # the model's right hip, moved
+    assert rows(h.project, h.vid, 3)[8][3] == "corrected"

@@ -62,6 +62,9 @@ def test_the_demo_model_on_a_real_video_gets_a_banner_and_no_caption(qtbot, tmp_
     assert w.banner.isVisible()
     assert "Demo model trained on synthetic figures" in w.banner.text() and "not estimates" in w.banner.text()
     assert "not an estimate" in w.view.caption.text and "jump" not in w.view.caption.text
+    # the action plot follows the same rule: no class curves, a note instead
+    assert w.action_plot.curves == [] and w.action_plot.note.isVisible()
+    assert "withheld" in w.action_plot.note.toPlainText()
     w.grab().save("/tmp/day_banner_after.png")
     _activate(qtbot, w)
     qtbot.keyClick(w.view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Model > Model card
@@ -76,6 +79,7 @@ def test_the_demo_model_on_a_real_video_gets_a_banner_and_no_caption(qtbot, tmp_
     w.open_video(w.video_id)
     qtbot.waitUntil(lambda: w.analysis is not None and w.view.frame_index == 0, timeout=5000)
     assert not w.banner.isVisible() and "not an estimate" not in w.view.caption.text
+    assert len(w.action_plot.curves) == 3 and not w.action_plot.note.isVisible()
 
 
 def _send(widget, kind, p: QPoint, button, buttons) -> None:
@@ -216,23 +220,51 @@ def test_f_fits_the_frame_to_the_window_after_zooming_out(qtbot, studio):  # noq
     assert min(x1 - x0 - W, y1 - y0 - H) < 0.2 * max(W, H)  # and it fills the view in one direction
 
 
-def test_remove_a_video_asks_then_removes_it_and_its_labels(qtbot, studio):  # noqa: F811
+def test_remove_a_video_asks_then_removes_it_and_ctrl_z_brings_it_back(qtbot, studio):  # noqa: F811
+    import numpy as np
+
     from .coded_clips import write_coded_clip
 
     w = studio
     other = w.add_videos([str(write_coded_clip(w.test_tmp / "other", 8))])[0]
     qtbot.waitUntil(lambda: w.video_id == other, timeout=5000)
     w.project.set_labels(other, [(2, j, 5.0 + j, 9.0, True, "manual") for j in range(13)])
+    runner = w.project.add_person(other, "runner")
+    w.project.set_labels(other, [(4, 0, 7.0, 8.0, True, "corrected")], person=runner)
+    w.project.set_box(other, 3, [1, 2, 20, 30], person=runner)
+    J = w.project.skeleton.num_joints
+    w.project.set_predictions(other, [5], np.full((1, J, 2), 4.0), np.ones((1, J), bool), np.full((1, J), 0.7), "t")
+    before = w.project.video_data(other)
+    steps = w.undo_stack.count()
     w.quiet_answer = False  # "No": nothing happens
     _menu_action(w, "File", "Remove video").trigger()
-    assert w.video_list.count() == 2 and w.project.label_count(other) == 13
-    assert "13 labels on 1 frames are deleted" in w.errors[-1]
+    assert w.video_list.count() == 2 and w.project.label_count(other, person=None) == 14
+    question = w.errors[-1]
+    assert ("14 joint labels on 2 frames, 2 persons (person 1, runner), 1 box keyframe, "
+            "stored predictions on 1 frame") in question and "Ctrl+Z" in question
     w.quiet_answer = True
     _menu_action(w, "File", "Remove video").trigger()
     assert w.video_list.count() == 1 and all(v.id != other for v in w.project.videos())
-    assert w.project.label_count(other) == 0
+    assert w.project.label_count(other, person=None) == 0
+    kept = list((w.project.folder / "removed").glob("other-*.coco.json"))  # the labels kept file-side too
+    assert len(kept) == 1 and f"removed/{kept[0].name}" in w.errors[-1]
+    import json
+
+    doc = json.loads(kept[0].read_text())
+    assert [im["frame_index"] for im in doc["images"]] == [2, 3, 4]  # labels on 2 and 4, the runner's box on 3
     qtbot.waitUntil(lambda: w.video_id is not None and w.video_id != other and w.view.frame_index == 0,
                     timeout=5000)
+    assert w.undo_stack.count() == steps + 1 and w.undo_stack.undoText().startswith("Remove video other")
+    # Ctrl+Z: one step brings back the video with its labels, persons, boxes and predictions, and shows it
+    _activate(qtbot, w)
+    qtbot.keyClick(w.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert w.project.video_data(other) == before and w.video_list.count() == 2
+    qtbot.waitUntil(lambda: w.video_id == other and w.view.frame_index == 0, timeout=5000)
+    # redo removes it again; undo again restores it again
+    qtbot.keyClick(w.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert w.video_list.count() == 1 and w.project.label_count(other, person=None) == 0
+    w.undo_stack.undo()
+    assert w.project.video_data(other) == before
 
 
 def test_open_video_without_a_project_then_save_as_makes_it_real(qtbot, tmp_path, monkeypatch):
@@ -297,3 +329,30 @@ def test_the_edit_menu_names_1_px_and_10_px_nudges_apart(studio):  # noqa: F811
     assert texts["Move the selected joint 1 px left"] == "Alt+Left"
     assert texts["Move the selected joint 10 px left"] == "Alt+Shift+Left"
     assert len(texts) == 8  # four directions, two step sizes, all named apart
+
+
+def test_rpan_studio_video_option_opens_that_video_of_the_project(qtbot, tmp_path, coded_project):
+    """`rpan-studio PROJECT --video NAME` (e.g. the demo's real clip) shows that video, not the first."""
+    import argparse
+
+    from rpan_studio import app as app_mod
+
+    from .coded_clips import write_coded_clip
+
+    project, first = coded_project(N)
+    second = project.add_video(write_coded_clip(tmp_path / "second", 8))
+    folder = project.folder
+    project.close()
+    parser = argparse.ArgumentParser()
+    app_mod.configure_parser(parser)
+    args = parser.parse_args([str(folder), "--no-analyze", "--video", "second"])
+    make_app()
+    w = MainWindow(settings=QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), auto_analyze=False)
+    w.quiet = True
+    qtbot.addWidget(w)
+    w.first_video = args.video
+    w.open_project(args.project)
+    assert w.video_id == second != first
+    w.first_video = "nope"  # an unknown name: the first video, and a message saying so
+    w.open_project(folder)
+    assert w.video_id == first and "no video 'nope'" in w.errors[-1]

@@ -38,7 +38,7 @@ FAKE_TRAINER = textwrap.dedent(
     p.add_argument("--epochs", type=int, default=2); p.add_argument("--lr", type=float)
     p.add_argument("--init"); p.add_argument("--freeze-backbone", action="store_true")
     p.add_argument("--device")
-    a = p.parse_args()
+    a, _unknown = p.parse_known_args()  # the model options (--model-preset, --minutes, ...) are not faked
     done_steps = 0
     if a.resume:
         saved = json.load(open(os.path.join(a.resume, "config.json")))
@@ -171,7 +171,7 @@ def test_run_updates_curves_and_finishes(qtbot, project: Project, fake: list[str
     assert dlg.init_current.isChecked()
     dlg.epochs_spin.setValue(2)
     dlg.lr_spin.setValue(0.005)
-    dlg.freeze_check.setChecked(True)
+    dlg.model_box.trains_combo.setCurrentIndex(dlg.model_box.trains_combo.findData("head"))
     with qtbot.waitSignal(dlg.runFinished, timeout=20000) as sig:
         assert dlg.start()
     run_dir, ckpt = sig.args
@@ -203,6 +203,7 @@ def test_curve_updates_mid_run_then_cancel(qtbot, project: Project, fake: list[s
     qtbot.addWidget(dlg)
     dlg.show()
     assert dlg.init_scratch.isChecked() and not dlg.init_current.isEnabled()
+    dlg.model_box.preset_combo.setCurrentIndex(dlg.model_box.preset_combo.findData("demo"))  # epochs, not minutes
     ended: list = []
     dlg.runEnded.connect(lambda *a: ended.append(a))
     finished: list = []
@@ -286,12 +287,14 @@ def test_freezing_is_offered_only_when_starting_from_a_checkpoint(qtbot, project
     demo.write_bytes(b"x")
     dlg = TrainingDialog(project, current_checkpoint=demo, current_origin="demo", trainer=fake)
     qtbot.addWidget(dlg)
-    dlg.freeze_check.setChecked(True)
+    trains = dlg.model_box.trains_combo
+    trains.setCurrentIndex(trains.findData("head"))
     dlg.init_scratch.setChecked(True)
-    assert not dlg.freeze_check.isEnabled() and not dlg.freeze_check.isChecked()
-    assert not dlg.options().freeze_backbone
+    dlg.model_box.preset_combo.setCurrentIndex(dlg.model_box.preset_combo.findData("demo"))
+    assert trains.findData("head") == -1 and trains.currentData() == "all"  # a random small CNN trains whole
+    assert not dlg.options().freeze_backbone and dlg.options().trains == "all"
     dlg.init_current.setChecked(True)
-    assert dlg.freeze_check.isEnabled()
+    assert trains.findData("head") >= 0
 
 
 def test_epoch_and_step_axes_label_whole_numbers_only(qtbot, project: Project, fake: list[str]) -> None:
@@ -309,12 +312,13 @@ def test_flow_stream_choice_reaches_rpan_train_and_forbids_freezing(qtbot, proje
     demo.write_bytes(b"x")
     dlg = TrainingDialog(project, current_checkpoint=demo, current_origin="demo", trainer=fake)
     qtbot.addWidget(dlg)
-    dlg.freeze_check.setChecked(True)
+    trains = dlg.model_box.trains_combo
+    trains.setCurrentIndex(trains.findData("head"))
     dlg.stream_combo.setCurrentIndex(dlg.stream_combo.findData("flow"))
-    assert not dlg.freeze_check.isEnabled() and not dlg.freeze_check.isChecked()
+    assert trains.findData("head") == -1 and trains.currentData() == "all"
     argv = train_command(dlg.options())
     assert argv[argv.index("--stream") + 1] == "flow" and argv[argv.index("--init") + 1] == str(demo)
     dlg.stream_combo.setCurrentIndex(dlg.stream_combo.findData("rgb"))
-    assert dlg.freeze_check.isEnabled() and "--stream" not in train_command(dlg.options())
+    assert trains.findData("head") >= 0 and "--stream" not in train_command(dlg.options())
     with pytest.raises(TrainingError, match="untick freeze"):
         train_command(dataclasses.replace(dlg.options(), stream="flow", freeze_backbone=True))

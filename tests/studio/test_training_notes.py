@@ -13,7 +13,7 @@ NO_VAL_TRAINER = textwrap.dedent(r'''
     for o in ("--project", "--run-dir", "--epochs", "--lr", "--init", "--device"):
         p.add_argument(o)
     p.add_argument("--freeze-backbone", action="store_true")
-    a = p.parse_args()
+    a, _unknown = p.parse_known_args()
     os.makedirs(a.run_dir, exist_ok=True)
     ev = open(os.path.join(a.run_dir, "events.jsonl"), "a")
     def emit(**kw):
@@ -37,6 +37,10 @@ def test_no_validation_labels_and_no_actions_are_explained(qtbot, project_with_v
     dlg = TrainingDialog(project, trainer=[sys.executable, str(script)])
     qtbot.addWidget(dlg)
     dlg.show()
+    # a pose-only project starts with the labeling model: poses only by design, no action note
+    assert dlg.model_box.preset() == "labeling" and "No video has an action" not in dlg.notes_label.text()
+    assert "poses only (the labeling model has no action classes)" in dlg.data_label.text()
+    dlg.model_box.preset_combo.setCurrentIndex(dlg.model_box.preset_combo.findData("demo"))  # the engine's
     text = dlg.notes_label.text()
     assert dlg.notes_label.isVisible()
     assert "No validation labels" in text and "'test' split" in text
