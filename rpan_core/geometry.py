@@ -27,6 +27,12 @@ point was taken as continuous while labels name pixel centres, which put every t
 half a frame pixel (``0.5 x scale`` input pixels, several on an upscaled crop) up-left of
 the joint, and a flipped crop down-right of it.
 
+The squashed input of the paper presets (:func:`rpan_core.data.resize_frame` and
+:func:`rpan_core.targets.joint_targets` over the frame) does not go through a Window and
+still reads a label as continuous: a constant half frame pixel, the same on mirrored clips
+(:meth:`rpan_core.skeleton.Skeleton.flip_xy` mirrors pixel centres), so it shifts what the
+model learns without blurring it.
+
 Cells: a ``K1 x K2`` attention grid covers the input evenly; cell ``(r, c)`` has its
 centre at ``((c + 0.5) * w / K2, (r + 0.5) * h / K1)`` in input pixels
 (:func:`cells_to_input`, :func:`input_to_cells`).

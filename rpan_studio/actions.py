@@ -112,10 +112,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("set_box", "Box &keyframe here", "B",
                "Make the selected person's box on this frame a keyframe (then drag or resize it)"),
     ActionSpec("remove_box", "Remove box keyframe", "Shift+B", "Remove the selected person's box keyframe here"),
+    ActionSpec("draw_box", "&Draw box (drag a rectangle)", "Ctrl+B",
+               "Draw the selected person's box on this frame: the next left drag is the rectangle (Ctrl+B again or "
+               "Esc stops); Shift+drag draws at any time"),
     # ---- the pose editor's own keys (bound by rpan_studio.views.pose_editor)
     ActionSpec("drag_joint", "", "Left drag",
                "Move a joint (one undo step per drag; right-click while dragging cancels)", "mouse"),
     ActionSpec("select_joint", "", "Left click", "Select a joint", "mouse"),
+    ActionSpec("draw_box_drag", "", "Shift+Left drag",
+               "Draw the selected person's box: a rectangle on the frame becomes its box keyframe here (one undo "
+               "step; also in labeling mode)", "mouse"),
     ActionSpec("next_joint", "", "Tab", "Select the next joint", "editor"),
     ActionSpec("previous_joint", "", "Shift+Tab", "Select the previous joint", "editor"),
     ActionSpec("toggle_visibility", "", "V", "Toggle the selected joint between visible and occluded", "editor"),
@@ -143,7 +149,7 @@ MENUS: dict[str, tuple[str, ...]] = {
     "&View": ("play", "step_forward", "step_back", "next_labeled", "prev_labeled", "next_unlabeled",
               "next_lowconf", "goto_frame", "first_frame", "last_frame", "-", "fit_view", "heat", "skeleton", "annotation"),
     "&Persons": ("add_person", "next_person", "previous_person", "rename_person", "delete_person", "-",
-                 "swap_persons", "-", "set_box", "remove_box"),
+                 "swap_persons", "-", "draw_box", "set_box", "remove_box"),
     "&Model": ("analyze", "model_card", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
     "&Help": ("help",),
 }

@@ -16,9 +16,10 @@ proxy is built first (timed on its own, as a ratio to sequential decoding), then
 the same seeks run with it and, for comparison, without it (the exact decoder).
 
 With ``--persons N`` (2-3) the session also times the path with every person's
-overlays (:class:`~rpan_studio.views.persons_layer.PersonsLayer`: each person's box,
-interpolated between keyframes, and the other persons' labeled skeletons, read from
-a real project store per frame), alternating seek by seek with the single-person
+overlays as after a per-person analysis (:class:`~rpan_studio.views.persons_layer.PersonsLayer`:
+each person's box, interpolated between keyframes, the other persons' labeled
+skeletons read from a real project store per frame and their estimated poses; every
+person's heat map warped through its own crop window into one image), alternating seek by seek with the single-person
 path on one target sequence, so both figures share the machine's load.
 
 Run: ``python -m rpan_studio.bench_scrub [--quick] [--codec h264] [--video PATH] [--persons 3]``
@@ -90,6 +91,29 @@ def _persons_project(folder: Path, video: Path, n_frames: int, persons: int, siz
     return p, vid
 
 
+def _person_analyses(project: Any, vid: int, n_frames: int, rng: np.random.Generator) -> dict[int, Any]:
+    """Analysis-shaped per-person arrays as the studio holds them after Ctrl+R on a video of several persons:
+    attention over a 16 x 12 grid of a 256 x 192 crop around each person's box (its window per frame), its
+    pose and visibility (broadcast where per-frame values do not matter for the timing)."""
+    from types import SimpleNamespace
+
+    from rpan_core.geometry import Window
+    from rpan_core.skeleton import PENNACTION
+
+    j, grid, in_size = PENNACTION.num_joints, (16, 12), (256, 192)
+    out = {}
+    for p in project.persons(vid):
+        boxes = project.person_boxes(vid, p.id)
+        win = np.stack([Window.around_box(b, in_size, margin=0.15).matrix for b in boxes])
+        centre = (boxes[:, :2] + boxes[:, 2:]) / 2
+        xy = centre[:, None, :] + rng.uniform(-8, 8, (1, j, 2))
+        out[p.id] = SimpleNamespace(
+            attention=np.broadcast_to(rng.random((1, j, *grid)).astype(np.float16), (n_frames, j, *grid)),
+            window=win, input_size=in_size, xy=xy, dummy=np.zeros((1, j), np.float16).repeat(n_frames, 0),
+            probs=np.zeros((n_frames, 1), np.float32))
+    return out
+
+
 def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = None, persons: int = 1,
                   workdir: Path | None = None) -> dict:
     """Random seeks and small steps through the studio's path (FrameLoader -> view with overlays)."""
@@ -121,11 +145,16 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
     state: dict[str, Any] = {"want": -1, "done_at": None}
     size = (video.height, video.width)
 
+    heats: Any = None  # with persons: every person's heat map through its crop (FrameDisplay.person_heat_layers)
+
     def shown(index: int, image: np.ndarray) -> None:
         if index != state["want"]:
             return
         view.set_frame(index, image, size)
-        view.set_heat(np.asarray(attention[index], dtype=np.float32))
+        if heats is not None and layer.visible:
+            view.set_heats(heats(index))
+        else:
+            view.set_heat(np.asarray(attention[index], dtype=np.float32))
         view.set_pose(xy[index], normalized_confidence(conf[index]))
         view.set_caption(f"frame {index}   jump 80%")
         view.grab()  # a real, synchronous paint of the whole view (repaint() is lazy offscreen)
@@ -142,8 +171,13 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
                                         persons, (int(size[0]), int(size[1])), rng)
         st = StudioState()
         st.project, st.video_id, st.person = project, vid, 1
+        st.person_analyses = _person_analyses(project, vid, n_frames, rng)
         layer = PersonsLayer(view.view_box, st, QUndoStack())
         layer.visible = False
+
+        def heats(index: int) -> list:
+            return [(np.asarray(a.attention[index], np.float32), a.window[index], a.input_size)
+                    for a in st.person_analyses.values()]
 
         def shown_persons(index: int, image: np.ndarray) -> None:
             if index == state["want"] and layer.visible:

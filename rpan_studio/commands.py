@@ -356,11 +356,12 @@ class SwapSidesCommand(LabelEditCommand):
     pose); see :func:`rpan_core.sides.swap_changes` for the sources written.
     """
 
-    def __init__(self, project: Project, video_id: int, frames: Sequence[int], predicted: Any = None) -> None:
+    def __init__(self, project: Project, video_id: int, frames: Sequence[int], predicted: Any = None,
+                 person: int = 1) -> None:
         from rpan_core.sides import swap_changes
 
         frames = sorted({int(f) for f in frames})
-        raw = swap_changes(project, video_id, frames, predicted)
+        raw = swap_changes(project, video_id, frames, predicted, person=person)
         if not raw:
             where = f"frame {frames[0]}" if len(frames) == 1 else f"frames {frames[0]}-{frames[-1]}"
             raise ProjectError(f"no pose to swap on {where}: label it, propagate, or analyze the video first")
@@ -369,7 +370,7 @@ class SwapSidesCommand(LabelEditCommand):
         done = sorted({f for f, _ in changes})
         text = (f"Swap left/right on frame {done[0]}" if len(done) == 1
                 else f"Swap left/right on {len(done)} frames ({done[0]}-{done[-1]})")
-        super().__init__(project, video_id, changes, text)
+        super().__init__(project, video_id, changes, text, person=person)
 
 
 class SetActionCommand(QUndoCommand):
@@ -435,11 +436,11 @@ def interpolate(stack: QUndoStack, project: Project, video_id: int, frame_a: int
 
 
 def swap_sides(stack: QUndoStack, project: Project, video_id: int, frames: Sequence[int] | int,
-               predicted: Any = None) -> SwapSidesCommand | None:
-    """Swap left and right on ``frames`` as one undo step (ProjectError when no frame has a pose)."""
+               predicted: Any = None, person: int = 1) -> SwapSidesCommand | None:
+    """Swap left and right of ``person`` on ``frames`` as one undo step (ProjectError when no frame has a pose)."""
     if isinstance(frames, (int, np.integer)):
         frames = [int(frames)]
-    return _push(stack, SwapSidesCommand(project, video_id, frames, predicted))
+    return _push(stack, SwapSidesCommand(project, video_id, frames, predicted, person))
 
 
 def set_action(stack: QUndoStack, project: Project, video_id: int, action: str | None) -> SetActionCommand:

@@ -29,44 +29,54 @@ class Labeling:
         self.display = display
         self.undo_stack = undo_stack
 
+    def _no_model_pose(self, where: str) -> RPANError:
+        """Why the selected person has no model pose (one line, saying what to do)."""
+        st = self.state
+        name = st.project.person(st.video_id, st.person).name if st.project is not None else f"person {st.person}"
+        if st.analysis is None:
+            how = "analyze the video (Ctrl+R) or propagate its keyframes (Shift+I)"
+        else:  # an analysis of someone else (the whole frame's is person 1's)
+            how = (f"the analysis shown reads person {st.analysis_person}; propagate {name}'s keyframes (Shift+I)"
+                   + (" or analyze again (Ctrl+R: each person on its own crop)" if len(st.person_analyses) == 0
+                      and st.project is not None and len(st.project.persons(st.video_id)) > 1 else ""))
+        return RPANError(f"{name} has no model pose {where}: {how}")
+
     def analyzed_frames(self) -> int:
-        """How many frames the analysis covers (an RPANError when there is none)."""
+        """How many frames the analysis of the selected person covers (an RPANError when there is none)."""
         self.session.require_video()
         a = self.state.analysis
-        if a is None:
-            raise RPANError("no model poses yet: analyze the video first (Ctrl+R)")
+        if not self.state.analysis_reads():
+            raise self._no_model_pose("yet")
         return int(np.asarray(a.probs).shape[0])
 
-    def _whole_frame_person(self) -> None:
-        """The model's poses are the whole-frame analysis: they are person 1's to accept."""
-        if self.state.person != 1:
-            raise RPANError(f"the model's poses read the whole frame (person 1); select person 1 to accept them, "
-                            f"or label person {self.state.person} by hand, copy or interpolate")
-
     def predicted_frames(self) -> int:
-        """How many frames may carry a prediction: the video's when it has stored ones, else the analysis'."""
+        """How many frames may carry the selected person's prediction: the video's when it has stored ones,
+        else its analysis'."""
         if self.display.stored is not None:
             return self.state.n_frames
         return self.analyzed_frames()
 
     def accept_frame(self) -> None:
+        """Accept the selected person's model pose on this frame (its stored prediction, else its analysis')."""
         project, vid = self.session.require_video()
-        self._whole_frame_person()
         f = self.state.frame
         pred = self.display.prediction(f)
         if pred is None:
-            raise RPANError("this frame has no model pose yet: analyze the video first (Ctrl+R)")
+            raise self._no_model_pose("on this frame")
         cmds.accept_prediction(self.undo_stack, project, vid, [f], pred[0][None], pred[1][None],
-                               visible=self.display.predicted_visible(f, f + 1))
+                               visible=self.display.predicted_visible(f, f + 1), person=self.state.person)
 
     def accept_range(self, start: int, stop: int) -> None:
-        """Accept the predicted poses (stored, else the analysis') of frames start..stop (inclusive), one undo step."""
+        """Accept the selected person's predicted poses (stored, else its analysis') of frames start..stop
+        (inclusive), one undo step."""
         t = self.predicted_frames()
         project, vid = self.session.require_video()
-        self._whole_frame_person()
         start, stop = max(0, min(start, stop)), min(t - 1, max(start, stop))
         xy, conf, vis = self.display.predictions_range(start, stop + 1)
-        cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)), xy, conf, visible=vis)
+        if not np.isfinite(xy).any():
+            raise self._no_model_pose(f"on frames {start}-{stop}")
+        cmds.accept_prediction(self.undo_stack, project, vid, list(range(start, stop + 1)), xy, conf, visible=vis,
+                               person=self.state.person)
 
     def swap_sides(self, start: int | None = None, stop: int | None = None) -> None:
         """Swap the whole skeleton's left and right on the current frame (or start..stop), one undo step."""
@@ -79,7 +89,8 @@ class Labeling:
             vis = self.display.predicted_visible(frame, frame + 1)
             return None if p is None else (p[0], np.ones(len(p[0]), bool) if vis is None else vis[0])
 
-        cmds.swap_sides(self.undo_stack, project, vid, range(start, stop + 1), predicted=model)
+        cmds.swap_sides(self.undo_stack, project, vid, range(start, stop + 1), predicted=model,
+                        person=self.state.person)
 
     def copy_previous(self) -> None:
         project, vid = self.session.require_video()

@@ -47,6 +47,7 @@ from rpan_studio.persons import Persons
 from rpan_studio.recent import RecentProjects
 from rpan_studio.session import Session
 from rpan_studio.state import StudioState
+from rpan_studio.views.box_drawer import BoxDrawer
 from rpan_studio.views.dynamics import ConfidencePlot, DynamicsPlot
 from rpan_studio.views.flow_layer import FlowLayer
 from rpan_studio.views.frame_display import FrameDisplay
@@ -72,7 +73,8 @@ ORG, APP = "RPAN", "RPAN Studio"
 
 
 class MainWindow(QMainWindow):
-    """RPAN Studio's main window. ``analyze_fn`` (tests) replaces ``rpan_core.analyze.analyze_video``."""
+    """RPAN Studio's main window. ``analyze_fn`` / ``analyze_person_fn`` (tests) replace rpan_core's whole-frame
+    and per-person analyses."""
 
     frameShown = pyqtSignal(int)  # a decoded frame is on screen with its overlays
     analysisReady = pyqtSignal(object)
@@ -80,6 +82,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, project: Project | str | os.PathLike | None = None,
                  checkpoint: str | os.PathLike | None = None, *, analyze_fn: Callable[..., Any] | None = None,
+                 analyze_person_fn: Callable[..., Any] | None = None,
                  auto_analyze: bool = True, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         keys_problem = load_keys()  # the keys file, read once at start (before any action is made)
@@ -95,7 +98,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.state = StudioState(self)
         self.runner = TaskRunner(self)
-        self.session = Session(self.state, self.runner, analyze_fn, self)
+        self.session = Session(self.state, self.runner, analyze_fn, self, analyze_person_fn)
         if checkpoint:
             self.state.set_checkpoint(checkpoint, "given")
 
@@ -114,6 +117,7 @@ class MainWindow(QMainWindow):
         self.persons_layer = PersonsLayer(self.view.view_box, self.state, self.undo_stack, self)
         self.display.layers.append(self.persons_layer)
         self.persons = Persons(self.session, self.persons_layer, self.undo_stack)
+        self.box_drawer = BoxDrawer(self.view, self.view.view_box, self.state, self.persons_layer, self)
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -205,7 +209,7 @@ class MainWindow(QMainWindow):
             "add_person": self.persons.add, "next_person": lambda: self.persons.cycle(1),
             "previous_person": lambda: self.persons.cycle(-1), "rename_person": self._rename_person_dialog,
             "delete_person": self.persons.delete, "swap_persons": self._swap_persons_dialog,
-            "set_box": self.persons.set_box, "remove_box": self.persons.remove_box,
+            "set_box": self.persons.set_box, "remove_box": self.persons.remove_box, "draw_box": self._draw_box_mode,
             "propagate": self.session.propagate, "swap_sides": lab.swap_sides,
             "swap_sides_range": self._swap_range_dialog, "check_sides": self.session.check_sides,
         }
@@ -285,6 +289,7 @@ class MainWindow(QMainWindow):
         self.overlays.streamChosen.connect(lambda s: self._guard(lambda: self.session.select_stream(s)))
         st.projectChanged.connect(self._project_changed)
         st.analysisChanged.connect(self._analysis_changed)
+        st.personChanged.connect(lambda _p: self._refresh_review())  # after the display's labeled frames follow
         st.checkpointChanged.connect(lambda *_: self._update_model_trust())
         st.videoChanged.connect(lambda *_: self._update_model_trust())
         self.session.videosChanged.connect(self.refresh_videos)
@@ -294,6 +299,10 @@ class MainWindow(QMainWindow):
                                                                                 self._refresh_review()))
         self.session.sidesChecked.connect(lambda v: v == st.video_id and self._refresh_review())
         self.session.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.box_drawer.message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        cmds.notifier().personsChanged.connect(self._persons_changed)
+        self.box_drawer.modeChanged.connect(self._draw_box_mode_changed)
+        self.editor.actions["cancel_place"].triggered.connect(lambda _c=False: self.box_drawer.cancel())
         self.display.proxyStatus.connect(lambda m: self.statusBar().showMessage(m, 4000))
         self.runner.failed.connect(self._error)
 
@@ -571,8 +580,12 @@ class MainWindow(QMainWindow):
         if st.project is None or st.video_id is None:
             self.review_list.set_items([])
             return
-        self.review_list.set_items(review_items(st.project, st.video_id, st.analysis, self.display.labeled,
-                                                self.session.flipped_xy.get(st.video_id)))
+        reads = st.analysis_reads()  # the model's doubts are the selected person's only when the analysis reads it
+        whole = st.person == 1 and not st.person_analyses  # the mirrored video's whole-frame poses: person 1's
+        self.review_list.set_items(review_items(st.project, st.video_id, st.analysis if reads else None,
+                                                self.display.labeled,
+                                                self.session.flipped_xy.get(st.video_id) if whole else None,
+                                                person=st.person))
 
     def compute_flow(self) -> TaskWorker | None:
         """The open video's optical flow (from the project's cache when there), in a worker."""
@@ -610,6 +623,28 @@ class MainWindow(QMainWindow):
         other = ask.ask_swap_partner(self, self.state.person, self.state.frame, others)
         if other is not None:
             self.persons.swap_with(other)
+
+    def _persons_changed(self, project: object, video_id: int) -> None:
+        """A deleted person's analysis goes with it (its heat map and pose are no longer drawn)."""
+        st = self.state
+        if project is not st.project or video_id != st.video_id or not st.person_analyses:
+            return
+        ids = {p.id for p in st.project.persons(video_id)}
+        if any(k not in ids for k in st.person_analyses):
+            st.set_person_analyses({k: a for k, a in st.person_analyses.items() if k in ids})
+
+    def _draw_box_mode(self) -> None:
+        """Persons > Draw box: the next left drag draws the selected person's box (again: leave the mode)."""
+        self.session.require_video()
+        if not self.box_drawer.armed:
+            self.editor.cancel_place()  # a left click would otherwise place a joint
+        self.box_drawer.toggle()
+
+    def _draw_box_mode_changed(self, armed: bool) -> None:
+        self.actions_["draw_box"].setCheckable(True)
+        self.actions_["draw_box"].setChecked(armed)
+        if armed:
+            self.statusBar().showMessage("drag a rectangle over the person on the frame (Esc stops)", 8000)
 
     def _swap_range_dialog(self) -> None:
         self.session.require_video()

@@ -98,11 +98,12 @@ class Session(QObject):
     message = pyqtSignal(str)  # a status-bar line
 
     def __init__(self, state: StudioState, tasks: TaskRunner, analyze_fn: Callable[..., Any] | None = None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, analyze_person_fn: Callable[..., Any] | None = None) -> None:
         super().__init__(parent)
         self.state = state
         self.tasks = tasks
         self.analyze_fn = analyze_fn or default_analyze
+        self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
 
     # ------------------------------------------------------------------ project
@@ -205,7 +206,12 @@ class Session(QObject):
 
     # ------------------------------------------------------------------ analysis and flow
     def analyze(self, checkpoint: str | os.PathLike | None = None) -> TaskWorker:
-        """Analyze the open video in a worker (cached results come back fast); the state updates when done."""
+        """Analyze the open video in a worker (cached results come back fast); the state updates when done.
+
+        A video of several persons is analyzed per person, each on crops around its box
+        (:mod:`rpan_studio.person_analysis`); a single-person video (and a two-stream
+        analysis) reads the whole frame.
+        """
         st = self.state
         if checkpoint is not None:
             st.set_checkpoint(checkpoint, "chosen")
@@ -213,6 +219,8 @@ class Session(QObject):
         if not st.checkpoint:
             raise RPANError("no checkpoint chosen: use Model > Choose checkpoint, or train one first")
         rec = project.video(vid)
+        if len(project.persons(vid)) > 1 and not st.two_streams and self._per_person():
+            return self._analyze_persons(project, vid)
 
         def done(analysis: AnalysisLike, vid: int = vid) -> None:
             if vid == st.video_id:  # the person may have moved on; the result stays cached on disk
@@ -222,29 +230,68 @@ class Session(QObject):
         return self.tasks.run("analyze", self.analyze_fn, str(rec.path), st.checkpoint, project=project, **extra,
                               on_done=done, label=f"analyzing {Path(rec.path).name}")
 
-    def propagate(self) -> TaskWorker:
-        """Fill the open video's frames between keyframes (rpan_core.propagate) in a worker, as predictions.
+    def _per_person(self) -> bool:
+        from rpan_studio.person_analysis import per_person_available
 
-        With the analysis on screen (or the current checkpoint) the model's poses are
-        blended with interpolation; without either the frames are interpolated. Labels
-        are never touched.
+        return self.analyze_person_fn is not None or per_person_available()
+
+    def _analyze_persons(self, project: Project, vid: int) -> TaskWorker:
+        from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
+
+        st = self.state
+        rec = project.video(vid)
+        boxes = person_boxes_of(project, vid)  # a few reads per person, before the worker starts
+        missing = persons_without_box(boxes)
+        names = ", ".join(project.person(vid, p).name for p in missing)
+        if len(missing) == len(boxes):
+            raise RPANError(f"no person of this video has a box yet ({names}): draw each person's box (Shift+drag "
+                            "on the frame) or label one of its frames, then analyze again")
+        if missing:
+            self.message.emit(f"not analyzed, no box on any frame: {names}; draw its box (Shift+drag) and analyze "
+                              "again")
+            boxes = {p: b for p, b in boxes.items() if p not in missing}
+
+        def done(analyses: dict[int, Any], vid: int = vid) -> None:
+            if vid == st.video_id:  # the person may have moved on; the results stay cached on disk
+                st.set_person_analyses(analyses)
+
+        return self.tasks.run("analyze", analyze_persons, str(rec.path), st.checkpoint, boxes, project=project,
+                              analyze_person_fn=self.analyze_person_fn, on_done=done,
+                              label=f"analyzing {len(boxes)} persons of {Path(rec.path).name}, each on its crop")
+
+    def propagate(self) -> TaskWorker:
+        """Fill the selected person's frames between its keyframes (rpan_core.propagate) in a worker, as its
+        predictions.
+
+        The model's poses are blended with interpolation when there is a reading of this
+        person: the analysis on screen when it reads the selected person (its own crop
+        analysis, or the whole frame's for person 1), else, for person 1, the current
+        checkpoint's whole-frame analysis (made in the worker). Another person without
+        its own analysis is interpolated. Labels are never touched.
         """
         from rpan_core.propagate import propagate_video
 
+        st = self.state
         project, vid = self.require_video()
-        if len(project.labeled_frames(vid)) < 2:
-            raise RPANError("propagation fills the frames between keyframes: label at least two frames first")
+        person = st.person
+        name = project.person(vid, person).name
+        if len(project.labeled_frames(vid, person)) < 2:
+            raise RPANError(f"propagation fills the frames between keyframes: label at least two frames of {name} "
+                            "first")
 
         def done(prop: Any, vid: int = vid) -> None:
             self.predictionsChanged.emit(vid)
-            self.message.emit(f"{int(prop.filled.any(axis=1).sum())} frames predicted by {prop.method}; accept "
-                              "or correct them (A, Shift+A)")
+            self.message.emit(f"{int(prop.filled.any(axis=1).sum())} frames of {name} predicted by {prop.method}; "
+                              "accept or correct them (A, Shift+A)")
 
-        # the analysis on screen (its poses are the ones shown), else the checkpoint's (analyzed in the worker)
-        model = {"analysis": self.state.analysis} if self.state.analysis is not None else \
-            {"checkpoint": self.state.checkpoint}
-        return self.tasks.run("propagate", propagate_video, project, vid, **model, on_done=done,
-                              label="propagating keyframes")
+        if st.analysis_reads(person):  # the poses on screen are this person's
+            model: dict[str, Any] = {"analysis": st.analysis}
+        elif person == 1 and not st.person_analyses:  # the whole frame's reading is person 1's
+            model = {"checkpoint": st.checkpoint}
+        else:
+            model = {}
+        return self.tasks.run("propagate", propagate_video, project, vid, **model, person=person, on_done=done,
+                              label=f"propagating the keyframes of {name}")
 
     def check_sides(self) -> TaskWorker:
         """Run the model on the mirrored video in a worker; its doubts join the review queue."""
@@ -270,7 +317,7 @@ class Session(QObject):
         """Show the RGB or the flow stream's attention and poses of a two-stream analysis."""
         a = self.state.analysis
         if isinstance(a, TwoStreamAnalysis) and a.shown != stream:
-            self.state.set_analysis(a.select(stream))
+            self.state.set_analysis(a.select(stream), self.state.analysis_person or 1)
 
     def compute_flow(self, have: tuple[int, Any] | None = None) -> TaskWorker | None:
         """The open video's optical flow (from the project's flow cache when there) in a worker; flowReady when done."""

@@ -71,6 +71,8 @@ class StudioState(QObject):
         self.frame = 0
         self.person = 1  # the person the editor, timeline, review queue and joint list follow
         self.analysis: AnalysisLike | None = None
+        self.analysis_person: int | None = None  # whose poses ``analysis`` reads (a whole-frame one: person 1)
+        self.person_analyses: dict[int, AnalysisLike] = {}  # a video of several persons analyzed per person
         self.checkpoint: str | None = None
         self.checkpoint_origin: CheckpointOrigin | None = None
         self.flow_checkpoint: str | None = None
@@ -89,6 +91,7 @@ class StudioState(QObject):
         self.n_frames = int(video.frame_count) if video is not None else 0
         self.frame = -1  # nothing shown yet: the first seek always moves
         self.person = 1
+        self.person_analyses = {}
         self.videoChanged.emit(self.video_id)
 
     def set_frame(self, frame: int) -> bool:
@@ -110,12 +113,36 @@ class StudioState(QObject):
         if person == self.person:
             return False
         self.person = person
+        follow = bool(self.person_analyses)  # per-person analyses: the shown one follows the selection
+        if follow:
+            self.analysis = self.person_analyses.get(person)
+            self.analysis_person = None if self.analysis is None else person
         self.personChanged.emit(person)
+        if follow:
+            self.analysisChanged.emit(self.analysis)
         return True
 
-    def set_analysis(self, analysis: AnalysisLike | None) -> None:
+    def set_analysis(self, analysis: AnalysisLike | None, person: int = 1) -> None:
+        """The analysis shown (its plots, heat map, poses); ``person``: whose poses it reads (a whole-frame
+        analysis reads person 1, the only person of a single-person video). Per-person analyses are dropped."""
+        self.person_analyses = {}
+        self._set_analysis(analysis, person)
+
+    def _set_analysis(self, analysis: AnalysisLike | None, person: int) -> None:
         self.analysis = analysis
+        self.analysis_person = None if analysis is None else int(person)
         self.analysisChanged.emit(analysis)
+
+    def set_person_analyses(self, analyses: dict[int, AnalysisLike]) -> None:
+        """Every person's own analysis (on crops around its box); the selected person's is the one shown,
+        and it follows the selection. An empty dict goes back to no analysis."""
+        self.person_analyses = {int(k): v for k, v in analyses.items()}
+        self._set_analysis(self.person_analyses.get(self.person), self.person)
+
+    def analysis_reads(self, person: int | None = None) -> bool:
+        """The shown analysis reads ``person``'s poses (default: the selected person)."""
+        p = self.person if person is None else int(person)
+        return self.analysis is not None and self.analysis_person == p
 
     # ------------------------------------------------------------------ model
     def set_checkpoint(self, path: str | os.PathLike | None, origin: CheckpointOrigin = "chosen") -> None:

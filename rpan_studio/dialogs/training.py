@@ -133,7 +133,7 @@ class TrainingDialog(QDialog):
         self._tick.setInterval(500)
         self._tick.timeout.connect(self._update_times)
         self.setWindowTitle("Train RPAN")
-        self.resize(900, 640)
+        self.resize(1180, 780)
         self._build()
         app = QApplication.instance()
         if app is not None:
@@ -150,7 +150,7 @@ class TrainingDialog(QDialog):
         self.init_group = QButtonGroup(self)
         self.init_current = QRadioButton(current_checkpoint_label(self.current_checkpoint, self.current_origin))
         self.init_ckpt = QRadioButton("Another checkpoint:")
-        self.init_scratch = QRadioButton("Scratch (a new model; ImageNet backbone where the preset has one)")
+        self.init_scratch = QRadioButton("Scratch (a new model)")
         for i, b in enumerate((self.init_current, self.init_ckpt, self.init_scratch)):
             self.init_group.addButton(b, i)
         il.addWidget(self.init_current)
@@ -164,6 +164,8 @@ class TrainingDialog(QDialog):
         row.addWidget(self.browse_button)
         il.addLayout(row)
         il.addWidget(self.init_scratch)
+        self.init_scratch.setToolTip("a new model of the chosen preset; its backbone starts from ImageNet where the "
+                                     "preset has one (labeling, the paper's), else from random weights (demo)")
         # the shipped demo model, offered by name whenever it ships and is not already the current one
         from rpan_core.demo import demo_checkpoint_path
 

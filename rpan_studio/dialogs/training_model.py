@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PyQt6.QtCore import pyqtSignal
+from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -69,6 +69,7 @@ class ModelBox(QGroupBox):
         self.preset_combo.addItem("the starting checkpoint's model", FROM_CHECKPOINT)
         for name, text in MODEL_PRESETS.items():
             self.preset_combo.addItem(text, name)
+            self.preset_combo.setItemData(self.preset_combo.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
         self.preset_combo.setToolTip("rpan train --model-preset: a new model of this kind (a checkpoint fixes its "
                                      "own model)")
         form.addRow("Preset", self.preset_combo)
@@ -90,6 +91,9 @@ class ModelBox(QGroupBox):
         self.minutes_spin.setSpecialValueText("no limit")
         self.minutes_spin.setToolTip("rpan train --minutes: the run ends cleanly when the time is spent")
         form.addRow("Time budget", self.minutes_spin)
+        for combo in (self.preset_combo, self.stride_combo, self.trains_combo):  # long item texts: the
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(24)  # dialog keeps a laptop's width; the open list shows them whole
         self.note_label = QLabel("")
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet("QLabel { color: #666; }")
@@ -164,6 +168,7 @@ class ModelBox(QGroupBox):
         self.trains_combo.clear()
         for key in trains_for(preset, self.scratch, self.stream):
             self.trains_combo.addItem(TRAINS[key], key)
+            self.trains_combo.setItemData(self.trains_combo.count() - 1, TRAINS[key], Qt.ItemDataRole.ToolTipRole)
         idx = self.trains_combo.findData(chosen)
         self.trains_combo.setCurrentIndex(max(idx, 0))
         self.trains_combo.blockSignals(False)

@@ -21,6 +21,7 @@ import numpy as np
 from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from rpan_studio.export import caption_for
+from rpan_studio.person_analysis import analysis_window
 from rpan_studio.session import predicted_visible
 from rpan_studio.state import StudioState
 from rpan_studio.views.flow_layer import FlowLayer
@@ -79,7 +80,7 @@ class FrameDisplay(QObject):
         self._conf_scale = 1.0
         self.untrusted = False  # the model card says this video is far from the model's training data
         self.layers: list[Any] = []  # more overlays with show(frame) (the persons' boxes and skeletons)
-        self.stored: PredictionArrays | None = None  # the open video's stored predictions
+        self.stored: PredictionArrays | None = None  # the selected person's stored predictions in the open video
         self.loader = FrameLoader(self)
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameNearest.connect(self._on_frame_nearest)
@@ -128,15 +129,18 @@ class FrameDisplay(QObject):
 
     # ------------------------------------------------------------------ state changes
     def reload_predictions(self) -> None:
-        """Re-read the open video's stored predictions (after a propagation) and redraw."""
+        """Re-read the selected person's stored predictions (after a propagation, another person) and redraw."""
+        self._read_stored()
+        self.refresh_states()
+        if self.shown():
+            self.render(self.state.frame)
+
+    def _read_stored(self) -> None:
         st = self.state
         self.stored = None
         if st.project is not None and st.video_id is not None:
-            pr = st.project.predictions(st.video_id)
+            pr = st.project.predictions(st.video_id, person=st.person)
             self.stored = pr if len(pr.frames) else None
-        self.refresh_states()
-        if self.shown():
-            self.render(st.frame)
 
     def _stored_row(self, index: int) -> int | None:
         s = self.stored
@@ -146,10 +150,7 @@ class FrameDisplay(QObject):
         return i if i < len(s.frames) and s.frames[i] == index else None
 
     def _video_changed(self, video_id: int | None) -> None:
-        self.stored = None
-        if video_id is not None and self.state.project is not None:
-            pr = self.state.project.predictions(video_id)
-            self.stored = pr if len(pr.frames) else None
+        self._read_stored()
         self.loader.set_video(self.state.video)
         self.loader.exact_wanted = False
         self.view.frame_size = None
@@ -171,12 +172,14 @@ class FrameDisplay(QObject):
             for w in self.cursors:
                 w.set_frame(max(0, self.state.frame))
         self.refresh_states()
-        if analysis is not None and self.view.frame_index == self.state.frame:
+        if (analysis is not None or self.state.person_analyses) and self.view.frame_index == self.state.frame:
             self.render(self.state.frame)
 
     def _person_changed(self, person: int) -> None:
-        """The timeline, the labeled frames (navigation, review queue) and the editor follow the person."""
+        """The timeline, the labeled frames (navigation, review queue), the stored predictions and the editor
+        follow the person."""
         self.editor.set_person(person)
+        self._read_stored()
         self.refresh_states()
         if self.shown():
             self.render(self.state.frame)
@@ -194,7 +197,7 @@ class FrameDisplay(QObject):
         st = np.asarray(st_.project.frame_states(st_.video_id, st_.person), dtype=np.uint8).copy()
         if len(st) < st_.n_frames:
             st = np.pad(st, (0, st_.n_frames - len(st)))
-        if st_.analysis is not None and st_.person == 1:  # the whole-frame analysis reads person 1
+        if st_.analysis_reads():  # frames the model read this person on (a whole-frame analysis: person 1)
             t = min(len(st), int(np.asarray(st_.analysis.probs).shape[0]))
             st[:t][st[:t] == 0] = 1
         self.states = st
@@ -276,11 +279,19 @@ class FrameDisplay(QObject):
             self.view.set_caption(f"frame {index}: cannot be decoded")
             self.frameFailed.emit(index, message)
 
-    def prediction(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """The predicted pose and confidence on frame ``index``: the stored prediction where there is one
-        (joints it lacks from the analysis), else the analysis' (None when neither covers the frame)."""
+    def _analysis_covers(self, index: int, reads_person: bool = True) -> bool:
+        """The shown analysis covers frame ``index`` (and, with ``reads_person``, reads the selected person)."""
         a = self.state.analysis
-        have_a = a is not None and index < int(np.asarray(a.probs).shape[0])
+        if a is None or index >= int(np.asarray(a.probs).shape[0]):
+            return False
+        return self.state.analysis_reads() if reads_person else True
+
+    def prediction(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The selected person's predicted pose and confidence on frame ``index``: its stored prediction where
+        there is one (joints it lacks from the analysis), else the analysis' when the analysis reads this
+        person (None when neither covers the frame)."""
+        a = self.state.analysis
+        have_a = self._analysis_covers(index)
         row = self._stored_row(index)
         if row is None:
             if not have_a:
@@ -294,8 +305,9 @@ class FrameDisplay(QObject):
         return xy, conf
 
     def predicted_visible(self, start: int, stop: int) -> np.ndarray | None:
-        """The predictions' visibility for frames start..stop-1 (stored where stored, else the model's own)."""
-        vis = predicted_visible(self.state.analysis, start, stop)
+        """The selected person's predicted visibility for frames start..stop-1 (stored where stored, else the
+        model's own when the analysis reads this person)."""
+        vis = predicted_visible(self.state.analysis, start, stop) if self.state.analysis_reads() else None
         if self.stored is None:
             return vis
         n = stop - start
@@ -320,20 +332,26 @@ class FrameDisplay(QObject):
 
     def render(self, index: int) -> None:
         """Draw frame ``index``'s overlays over the image on screen."""
-        pred = self.prediction(index)
+        pred = self.prediction(index)  # the selected person's: offered to the editor
         a = self.state.analysis
-        if pred is not None and (a is None or index >= int(np.asarray(a.probs).shape[0])):
+        covered = self._analysis_covers(index, reads_person=False)
+        if pred is not None and not covered:
             self.view.set_heat(None)  # a stored prediction (propagated) on a frame no analysis covers
             vis = self.predicted_visible(index, index + 1)
             self.view.set_pose(pred[0], normalized_confidence(pred[1]), None if vis is None else ~vis[0])
             self.view.set_caption(f"frame {index}   (propagated)")
-        elif pred is not None and a is not None:
-            win = getattr(a, "window", None)
-            self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32),
-                               None if win is None else np.asarray(win[index], np.float64), getattr(a, "input_size", None))
-            conf = normalized_confidence(pred[1] / self._conf_scale)
-            occluded = self.predicted_visible(index, index + 1)
-            self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
+        elif covered:
+            if not self.state.person_analyses:  # (several persons' maps are drawn together below)
+                self.view.set_heat(np.asarray(a.attention[index], dtype=np.float32), analysis_window(a, index),
+                                   getattr(a, "input_size", None))
+            if pred is not None:
+                conf = normalized_confidence(pred[1] / self._conf_scale)
+                occluded = self.predicted_visible(index, index + 1)
+                self.view.set_pose(pred[0], conf, None if occluded is None else ~occluded[0])
+            else:  # the whole frame's reading while another person is selected: shown, not offered to edit
+                self.view.set_pose(np.asarray(a.xy[index], np.float64),
+                                   normalized_confidence(np.asarray(a.conf[index], np.float64) / self._conf_scale),
+                                   ~predicted_visible(a, index, index + 1)[0])
             if self.untrusted:  # the banner says why; no action names dressed up as estimates
                 self.view.set_caption(f"frame {index}   (not an estimate here: see the banner)")
             elif len(a.classes) < 2:  # a pose-only model: no action to name
@@ -345,13 +363,24 @@ class FrameDisplay(QObject):
             self.view.set_heat(None)
             self.view.set_pose(None, None)
             self.view.set_caption(f"frame {index}" + ("" if a is not None else "   (not analyzed)"))
+        if self.state.person_analyses:  # every person's heat map, each through its own crop
+            self.view.set_heats(self.person_heat_layers(index))
         self.editor.person = self.state.person
-        # the model's pose is the whole frame's reading: offered for editing as person 1's only
-        self.editor.set_context(self.state.project, self.state.video_id, index, pred if self.state.person == 1 else None)
+        # only the selected person's own prediction is offered for editing (a whole-frame reading is person 1's)
+        self.editor.set_context(self.state.project, self.state.video_id, index, pred)
         self.editor.setVisible(self.state.overlay.annotation)
         for layer in self.layers:
             layer.show(index)
         self.flow_layer.show(index)
+
+    def person_heat_layers(self, index: int) -> list[tuple[np.ndarray, np.ndarray | None, Any]]:
+        """(attention, window, input size) of frame ``index`` for every person analyzed on its crops."""
+        out = []
+        for a in self.state.person_analyses.values():
+            if index < int(np.asarray(a.probs).shape[0]):
+                out.append((np.asarray(a.attention[index], np.float32), analysis_window(a, index),
+                            getattr(a, "input_size", None)))
+        return out
 
     def stop(self) -> None:
         self._proxy_timer.stop()

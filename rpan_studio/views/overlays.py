@@ -33,6 +33,7 @@ __all__ = [
     "flow_rgba",
     "flow_wheel",
     "heat_rgba",
+    "heat_rgba_persons",
     "upsample_map",
 ]
 
@@ -134,6 +135,54 @@ def heat_rgba(attention: np.ndarray, frame_size: tuple[int, int], opts: OverlayO
     return colorize_heat(frame_map(m, (h, w), out, window, input_size), opts.opacity)
 
 
+def heat_rgba_persons(layers: Sequence[tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]],
+                      frame_size: tuple[int, int], opts: OverlayOptions, max_side: int = 640) -> np.ndarray:
+    """One coloured heat map of several persons' attention, each through its own window (its crop).
+
+    Why each map is scaled by its own peak before they are combined (by maximum):
+    a small or far person's attention is as much the model's reading of that person
+    as a near one's, and one colour scale over all would hide it.
+    ``layers``: ``(attention J x K1 x K2, window 2 x 3 | None, input_size | None)`` per person.
+    """
+    h, w = int(frame_size[0]), int(frame_size[1])
+    s = min(1.0, max_side / max(h, w))
+    out = (max(1, round(h * s)), max(1, round(w * s)))
+    combined = np.zeros(out, np.float32)
+    for attention, window, input_size in layers:
+        m = frame_map(attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints), (h, w), out, window,
+                      input_size)
+        if window is not None and input_size is not None:
+            _keep_inside_crop(m, window, input_size, (h, w))
+        peak = float(m.max()) if m.size else 0.0
+        if peak > 0:
+            np.maximum(combined, m / peak, out=combined)
+    return colorize_heat(combined, opts.opacity)
+
+
+def _keep_inside_crop(m: np.ndarray, window: np.ndarray, input_size: tuple[int, int],
+                      frame_size: tuple[int, int]) -> None:
+    """Zero ``m`` (a map over the whole frame) outside the region the window's input shows.
+
+    Why: the bicubic resampling of a grid reaches up to a cell and a half past the
+    grid's edge; on a person crop that paints heat beside the crop, over whoever
+    stands next to the person.
+    """
+    oh, ow = m.shape[:2]
+    a = np.asarray(window, np.float64)
+    ih, iw = input_size
+    inv = np.linalg.inv(a[:, :2])  # input -> frame (the window's corners, as Window.frame_box)
+    corners = (np.array([[0.0, 0.0], [iw, 0.0], [0.0, ih], [iw, ih]]) - a[:, 2]) @ inv.T
+    x0, y0 = corners.min(axis=0)
+    x1, y1 = corners.max(axis=0)
+    sx, sy = ow / frame_size[1], oh / frame_size[0]
+    c0, c1 = int(np.clip(np.floor(x0 * sx), 0, ow)), int(np.clip(np.ceil(x1 * sx), 0, ow))
+    r0, r1 = int(np.clip(np.floor(y0 * sy), 0, oh)), int(np.clip(np.ceil(y1 * sy), 0, oh))
+    m[:r0] = 0
+    m[r1:] = 0
+    m[:, :c0] = 0
+    m[:, c1:] = 0
+
+
 def frame_map(grid_map: np.ndarray, frame_size: tuple[int, int], out_size: tuple[int, int],
               window: np.ndarray | None = None, input_size: tuple[int, int] | None = None) -> np.ndarray:
     """A grid map over the frame: stretched (squashed input) or through the window the model read."""
@@ -202,14 +251,17 @@ def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy:
     if opts.caption and caption:
         scale = max(0.35, min(h, w) / 500)
         step = int(24 * scale) + 4
-        for i, line in enumerate(wrap_caption(caption, scale, w - 12)):
+        thick = max(1, round(scale))  # one stroke width for outline and text: a thicker outline would advance
+        halo = thick + 1              # each glyph further and drift off the white text on a long line
+        for i, line in enumerate(wrap_caption(caption, scale, w - 12, thick)):
             y = int(20 * scale) + 4 + i * step
-            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+            for dx, dy in ((-halo, 0), (halo, 0), (0, -halo), (0, halo)):
+                cv2.putText(out, line, (6 + dx, y + dy), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick, cv2.LINE_AA)
+            cv2.putText(out, line, (6, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
     return out
 
 
-def wrap_caption(text: str, scale: float, width: int) -> list[str]:
+def wrap_caption(text: str, scale: float, width: int, thickness: int = 1) -> list[str]:
     """Words of ``text`` in lines no wider than ``width`` pixels at this cv2 font ``scale`` (a long
     caption, such as the reasons a model's output is not an estimate, stays inside the frame)."""
     lines: list[str] = []
@@ -217,7 +269,7 @@ def wrap_caption(text: str, scale: float, width: int) -> list[str]:
         cur = ""
         for word in para.split():
             cand = f"{cur} {word}" if cur else word
-            if cur and cv2.getTextSize(cand, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0] > width:
+            if cur and cv2.getTextSize(cand, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0][0] > width:
                 lines.append(cur)
                 cur = word
             else:

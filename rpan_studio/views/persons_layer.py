@@ -38,18 +38,19 @@ def default_box(frame_size: tuple[int, int]) -> np.ndarray:
 
 
 class _Skeleton:
-    """One non-selected person's labeled pose: edges and joints in the person's colour."""
+    """One non-selected person's pose in the person's colour: its labels (solid), or the model's estimate
+    of it (``estimate``: dashed edges, smaller diamonds, under the labels)."""
 
-    def __init__(self, view_box: pg.ViewBox, edges: list[tuple[int, int]]) -> None:
-        self.view_box, self.edges = view_box, edges
+    def __init__(self, view_box: pg.ViewBox, edges: list[tuple[int, int]], estimate: bool = False) -> None:
+        self.view_box, self.edges, self.estimate = view_box, edges, estimate
         self.lines = []
         for _ in edges:
             ln = QGraphicsLineItem()
-            ln.setZValue(24)
+            ln.setZValue(19 if estimate else 24)
             view_box.addItem(ln, ignoreBounds=True)
             self.lines.append(ln)
-        self.points = pg.ScatterPlotItem(size=8, pxMode=True)
-        self.points.setZValue(25)
+        self.points = pg.ScatterPlotItem(size=7 if estimate else 8, pxMode=True, symbol="d" if estimate else "o")
+        self.points.setZValue(19.5 if estimate else 25)
         view_box.addItem(self.points, ignoreBounds=True)
         self.colour: tuple[int, int, int] | None = None
         self._shown = False
@@ -60,8 +61,10 @@ class _Skeleton:
         self._fill, self._hollow = pg.mkBrush(*colour), pg.mkBrush(0, 0, 0, 0)
         self.points.setPen(pg.mkPen(*colour, width=2))
         pen = QPen(QColor(*colour))
-        pen.setWidthF(2.0)
+        pen.setWidthF(1.5 if self.estimate else 2.0)
         pen.setCosmetic(True)
+        if self.estimate:
+            pen.setStyle(Qt.PenStyle.DashLine)
         for ln in self.lines:
             ln.setPen(pen)
 
@@ -103,6 +106,7 @@ class PersonsLayer(QObject):
         self._boxes: dict[int, pg.RectROI] = {}
         self._names: dict[int, pg.TextItem] = {}
         self._skeletons: dict[int, _Skeleton] = {}
+        self._estimates: dict[int, _Skeleton] = {}  # the model's pose of each non-selected person analyzed
         self._updating = False
         self._pens: dict[tuple, object] = {}
         self._looks: dict[int, tuple] = {}
@@ -126,14 +130,15 @@ class PersonsLayer(QObject):
         if project is None or vid is None or self.frame is None:
             self.clear(keep_frame=True)
             return
-        if not self.visible or not st.overlay.annotation:  # the "annotated pose" overlay toggle hides them too
-            self.hide_all()
-            return
         persons = project.persons(vid)
+        skel = project.skeleton
+        self._draw_estimates(persons, skel)
+        if not self.visible or not st.overlay.annotation:  # the "annotated pose" overlay toggle hides them too
+            self.hide_all(estimates=False)
+            return
         ids = {p.id for p in persons}
         for pid in [p for p in self._boxes if p not in ids]:
             self._drop(pid)
-        skel = project.skeleton
         for p in persons:
             colour = person_colour(p.id)
             box = project.person_box(vid, self.frame, p.id)
@@ -155,6 +160,35 @@ class PersonsLayer(QObject):
             else:
                 sk.set(None, None, colour)
         self.draw_count += 1
+
+    def _draw_estimates(self, persons: list, skel: object) -> None:
+        """Each non-selected person's estimated pose (its own analysis on its crop), in its colour, dashed;
+        the selected person's is the video view's (coloured by confidence) and the editor's."""
+        st, f = self.state, self.frame
+        analyses = st.person_analyses if (self.visible and st.overlay.skeleton) else {}
+        for p in persons:
+            a = analyses.get(p.id)
+            est = self._estimates.get(p.id)
+            if a is None or p.id == st.person or f is None or f >= int(np.asarray(a.probs).shape[0]):
+                if est is not None:
+                    est.set(None, None, person_colour(p.id))
+                continue
+            if est is None:
+                est = self._estimates[p.id] = _Skeleton(self.view_box, list(skel.edges), estimate=True)
+            from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+
+            est.set(np.asarray(a.xy[f], np.float64), np.asarray(a.dummy[f], np.float32) < DEFAULT_DUMMY_THRESHOLD,
+                    person_colour(p.id))
+        for pid in [k for k in self._estimates if k not in {p.id for p in persons}]:
+            self._estimates.pop(pid).remove()
+
+    def estimate_xy(self, pid: int) -> np.ndarray | None:
+        """Where a non-selected person's estimated joints are drawn (None when not drawn)."""
+        est = self._estimates.get(pid)
+        if est is None or not est._shown:
+            return None
+        xs, ys = est.points.getData()
+        return np.stack([xs, ys], 1)
 
     def _set_box(self, pid: int, name: str, box: np.ndarray | None, colour: tuple[int, int, int],
                  selected: bool) -> None:
@@ -212,20 +246,21 @@ class PersonsLayer(QObject):
         (x, y), (w, h) = roi.pos(), roi.size()
         return np.array([x, y, x + w, y + h], np.float64)
 
-    def hide_all(self) -> None:
+    def hide_all(self, estimates: bool = True) -> None:
         """Hide every item but keep it (showing the persons again is then cheap)."""
         for pid, roi in self._boxes.items():
             roi.hide()
             self._names[pid].hide()
-        for sk in self._skeletons.values():
+        for sk in list(self._skeletons.values()) + (list(self._estimates.values()) if estimates else []):
             sk.set(None, None, sk.colour or (0, 0, 0))
 
     def clear(self, keep_frame: bool = False) -> None:
         for pid in list(self._boxes):
             self._drop(pid)
-        for sk in self._skeletons.values():
+        for sk in list(self._skeletons.values()) + list(self._estimates.values()):
             sk.remove()
         self._skeletons.clear()
+        self._estimates.clear()
         if not keep_frame:
             self.frame = None
 

@@ -485,6 +485,8 @@ class PoseEditor(QObject):
         if kind != QEvent.Type.MouseButtonPress or self._placing is None or \
                 ev.button() != Qt.MouseButton.LeftButton:
             return False
+        if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # Shift+drag draws a box (views.box_drawer)
+            return False
         view = self.view_box.getViewWidget()
         if view is None:
             return False

@@ -83,7 +83,7 @@ def review_queue(conf: np.ndarray, xy: np.ndarray, n: int = 50, skip: Iterable[i
 
 
 def review_items(project, video_id: int, analysis=None, labeled: Iterable[int] = (), flipped_xy=None,
-                 n: int = 50) -> list[ReviewItem]:
+                 n: int = 50, person: int = 1) -> list[ReviewItem]:
     """The studio's queue for one video: left/right doubts first, then the model's least sure frames.
 
     Side doubts come from the labels, stored predictions and the analysis (and the
@@ -91,7 +91,8 @@ def review_items(project, video_id: int, analysis=None, labeled: Iterable[int] =
     """
     from rpan_core.sides import doubt_runs, doubts_for_video
 
-    items = side_items(doubt_runs(doubts_for_video(project, video_id, analysis=analysis, flipped_xy=flipped_xy)))
+    items = side_items(doubt_runs(doubts_for_video(project, video_id, analysis=analysis, flipped_xy=flipped_xy,
+                                                          person=person)))
     items = items[:n]
     if analysis is not None and len(items) < n:
         items += review_queue(analysis.conf, analysis.xy, n=n - len(items), skip=[int(f) for f in labeled],

@@ -22,7 +22,7 @@ from PyQt6.QtCore import QLineF, Qt
 from PyQt6.QtGui import QColor, QPen
 from PyQt6.QtWidgets import QGraphicsLineItem
 
-from rpan_studio.views.overlays import OverlayOptions, confidence_rgb, heat_rgba
+from rpan_studio.views.overlays import OverlayOptions, confidence_rgb, heat_rgba, heat_rgba_persons
 
 __all__ = ["VideoView", "SkeletonItem"]
 
@@ -162,6 +162,29 @@ class VideoView(pg.GraphicsLayoutWidget):
         k = max(np.shape(attention)[-2:])
         rgba = heat_rgba(attention, self.frame_size, self.opts, max_side=HEAT_PX_PER_CELL * int(k), window=window,
                          input_size=input_size)
+        self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
+        h, w = self.frame_size
+        self.heat_item.setRect(-0.5, -0.5, w, h)  # over the frame's pixels, like the frame
+        self.heat_item.show()
+
+    def set_heats(self, layers: Sequence[tuple[np.ndarray, np.ndarray | None, tuple[int, int] | None]]) -> None:
+        """Several persons' heat maps in one image, each placed through its own window (its crop);
+        ``layers``: ``(attention J x K1 x K2, window, input_size)`` per person (empty hides the map)."""
+        if not layers or not self.opts.heat or self.frame_size is None:
+            self.heat_item.hide()
+            return
+        # HEAT_PX_PER_CELL pixels per cell over the smallest crop: a crop a third of the frame wide gets its
+        # cells as sharp as a whole-frame map (capped at the frame's own size)
+        h, w = self.frame_size
+        side = 1
+        for a, win, size in layers:
+            k = max(np.shape(a)[-2:])
+            frac = 1.0
+            if win is not None and size is not None:
+                sx, sy = abs(float(win[0][0])), abs(float(win[1][1]))  # input pixels per frame pixel
+                frac = min(1.0, max(size[1] / max(sx, 1e-9) / w, size[0] / max(sy, 1e-9) / h))
+            side = max(side, int(HEAT_PX_PER_CELL * k / max(frac, 1e-3)))
+        rgba = heat_rgba_persons(layers, self.frame_size, self.opts, max_side=min(side, max(h, w)))
         self.heat_item.setImage(rgba, autoLevels=False, levels=(0, 255))
         h, w = self.frame_size
         self.heat_item.setRect(-0.5, -0.5, w, h)  # over the frame's pixels, like the frame
