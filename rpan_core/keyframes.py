@@ -63,6 +63,9 @@ class KeyframeConfig:
     eval_every_s: float = 60.0
     min_steps: int = 10  # even when caching used up the time budget: an untrained head is no use
     train_neck: bool = True  # False (--freeze-backbone): only the RPAN head (attention + LSTM) trains
+    aug_scale: float = 0.25  # zoom by 2 ** U(-aug_scale, aug_scale)
+    aug_rotate: float = 30.0  # rotate by U(-aug_rotate, aug_rotate) degrees
+    aug_aspect: float = 0.0  # also squeeze or stretch the width by 2 ** U(-aug_aspect, aug_aspect)
     extra: dict = field(default_factory=dict)
 
 
@@ -121,9 +124,16 @@ def _colour(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(x, 0, 255).astype(np.uint8)
 
 
+def _squeeze(input_size: tuple[int, int], factor: float) -> np.ndarray:
+    """Scale the width by ``factor`` about the input's centre: a body seen from another angle is narrower or
+    wider (shoulders foreshortened in a three-quarter view), which no zoom or rotation shows."""
+    w = input_size[1]
+    return np.array([[factor, 0.0, (1 - factor) * w / 2], [0.0, 1.0, 0.0]])
+
+
 def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
-             flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+             flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True, scale: float = 0.25,
+             rotate_deg: float = 30.0, aspect: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images N x h x w x 3 uint8, joints N x J x 2 input pixels, visible N x J) for ``copies`` crops of each
     keyframe; the first copy of each is the plain crop, the others augmented (half of them flipped)."""
     imgs, xys, viss = [], [], []
@@ -136,7 +146,9 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
         for c in range(copies):
             win, vis, flip = base, k.visible.copy(), False
             if c > 0:
-                win = base.then(augmentation(input_size, rng))
+                win = base.then(augmentation(input_size, rng, scale=scale, rotate_deg=rotate_deg))
+                if aspect > 0:
+                    win = win.then(_squeeze(input_size, 2.0 ** rng.uniform(-aspect, aspect)))
                 flip = rng.random() < 0.5
                 if flip:
                     win = win.flipped()
@@ -268,7 +280,8 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         log.write("start", config=tcfg, keyframes=len(keys), held_out=len(val_keys))
         note(f"{len(keys)} labeled frames x {kc.copies} crops; caching the frozen trunk's features")
         frames = _read_frames(keys)
-        imgs, xys, viss = crops_of(keys, frames, kc.copies, size, sk.flip_index, rng)
+        imgs, xys, viss = crops_of(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
+                                   rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect)
         del frames
         taps = trunk_taps(model, imgs)
         del imgs

@@ -56,7 +56,7 @@ import numpy as np
 
 from rpan_core.errors import ConfigError, ProjectError
 
-__all__ = ["METHODS", "BlendParams", "DEFAULT_PARAMS", "Propagation", "propagate", "propagate_video",
+__all__ = ["METHODS", "BlendParams", "DEFAULT_PARAMS", "Propagation", "propagate", "propagate_video", "align_sides",
            "configure_parser", "cli_main"]
 
 METHODS = ("interp", "model", "offset", "blend")
@@ -70,6 +70,8 @@ class BlendParams:
     conf_power: float = 0.0
     snap: float = 2.0  # <= 0 turns snapping off
     adaptive: bool = False  # weights from the model's and the interpolation's errors measured on the keyframes
+    gap_power: float = 4.0  # adaptive: the interpolation's squared error grows as gap ** gap_power
+    auto_offset: bool = False  # adaptive: per joint, the raw model where its keyframe errors do not persist
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -116,14 +118,17 @@ def _check(method: str, model_xy: Any) -> str:
 
 
 def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, model_xy: Any = None,
-              model_conf: Any = None, method: str | None = None, params: BlendParams | None = None) -> Propagation:
+              model_conf: Any = None, method: str | None = None, params: BlendParams | None = None,
+              flip_index: Any = None) -> Propagation:
     """Fill the frames strictly between keyframes, joint by joint.
 
     ``key_frames`` K frame indices with human labels, ``key_xy`` K x J x 2 (NaN where
     a joint has no position there), ``key_visible`` K x J. ``model_xy`` (n_frames x J
     x 2) and ``model_conf`` (n_frames x J) are the model's poses for every frame
     (an :class:`~rpan_core.analyze.Analysis`' ``xy`` and ``conf``). ``method`` defaults
-    to ``blend`` with a model and ``interp`` without.
+    to ``blend`` with a model and ``interp`` without. With the skeleton's
+    ``flip_index`` the model's poses first take the sides the keyframes say
+    (:func:`align_sides`).
     """
     params = params or DEFAULT_PARAMS
     method = _check(method or ("blend" if model_xy is not None else "interp"), model_xy)
@@ -142,6 +147,8 @@ def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, 
             raise ConfigError(f"the model's poses have shape {mxy.shape}; expected {n_frames} x {J} x 2 "
                               "(analyze the video with a checkpoint of the project's skeleton)")
         mconf = np.ones(mxy.shape[:2]) if model_conf is None else np.clip(np.asarray(model_conf, np.float64), 0, 1)
+        if flip_index is not None:
+            mxy, mconf = align_sides(mxy[:n_frames], mconf[:n_frames], kf, kxy, flip_index)
     is_key = np.zeros(n_frames, bool)
     is_key[kf[(kf >= 0) & (kf < n_frames)]] = True
     if len(kf) < 2:
@@ -156,7 +163,7 @@ def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, 
     weight = np.zeros((F, J))
     snapped = np.zeros((F, J), bool)
     conf = np.zeros((F, J))
-    stats = _error_stats(kf, kxy, mxy) if (method == "blend" and params.adaptive) else None
+    stats = _error_stats(kf, kxy, mxy, params.gap_power) if (method == "blend" and params.adaptive) else None
     for j in range(J):
         have = np.isfinite(kxy[:, j]).all(axis=1)
         anchors, A, V = kf[have], kxy[have, j], kvis[have, j]
@@ -189,8 +196,10 @@ def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, 
                     d = np.minimum(t - a, b - t) / ((b - a) / 2.0)
                     if stats is not None and stats[0][j] is not None and stats[1][j] is not None:
                         g = (b - a)
-                        vi = stats[0][j] * (4 * u[:, 0] * (1 - u[:, 0])) ** 2 * g ** 4
+                        vi = stats[0][j] * (4 * u[:, 0] * (1 - u[:, 0])) ** (params.gap_power / 2) * g ** params.gap_power
                         vm = stats[1][j] * (1 + (1 - u[:, 0]) ** 2 + u[:, 0] ** 2)
+                        if params.auto_offset and stats[2][j] is not None and stats[2][j] < vm.mean():
+                            corrected, vm = M, np.full(len(t), stats[2][j])  # errors that come and go: no offset
                         w = vi / np.maximum(vi + vm, 1e-12)
                     else:
                         w = np.clip(d, 0, 1) ** params.distance_power
@@ -214,8 +223,44 @@ def propagate(n_frames: int, key_frames: Any, key_xy: Any, key_visible: Any, *, 
     return Propagation(targets, xy, visible, filled, weight, snapped, conf, method, params)
 
 
-def _error_stats(kf: np.ndarray, kxy: np.ndarray, mxy: np.ndarray) -> tuple[list, list]:
-    """Per joint: ``c2`` (interpolation's leave-one-out error per (4u(1-u))^2 gap^4) and ``m2`` (model noise).
+def align_sides(model_xy: np.ndarray, model_conf: np.ndarray, key_frames: np.ndarray, key_xy: np.ndarray,
+                flip_index: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The model's poses with each frame's left/right sides swapped where the keyframes say so.
+
+    Why: a model that never saw a view from behind (or saw it only in mirrored
+    augmentation) places a whole skeleton on the body with its sides exchanged, often
+    on runs of frames. The offset correction cannot repair that (the error flips with
+    the pose), so the blend would throw the model away. The keyframes know the sides:
+    each frame takes the version of the model's pose (as is, or sides swapped) that
+    lies nearer to the interpolation between its keyframes (on a keyframe: nearer to
+    the label), summed over the joints both have. Frames outside the keyframes' span
+    are compared with the nearest keyframe.
+    """
+    fi = np.asarray(flip_index, np.int64)
+    mxy = np.array(model_xy, np.float64)
+    mconf = np.array(model_conf, np.float64)
+    n, J = mxy.shape[:2]
+    if len(fi) != J or len(key_frames) == 0:
+        return mxy, mconf
+    ref = np.full((n, J, 2), np.nan)
+    t = np.arange(n, dtype=np.float64)
+    for j in range(J):
+        have = np.isfinite(key_xy[:, j]).all(axis=1)
+        if have.any():
+            for c in range(2):
+                ref[:, j, c] = np.interp(t, key_frames[have], key_xy[have, j, c])
+    with np.errstate(invalid="ignore"):
+        d_as = np.nansum(np.linalg.norm(mxy - ref, axis=-1), axis=1)
+        d_sw = np.nansum(np.linalg.norm(mxy[:, fi] - ref, axis=-1), axis=1)
+    swap = d_sw < d_as
+    mxy[swap] = mxy[swap][:, fi]
+    mconf[swap] = mconf[swap][:, fi]
+    return mxy, mconf
+
+
+def _error_stats(kf: np.ndarray, kxy: np.ndarray, mxy: np.ndarray, gap_power: float = 4.0) -> tuple[list, list, list]:
+    """Per joint: ``c2`` (interpolation's leave-one-out error per (4u(1-u))^(p/2) gap^p, p = ``gap_power``),
+    ``m2`` (half the mean squared change of the model's keyframe offsets) and ``s2`` (mean squared offset).
 
     None where a joint has too few keyframes; then the median over the joints that
     have them (None when no joint has).
@@ -223,6 +268,7 @@ def _error_stats(kf: np.ndarray, kxy: np.ndarray, mxy: np.ndarray) -> tuple[list
     J = kxy.shape[1]
     c2: list[float | None] = [None] * J
     m2: list[float | None] = [None] * J
+    s2: list[float | None] = [None] * J
     for j in range(J):
         have = np.isfinite(kxy[:, j]).all(axis=1)
         f, A = kf[have], kxy[have, j]
@@ -230,18 +276,19 @@ def _error_stats(kf: np.ndarray, kxy: np.ndarray, mxy: np.ndarray) -> tuple[list
             u = (f[1:-1] - f[:-2]) / (f[2:] - f[:-2])
             r = A[1:-1] - ((1 - u)[:, None] * A[:-2] + u[:, None] * A[2:])
             G = (f[2:] - f[:-2]).astype(np.float64)
-            c2[j] = float(np.mean((r ** 2).sum(1) / ((4 * u * (1 - u)) ** 2 * G ** 4)))
+            c2[j] = float(np.mean((r ** 2).sum(1) / ((4 * u * (1 - u)) ** (gap_power / 2) * G ** gap_power)))
         M = mxy[f, j]
         ok = np.isfinite(M).all(axis=1)
         o = (A - M)[ok]
         if len(o) >= 2:
             m2[j] = float(np.mean((np.diff(o, axis=0) ** 2).sum(1)) / 2)
-    for lst in (c2, m2):
+            s2[j] = float(np.mean((o ** 2).sum(1)))
+    for lst in (c2, m2, s2):
         known = [v for v in lst if v is not None]
         if known:
             med = float(np.median(known))
             lst[:] = [med if v is None else v for v in lst]
-    return c2, m2
+    return c2, m2, s2
 
 
 def _box_size(kxy: np.ndarray, kvis: np.ndarray, ia: np.ndarray, ib: np.ndarray, anchors: np.ndarray,

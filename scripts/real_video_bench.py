@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -41,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rpan_core.skeleton import PENNACTION, convert_pose  # noqa: E402
 
 J = PENNACTION.num_joints
+SPACINGS = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50)
 FLIP = np.asarray(PENNACTION.flip_index)
 
 
@@ -104,6 +106,25 @@ def copy_previous(xy: np.ndarray, keys: np.ndarray) -> np.ndarray:
 def with_residuals(pred: np.ndarray, xy: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """The model's poses shifted by the keyframes' corrections, interpolated between keyframes."""
     return pred + interpolate(xy - pred, keys)
+
+
+def blend(pred: np.ndarray, xy: np.ndarray, vis: np.ndarray, keys: np.ndarray, sides: bool = True,
+          gap_power: float | None = None) -> np.ndarray:
+    """``propagate(method="blend")`` with its default parameters (the model's sides aligned to the keyframes'
+    unless ``sides`` is False; ``gap_power`` replaces the default's); the keyframes keep their labels."""
+    from dataclasses import replace
+
+    from rpan_core.propagate import DEFAULT_PARAMS, propagate
+
+    params = DEFAULT_PARAMS if gap_power is None else replace(DEFAULT_PARAMS, gap_power=gap_power)
+    kxy = np.where(vis[keys][..., None], xy[keys], np.nan)
+    p = propagate(len(xy), keys, kxy, vis[keys], model_xy=pred, method="blend", flip_index=FLIP if sides else None,
+                  params=params)
+    out = pred.copy()
+    out[keys] = xy[keys]
+    filled = p.filled
+    out[p.frames] = np.where(filled[..., None], p.xy, pred[p.frames])
+    return out
 
 
 def box_side(xy: np.ndarray, vis: np.ndarray) -> np.ndarray:
@@ -173,7 +194,8 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
 
     t = time.time()
     kc = KeyframeConfig(str(project), minutes=args.minutes, copies=args.copies, batch=args.batch, lr=args.lr,
-                        run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed)
+                        run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
+                        aug_scale=args.aug_scale, aug_rotate=args.aug_rotate, aug_aspect=args.aug_aspect)
     run = train_keyframes(kc)
     return run / "last.pt", time.time() - t
 
@@ -190,14 +212,138 @@ def job(name: str, videos: list[Path], ref: dict, keys: dict, args: argparse.Nam
     events = [json.loads(x) for x in (ck.parent / "events.jsonl").read_text().splitlines()]
     end = events[-1]
     preds, spf = {}, []
-    for v in videos if name == "all" else [v for v in videos if v.stem not in keys]:
+    for v in [v for v in videos if v.stem not in keys] if name.startswith("loo-") else videos:
         preds[v.stem], s = predict(ck, v)
         spf.append(s)
     return {"name": name, "preds": preds, "train_s": secs, "steps": end.get("step"), "message": end.get("message"),
             "spf": float(np.mean(spf)), "checkpoint": str(ck), "mb": ck.stat().st_size / 1e6}
 
 
+def saved_results(work: Path) -> dict[str, dict]:
+    """Every model's poses saved in ``work`` by earlier runs (one file per model; the old single file too)."""
+    import pickle
+
+    out: dict[str, dict] = {}
+    old = work / "results.pkl"
+    if old.exists():
+        out.update({r["name"]: r for r in pickle.loads(old.read_bytes())})
+    for f in sorted(work.glob("result-*.pkl")):
+        r = pickle.loads(f.read_bytes())
+        out[r["name"]] = r
+    return out
+
+
+def save_result(work: Path, r: dict) -> None:
+    import pickle
+
+    from rpan_core.atomic import write_bytes
+
+    write_bytes(work / f"result-{r['name']}.pkl", pickle.dumps(r))
+
+
 # ----------------------------------------------------------------------------- report
+
+def all_views_section(r: dict, videos: list[Path], ref: dict, keys: dict, args: argparse.Namespace, say: Callable,
+                      side_by_side: int) -> None:
+    """Section 1: the all-views model on the frames between its keyframes, beside the baselines."""
+    preds = r["preds"]
+    keys = r.get("keys", keys)
+    say(f"## Keyframes every {args.every}th frame of all {len(videos)} views\n")
+    say(f"Training took {r['train_s'] / 60:.1f} min wall-clock (budget {args.minutes:g} min including the feature "
+        f"caching; {sum(len(k) for k in keys.values())} keyframes x {args.copies} crops, {r['steps']} steps of "
+        f"batch {args.batch}, {args.threads} thread(s), {side_by_side} model(s) trained side by side); "
+        f"checkpoint {r['mb']:.1f} MB{load_note(r)}. Other frames of each view:\n")
+    say(HEAD)
+    agg: dict[str, list] = {"model": [], "model + keyframe residuals": [], "blend": [], "interpolation": [],
+                            "copy previous": []}
+    for v in videos:
+        xy, vis = ref[v.stem]
+        k = keys[v.stem]
+        pred = preds[v.stem]
+        other = np.setdiff1d(np.arange(len(xy)), k)
+        cands = {"model": pred, "model + keyframe residuals": with_residuals(pred, xy, k),
+                 "blend": blend(pred, xy, vis, k), "interpolation": interpolate(xy, k),
+                 "copy previous": copy_previous(xy, k)}
+        for name, p in cands.items():
+            e = err_over_side(p, xy, vis)[other]
+            agg[name].append(e)
+            say(row(f"{v.stem}: {name}", metrics(e)))
+    for name, es in agg.items():
+        say(row(f"**all views: {name}**", metrics(np.concatenate(es))))
+    say(f"\nAnalysis (model on crops following the person): {r['spf'] * 1000:.0f} ms per frame on "
+        f"{args.threads} thread(s).\n")
+
+
+def load_note(r: dict) -> str:
+    return "; load average %.2f / %.2f / %.2f at the end" % tuple(r["load"]) if r.get("load") else ""
+
+
+def usable(model_keys: np.ndarray, keys: np.ndarray) -> bool:
+    """A model may assist a labeling with ``keys`` only if it learned from no frame outside them."""
+    return bool(np.isin(model_keys, keys).all())
+
+
+def effort_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> None:
+    """Section 3: effort to fully label each video over keyframe spacings, for interpolation and every model.
+
+    A model counts at a spacing only when its own training keyframes of that video are among
+    the spacing's keyframes (a model trained on every 30th frame assists labelings every
+    30th, 15th, 10th... frame); a model that never saw the video (leave-one-view-out)
+    counts at every spacing.
+    """
+    say("## Effort to fully label each video (joints placed on keyframes + joints moved at 5 %)\n")
+    say("Keyframes every S-th frame and the last. `model` = the model's poses on the other frames; `blend` = "
+        "`rpan_core.propagate.propagate(method=\"blend\")` with its default parameters (the model shifted by its "
+        "keyframe errors, weighted per joint against interpolation by the errors both make on the keyframes; the "
+        "model's left/right sides first aligned to the keyframes'); `blend, gap power 2`: the same with "
+        "interpolation's error assumed to grow as gap**2 instead of gap**4. Which model: `all` keyframes every 10th frame of all views, "
+        "`sparse-S` every S-th frame (and the last) of all views, `loo-V` the other views only. A model is "
+        "used at a spacing only when the frames it learned from are keyframes there.\n")
+    for v in videos:
+        xy, vis = ref[v.stem]
+        n = len(xy)
+        rows: dict[str, dict[int, int]] = {"interpolation": {}}
+        for s in SPACINGS:
+            k = keyframes(n, s, True)
+            rows["interpolation"][s] = effort(interpolate(xy, k), xy, vis, k)
+            for name, r in res.items():
+                if v.stem not in r["preds"]:
+                    continue
+                mk = r.get("keys", {}).get(v.stem, np.zeros(0, int))
+                if not usable(np.asarray(mk), k):
+                    continue
+                pred = r["preds"][v.stem]
+                rows.setdefault(f"{name}: model", {})[s] = effort(pred, xy, vis, k)
+                rows.setdefault(f"{name}: blend", {})[s] = effort(blend(pred, xy, vis, k), xy, vis, k)
+                rows.setdefault(f"{name}: blend, gap power 2", {})[s] = effort(blend(pred, xy, vis, k, gap_power=2),
+                                                                              xy, vis, k)
+        say(f"**{v.stem}** ({n} frames, {int(vis.sum())} visible reference joints)\n")
+        say("| method | " + " | ".join(f"every {s}" for s in SPACINGS) + " | best |")
+        say("|---|" + "---|" * (len(SPACINGS) + 1))
+        for name, by in rows.items():
+            cells = [str(by[s]) if s in by else "" for s in SPACINGS]
+            b = min((e, s) for s, e in by.items())
+            say(f"| {name} | " + " | ".join(cells) + f" | **{b[0]}** (every {b[1]}) |")
+        say("")
+
+
+def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> None:
+    say("\n## Leave one view out (keyframes of the other views; all frames of the held-out view)\n")
+    say("| held-out view | PCK@0.1 strict | PCK@0.2 strict | PCK@0.2, one L/R swap allowed | "
+        "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed | steps | "
+        "load at the end |")
+    say("|---|---|---|---|---|---|---|---|---|")
+    for held in videos:
+        r = res.get(f"loo-{held.stem}")
+        if r is None:
+            continue
+        xy, vis = ref[held.stem]
+        pred = r["preds"][held.stem]
+        ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
+        load = "%.2f" % r["load"][0] if r.get("load") else ""
+        say(f"| {held.stem} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
+            f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} | {load} |")
+
 
 def row(name: str, m: dict, extra: str = "") -> str:
     return (f"| {name} | {m['pck10']:.3f} | {m['pck20']:.3f} | {m['err']:.3f} | {m['move5']:.2f} | "
@@ -218,11 +364,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--aug-scale", type=float, default=0.25, help="crops zoomed by 2**U(-s, s) (default 0.25)")
+    ap.add_argument("--aug-rotate", type=float, default=30.0, help="crops rotated by up to this many degrees")
+    ap.add_argument("--aug-aspect", type=float, default=0.0, help="crop widths squeezed/stretched by 2**U(-a, a)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
                     "machine two threads per process were six times slower than one)")
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
     ap.add_argument("--loo", action="store_true", help="also leave each view out in turn")
-    ap.add_argument("--reuse", action="store_true", help="tables from the poses saved in --work by an earlier run")
+    ap.add_argument("--reuse", action="store_true", help="tables from the poses saved in --work by earlier runs")
+    ap.add_argument("--report", action="store_true", help="train nothing: tables from the poses saved in --work")
+    ap.add_argument("--only", nargs="+", default=None, metavar="MODEL",
+                    help="train only these models (all, loo-STEM, sparse-S); the others come from --work when "
+                         "saved there (one model per run keeps each run short)")
+    ap.add_argument("--sparse", type=int, nargs="*", default=[], metavar="S",
+                    help="also train a model on keyframes every S-th frame (and the last) of every video, "
+                         "for the effort table")
     ap.add_argument("--work", type=Path, default=None, help="keep the projects and runs here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=None, help="write the tables to this Markdown file")
     args = ap.parse_args(argv)
@@ -244,77 +400,38 @@ def main(argv: list[str] | None = None) -> int:
     specs = [("all", keys)]
     if args.loo and len(videos) > 1:
         specs += [(f"loo-{h.stem}", {s: k for s, k in keys.items() if s != h.stem}) for h in videos]
-    import pickle
-
-    saved = work / "results.pkl"
-    if args.reuse and saved.exists():  # re-make the tables from the models' poses of an earlier run
-        results = pickle.loads(saved.read_bytes())
-    elif args.parallel > 1:
+    specs += [(f"sparse-{s}", {v.stem: keyframes(len(ref[v.stem][0]), s, True) for v in videos}) for s in args.sparse]
+    if args.only:
+        specs = [(n, k) for n, k in specs if n in args.only]
+        missing = set(args.only) - {n for n, _ in specs}
+        if missing:
+            raise SystemExit(f"--only {' '.join(sorted(missing))}: not a model of this run (all, loo-STEM with "
+                             "--loo, sparse-S with --sparse S)")
+    res = saved_results(work)
+    for name, k in specs:  # poses saved before the keyframes were recorded with them
+        if name in res and "keys" not in res[name]:
+            res[name]["keys"] = k
+    todo = [] if args.report else [(n, k) for n, k in specs if not (args.reuse and n in res)]
+    if args.parallel > 1 and len(todo) > 1:
         import multiprocessing as mp
 
-        with mp.get_context("spawn").Pool(min(args.parallel, len(specs))) as pool:
-            results = pool.starmap(job, [(n, videos, ref, k, args, work) for n, k in specs])
+        with mp.get_context("spawn").Pool(min(args.parallel, len(todo))) as pool:
+            results = pool.starmap(job, [(n, videos, ref, k, args, work) for n, k in todo])
     else:
-        results = [job(n, videos, ref, k, args, work) for n, k in specs]
-    saved.write_bytes(pickle.dumps(results))
-    res = {r["name"]: r for r in results}
+        results = [job(n, videos, ref, k, args, work) for n, k in todo]
     for r in results:
+        r["keys"] = dict(specs)[r["name"]]
+        r["load"] = os.getloadavg()
+        save_result(work, r)
+        res[r["name"]] = r
+    for r in res.values():
         print(f"{r['name']}: {r['message']}", flush=True)
 
-    # --- 1. all views, keyframes every N
-    r = res["all"]
-    preds = r["preds"]
-    say(f"## Keyframes every {args.every}th frame of all {len(videos)} views\n")
-    say(f"Training took {r['train_s'] / 60:.1f} min wall-clock (budget {args.minutes:g} min including the feature "
-        f"caching; {sum(len(k) for k in keys.values())} keyframes x {args.copies} crops, {r['steps']} steps of "
-        f"batch {args.batch}, {args.threads} thread(s), {len(specs) if args.parallel > 1 else 1} model(s) "
-        f"trained side by side); checkpoint {r['mb']:.1f} MB. Other frames of each view:\n")
-    say(HEAD)
-    agg: dict[str, list] = {"model": [], "model + keyframe residuals": [], "interpolation": [], "copy previous": []}
-    for v in videos:
-        xy, vis = ref[v.stem]
-        k = keys[v.stem]
-        pred = preds[v.stem]
-        other = np.setdiff1d(np.arange(len(xy)), k)
-        cands = {"model": pred, "model + keyframe residuals": with_residuals(pred, xy, k),
-                 "interpolation": interpolate(xy, k), "copy previous": copy_previous(xy, k)}
-        for name, p in cands.items():
-            e = err_over_side(p, xy, vis)[other]
-            agg[name].append(e)
-            say(row(f"{v.stem}: {name}", metrics(e)))
-    for name, es in agg.items():
-        say(row(f"**all views: {name}**", metrics(np.concatenate(es))))
-    say(f"\nAnalysis (model on crops following the person): {r['spf'] * 1000:.0f} ms per frame on "
-        f"{args.threads} thread(s).\n")
-
-    # --- 3. effort to fully label each video
-    say("## Effort to fully label each video (joints placed on keyframes + joints moved at 5 %)\n")
-    say("| video | interpolation, best spacing | model, keyframes every %d | model + residuals, every %d |" %
-        (args.every, args.every))
-    say("|---|---|---|---|")
-    for v in videos:
-        xy, vis = ref[v.stem]
-        n = len(xy)
-        best = min((effort(interpolate(xy, keyframes(n, s, True)), xy, vis, keyframes(n, s, True)), s)
-                   for s in (1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50))
-        k = keys[v.stem]
-        em = effort(preds[v.stem], xy, vis, k)
-        er = effort(with_residuals(preds[v.stem], xy, k), xy, vis, k)
-        say(f"| {v.stem} ({n} frames) | {best[0]} (every {best[1]}) | {em} | {er} |")
-
-    # --- 2. leave one view out
-    if args.loo and len(videos) > 1:
-        say("\n## Leave one view out (keyframes of the other views; all frames of the held-out view)\n")
-        say("| held-out view | PCK@0.1 strict | PCK@0.2 strict | PCK@0.2, one L/R swap allowed | "
-            "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed | steps |")
-        say("|---|---|---|---|---|---|---|---|")
-        for held in videos:
-            r = res[f"loo-{held.stem}"]
-            xy, vis = ref[held.stem]
-            pred = r["preds"][held.stem]
-            ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
-            say(f"| {held.stem} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
-                f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} |")
+    if "all" in res:
+        all_views_section(res["all"], videos, ref, keys, args, say, len(todo) if args.parallel > 1 else 1)
+    effort_section({n: r for n, r in res.items() if n in dict(specs)}, videos, ref, say)
+    if any(f"loo-{h.stem}" in res for h in videos):
+        loo_section(res, videos, ref, say)
     say(f"\nTotal benchmark time {(time.time() - t_all) / 60:.1f} min.")
     if args.out:
         from rpan_core.atomic import write_text

@@ -39,6 +39,34 @@ def test_crops_follow_their_joints_and_flips_swap_sides():
     assert 0 < flips < 11  # some crops were flipped (with the joints swapped), some not
 
 
+def test_augmentation_ranges_are_the_configured_ones():
+    """scale=0 and rotate_deg=0 leave only shifts and flips: joint distances stay those of the plain crop."""
+    frame = np.zeros((300, 200, 3), np.uint8)
+    rng = np.random.default_rng(1)
+    xy = np.stack([rng.uniform(40, 160, 13), rng.uniform(40, 260, 13)], 1)
+    key = Keyframe("v", 0, xy, np.ones(13, bool), np.ones(13, bool))
+
+    def spans(**aug):
+        _, pts, _ = crops_of([key], [frame], 8, (128, 96), PENNACTION.flip_index, np.random.default_rng(2),
+                             colour=False, **aug)
+        d = np.linalg.norm(pts[:, 0] - pts[:, 7], axis=-1)  # head to a hip: flips keep it (up to the swap)
+        d2 = np.linalg.norm(pts[:, 0] - pts[:, 8], axis=-1)
+        return np.minimum(d, d2) / min(d[0], d2[0]), np.maximum(d, d2) / max(d[0], d2[0])
+    lo, hi = spans(scale=0.0, rotate_deg=0.0)
+    np.testing.assert_allclose(lo, 1, atol=1e-4)
+    np.testing.assert_allclose(hi, 1, atol=1e-4)
+    lo, _ = spans(scale=0.5, rotate_deg=0.0)
+    assert np.abs(lo[1:] - 1).max() > 0.05
+    _, pts0, _ = crops_of([key], [frame], 8, (128, 96), PENNACTION.flip_index, np.random.default_rng(2), colour=False,
+                          scale=0.0, rotate_deg=0.0)
+    _, pts1, _ = crops_of([key], [frame], 8, (128, 96), PENNACTION.flip_index, np.random.default_rng(2), colour=False,
+                          scale=0.0, rotate_deg=0.0, aspect=0.5)
+    height = lambda p: np.ptp(p[..., 1], axis=-1)  # noqa: E731
+    width = lambda p: np.ptp(p[..., 0], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(height(pts1), height(pts0), rtol=1e-4)  # the squeeze changes widths only
+    assert np.abs(width(pts1[1:]) / width(pts0[1:]) - 1).max() > 0.05
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kf") / "project"

@@ -211,3 +211,58 @@ def test_a_crafted_prediction_is_refused_on_open(project):
     db.close()
     with pytest.raises(ProjectError, match="predictions.*confidence outside 0..1|confidence outside 0..1"):
         Project.open(folder)
+
+
+FLIP = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11]  # PennAction: head, then left/right pairs
+
+
+def test_model_poses_take_the_keyframes_sides():
+    """A model that mirrors the skeleton on a run of frames is put back on the keyframes' sides, then blended."""
+    from rpan_core.propagate import align_sides
+
+    truth = curve(41, seed=7)
+    truth[:, 1::2, 0] -= 30  # left joints well to the left of the right ones: sides are clear
+    model = truth.copy()
+    model[12:28] = truth[12:28][:, FLIP]  # sides exchanged mid-gap
+    f, kxy, kvis = keys(truth, 20)
+    fixed, conf = align_sides(model, np.ones((41, J)), f, kxy, FLIP)
+    np.testing.assert_allclose(fixed, truth)
+    params = BlendParams(snap=0, adaptive=True)
+    plain = propagate(41, f, kxy, kvis, model_xy=model, params=params)
+    aligned = propagate(41, f, kxy, kvis, model_xy=model, params=params, flip_index=FLIP)
+    err = lambda p: float(np.linalg.norm(p.xy - truth[p.frames], axis=-1).mean())  # noqa: E731
+    assert err(aligned) < 1e-6 < err(plain)
+
+
+def test_sparse_keyframes_trust_a_good_model_more_with_a_lower_gap_power():
+    """Interpolation's error grows with the gap; estimated from few keyframes, a gap**2 law keeps the model's share
+    mid-gap where gap**4 (fit to a smooth curve) underrates how far interpolation strays over a sparse gap."""
+    t = np.arange(101)[:, None, None]
+    rng = np.random.default_rng(3)
+    truth = 100 + 20 * np.sin(2 * np.pi * t / rng.uniform(25, 40, (1, J, 2)) + rng.uniform(0, 6, (1, J, 2)))
+    model = truth + rng.normal(0, 0.8, truth.shape)
+    f = np.array([0, 40, 80, 100])
+    kxy, kvis = truth[f], np.ones((len(f), J), bool)
+    err = {}
+    for p in (4.0, 2.0):
+        prop = propagate(101, f, kxy, kvis, model_xy=model, params=BlendParams(snap=0, adaptive=True, gap_power=p))
+        err[p] = float(np.linalg.norm(prop.xy - truth[prop.frames], axis=-1).mean())
+    assert err[2.0] < err[4.0]
+
+
+def test_auto_offset_drops_the_keyframe_offset_of_errors_that_come_and_go():
+    """White model noise: carrying a keyframe's offset across the gap adds that noise (1.5x mid-gap); auto_offset
+    uses the raw model there, and still removes a constant bias."""
+    truth = curve(81, seed=8)
+    rng = np.random.default_rng(1)
+    f, kxy, kvis = keys(truth, 10)
+    noisy = truth + rng.normal(0, 2.0, truth.shape)
+    biased = truth + np.array([6.0, -3.0])
+    e = {}
+    for name, model in (("noisy", noisy), ("biased", biased)):
+        for auto in (False, True):
+            prm = BlendParams(snap=0, adaptive=True, auto_offset=auto)
+            p = propagate(81, f, kxy, kvis, model_xy=model, params=prm)
+            e[name, auto] = float(np.linalg.norm(p.xy - truth[p.frames], axis=-1).mean())
+    assert e["noisy", True] < e["noisy", False]
+    assert e["biased", True] < 1e-6 and e["biased", False] < 1e-6
