@@ -30,10 +30,14 @@ demo: install
 test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider tests
 
+# The benchmarks (not run by CI: `make test` is). The last step prints issue 13's table (seeks, scrub,
+# proxy, analysis ratios) for a generated 1080p long-GOP H.264 video and each video named in BENCH_ARGS,
+# e.g. make bench BENCH_ARGS="--video a.mp4 --video b.mp4". `rpan bench codec` runs the core-only version.
+BENCH_CORE ?= attention video store engine flow labeling
 bench: install
-	$(VENV)/bin/rpan bench $(BENCH_ARGS)
-	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub $(BENCH_ARGS)
-	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub --codec h264 $(BENCH_ARGS)
+	$(VENV)/bin/rpan bench $(BENCH_CORE) $(filter --quick,$(BENCH_ARGS))
+	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_scrub --quick --no-compare
+	QT_QPA_PLATFORM=offscreen $(PY) -m rpan_studio.bench_speed $(BENCH_ARGS)
 
 # The fuzz suite at length (tests/core/test_fuzz.py; `make test` runs it small):
 # FUZZ_EXAMPLES cases per target, counts written to fuzz-stats.json.

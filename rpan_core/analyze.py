@@ -431,9 +431,10 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         root.mkdir(parents=True, exist_ok=True)
         starts = list(range(0, steps, m))
         # decoding and resizing run on a background thread, a block ahead of the network
+        # frames come in the decoder's BGR order and are swapped to RGB once small (no full-size conversion)
         blocks = None if volume is not None or followed else frame_blocks(
-            video.frames(), [min(n, min(steps, t + m) * s) - t * s for t in starts],
-            lambda fr: resize_frame(fr, in_size), (*in_size, 3))
+            video.frames(bgr=True), [min(n, min(steps, t + m) * s) - t * s for t in starts],
+            lambda fr: resize_frame(fr, in_size)[..., ::-1], (*in_size, 3))
         from rpan_core.data import clip_indices
 
         level_idx = np.asarray(clip_indices(n, T_clip), np.int64)  # the video-level frames, kept as they pass

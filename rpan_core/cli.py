@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("rpan_core.formats.cli_export", "export a project's labels as COCO JSON, CSV or the PennAction layout"),
     "synth": ("rpan_core.synth", "generate synthetic action videos with exact joints"),
     "flow": ("rpan_core.flow", "compute and cache optical flow for a project's videos"),
+    "proxy": ("rpan_core.proxy_cache", "build, list or clean the display proxies (fast seeking) and their disk use"),
     "bench": ("rpan_core.bench", "run the benchmarks (make bench)"),
     "model": ("rpan_core.model.__main__", "print the model's output shapes for each preset"),
     "demo": ("rpan_core.demo", "build the demo project and run the headless demo"),

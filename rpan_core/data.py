@@ -63,18 +63,51 @@ class VideoItem:
     visible: np.ndarray  # len(label_frames) x J bool
     labeled: np.ndarray  # len(label_frames) x J bool
     frames: np.ndarray | None = field(default=None, repr=False)  # preloaded F x h x w x 3 uint8
+    person: int = 1
+    #: frame_count x 4 boxes [x0, y0, x1, y1] of this person (frame pixels): the item trains on crops around them
+    #: (one person of a video of several); None: on the whole frame
+    boxes: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def has_pose(self) -> bool:
         return len(self.label_frames) > 0
+
+    @property
+    def cropped(self) -> bool:
+        return self.boxes is not None
+
+    @property
+    def cache_key(self) -> str:
+        """What identifies this item's input frames (a person's crops differ from the whole frame)."""
+        key = self.content_hash or f"video{self.video_id}"
+        if self.boxes is None:
+            return key
+        import hashlib
+
+        return f"{key}-person{self.person}-{hashlib.sha256(np.ascontiguousarray(self.boxes).tobytes()).hexdigest()[:12]}"
+
+    def window(self, frame: int, input_size: tuple[int, int]) -> Any:
+        """The crop of ``frame`` (a :class:`rpan_core.geometry.Window`), or None for a whole-frame item."""
+        if self.boxes is None:
+            return None
+        from rpan_core.crops import MARGIN
+        from rpan_core.geometry import Window
+
+        return Window.around_box(self.boxes[int(frame)], input_size, MARGIN)
 
 
 def _rec(r: Any, name: str, default: Any = None) -> Any:
     return getattr(r, name, r.get(name, default) if isinstance(r, dict) else default)
 
 
-def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[str], num_joints: int) -> list[VideoItem]:
-    """The videos of ``split`` that carry an action label or at least one pose label."""
+def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[str], num_joints: int, *,
+                  persons: bool = False) -> list[VideoItem]:
+    """The videos of ``split`` that carry an action label or at least one pose label.
+
+    With ``persons``, a video of several persons gives one item per person, trained on
+    crops around that person's boxes (:func:`person_items`); a single-person video stays
+    one whole-frame item (the paper's datasets are read as they were).
+    """
     splits = {split} if isinstance(split, str) else set(split)
     cls_index = {c: i for i, c in enumerate(classes)}
     items = []
@@ -89,6 +122,9 @@ def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[s
                                "or relinked by you; relink it (studio: Relink video, or Project.relink) to use it")
         action = _rec(r, "action")
         a = cls_index.get(action, -1) if action is not None else -1
+        if persons and hasattr(snapshot, "persons") and len(snapshot.persons(vid)) > 1:
+            items += person_items(snapshot, r, a, num_joints)
+            continue
         la = snapshot.video_labels(vid)
         frames = np.asarray(getattr(la, "frames", []), dtype=np.int64).reshape(-1)
         xy = np.asarray(getattr(la, "xy", np.zeros((0, num_joints, 2))), dtype=np.float32).reshape(-1, num_joints, 2)
@@ -107,6 +143,42 @@ def collect_items(snapshot: Any, classes: Sequence[str], split: str | Sequence[s
     return items
 
 
+def person_items(snapshot: Any, r: Any, action: int, num_joints: int) -> list[VideoItem]:
+    """One item per person of a video of several: its labels, and its boxes to crop around.
+
+    Boxes are the person's box keyframes interpolated, else its labeled joints' extent
+    (not grown: the crop adds :data:`rpan_core.crops.MARGIN`), as the per-person
+    analysis crops them (:mod:`rpan_core.person_analysis`). A person with no box on any
+    frame cannot be cropped and is left out; one without labels trains the action only.
+    """
+    vid, n = int(_rec(r, "id")), int(_rec(r, "frame_count") or 0)
+    out = []
+    for p in snapshot.persons(vid):
+        boxes = np.asarray(snapshot.person_boxes(vid, p.id, margin=0.0), np.float64)
+        known = np.isfinite(boxes).all(axis=1)
+        if not known.any():
+            continue
+        if not known.all():  # gaps (a labeled frame too sparse for a box): between the known ones
+            from rpan_core.persons import interpolate_boxes
+
+            k = np.nonzero(known)[0]
+            boxes = interpolate_boxes(len(boxes), k, boxes[k])
+        la = snapshot.video_labels(vid, p.id)
+        frames = np.asarray(la.frames, dtype=np.int64).reshape(-1)
+        xy = np.asarray(la.xy, dtype=np.float32).reshape(-1, num_joints, 2)
+        vis = np.asarray(la.visible, dtype=bool).reshape(-1, num_joints)
+        lab = np.asarray(la.labeled, dtype=bool).reshape(-1, num_joints)
+        keep = lab.any(axis=1) & (frames >= 0) & (frames < max(n, 1))
+        if action < 0 and not keep.any():
+            continue
+        order = np.argsort(frames[keep], kind="stable")
+        out.append(VideoItem(vid, str(_rec(r, "path")), str(_rec(r, "content_hash") or ""), n,
+                             int(_rec(r, "width") or 0), int(_rec(r, "height") or 0), action,
+                             frames[keep][order], xy[keep][order], vis[keep][order] & lab[keep][order],
+                             lab[keep][order], person=int(p.id), boxes=boxes))
+    return out
+
+
 def resize_frame(frame: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
     """Area resize (two-stage when large: see :func:`rpan_core.pipeline.area_resize`)."""
     from rpan_core.pipeline import area_resize
@@ -119,11 +191,11 @@ def preload(items: Sequence[VideoItem], size_hw: tuple[int, int], limit_bytes: i
     from rpan_core.video import open_video
 
     h, w = size_hw
-    total = sum(it.frame_count for it in items) * h * w * 3
+    total = sum(it.frame_count for it in items if not it.cropped) * h * w * 3
     if total > limit_bytes:
         return False
     for it in items:
-        if it.frames is not None:
+        if it.frames is not None or it.cropped:  # a person's crops are cut from the full frames when sampled
             continue
         with open_video(it.path) as v:
             n = v.frame_count
@@ -179,7 +251,14 @@ class ClipDataset:
         v = self._videos.get(it.video_id)
         if v is None:
             v = self._videos[it.video_id] = open_video(it.path, cache_mb=64)
+        if it.cropped:
+            return np.stack([it.window(int(i), self.input_size).warp(v.frame(int(i))) for i in idx])
         return np.stack([resize_frame(v.frame(int(i)), self.input_size) for i in idx])
+
+    def windows(self, i: int, idx: np.ndarray) -> list | None:
+        """The crop windows of item ``i``'s frames ``idx`` (frame -> input), or None for a whole-frame item."""
+        it = self.items[i]
+        return None if not it.cropped else [it.window(int(f), self.input_size) for f in idx]
 
     def indices(self, i: int, draw: int = 0) -> tuple[np.ndarray, bool]:
         """(frame indices, mirrored) of sample ``i`` in the current epoch (``draw``: the how-many-th clip of it)."""
@@ -213,11 +292,20 @@ class ClipDataset:
             xy = np.zeros((self.T, J, 2), np.float32)
             vis = np.zeros((self.T, J), bool)
             lab = np.zeros((self.T, J), bool)
-        if flip:
+        size = (it.height, it.width)
+        if it.cropped:  # joints into each frame's crop (input pixels); the targets live there
+            size = self.input_size
+            wins = self.windows(i, idx)
+            xy = np.stack([w.to_input(p) for w, p in zip(wins, xy)]).astype(np.float32)
+            if flip:  # the crop's pixels are mirrored below: x -> w - x (continuous), sides swapped
+                fi = list(self.skeleton.flip_index)
+                xy, vis, lab = xy[:, fi], vis[:, fi], lab[:, fi]
+                xy[..., 0] = size[1] - xy[..., 0]
+        elif flip:
             xy = self.skeleton.flip_xy(xy, it.width).astype(np.float32)
             fi = list(self.skeleton.flip_index)
             vis, lab = vis[:, fi], lab[:, fi]
-        tg = joint_targets(xy, vis, (it.height, it.width), self.grid, sigma_px=self.sigma_px)
+        tg = joint_targets(xy, vis, size, self.grid, sigma_px=self.sigma_px)
         tg = np.asarray(tg.detach().cpu().numpy() if hasattr(tg, "detach") else tg, dtype=np.float32)
         sample = {
             "targets": tg,  # T x J x (K+1)
@@ -272,7 +360,7 @@ def mean_stride(items: Sequence[VideoItem], T: int) -> int:
     return max(1, int(round(float(np.median(lens)) / T)))
 
 
-__all__ = ["clip_indices", "spread", "VideoItem", "collect_items", "preload", "ClipDataset", "collate",
+__all__ = ["clip_indices", "spread", "VideoItem", "collect_items", "person_items", "preload", "ClipDataset", "collate",
            "check_trainable", "mean_stride", "resize_frame", "PRELOAD_BYTES"]
 
 
@@ -302,7 +390,7 @@ class FeatureCache:
         self.fill_below = 600  # action clips up to this many frames are cached whole on first touch
 
     def _arrays(self, it: VideoItem, shape: tuple[int, ...] | None) -> tuple[np.ndarray, np.ndarray] | None:
-        key = it.content_hash or f"video{it.video_id}"
+        key = it.cache_key
         if key in self._open:
             return self._open[key]
         cube_p, done_p = self.folder / f"{key}.npy", self.folder / f"{key}.done.npy"

@@ -121,6 +121,32 @@ def file_digest(path: str | os.PathLike) -> str:
     return file_digests([path])[0]
 
 
+def known_digest(path: str | os.PathLike) -> str | None:
+    """The remembered SHA-256 of a file nobody wrote since it was hashed, else None; never reads the file.
+
+    For callers on a UI thread: they look up by the exact hash when it is known and
+    leave the first (whole-file) hash to a background thread."""
+    p = Path(os.path.abspath(path))
+    try:
+        k = _stat_key(p, p.stat())
+    except OSError:
+        return None
+    with _LOCK:
+        hit = _MEMO.get(k)
+        if hit is not None:
+            return hit
+        db = _db()
+        if db is None:
+            return None
+        row = None
+        with contextlib.suppress(sqlite3.Error):
+            row = db.execute("SELECT digest FROM digests WHERE key = ?", (repr(k),)).fetchone()
+        if row is None:
+            return None
+        _MEMO[k] = str(row[0])
+        return str(row[0])
+
+
 def tree_digest(names: list[str], digests: list[str]) -> str:
     """One hash over an ordered list of (name, content digest) pairs (a frame folder)."""
     h = hashlib.sha256()
@@ -138,4 +164,4 @@ def forget() -> None:
         _MEMO.clear()
 
 
-__all__ = ["cache_root", "file_digest", "file_digests", "tree_digest", "forget"]
+__all__ = ["cache_root", "file_digest", "file_digests", "known_digest", "tree_digest", "forget"]

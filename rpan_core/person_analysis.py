@@ -66,6 +66,8 @@ PERSON_VERSION = 1
 #: ``box_origin`` codes: where the box of a frame came from.
 BOX_GIVEN, BOX_USER, BOX_PROPAGATED, BOX_HELD = 1, 2, 3, 4
 _PERSON_ARRAYS = ("boxes", "box_origin")
+#: growth of a box made from a person's labeled joints (none: the crop's own margin is :data:`rpan_core.crops.MARGIN`)
+LABEL_BOX_MARGIN = 0.0
 
 
 class NoPersonBox(ConfigError):
@@ -409,7 +411,11 @@ def check_has_box(project: Any, video_id: int, person: int, box: Any = None,
                   box_frame: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The person's merged boxes and their origins (:func:`person_box_inputs`); :class:`NoPersonBox`
     (one line naming the person and what to do) when no frame has one."""
-    boxes, origin = person_box_inputs(project.person_boxes(int(video_id), int(person)), box, box_frame=box_frame)
+    # margin 0: a box from the labels is the joints' extent, the box the keyframe trainer and the follower crop
+    # around (rpan_core.keyframes.crops_of, rpan_core.crops.next_box), so the model sees people at the scale it
+    # learned; drawn box keyframes are used as drawn
+    boxes, origin = person_box_inputs(project.person_boxes(int(video_id), int(person), margin=LABEL_BOX_MARGIN), box,
+                                      box_frame=box_frame)
     if not np.isfinite(boxes).all(axis=1).any():
         name = project.person(int(video_id), int(person)).name
         raise NoPersonBox(f"{name} (person {int(person)}) of video {int(video_id)} has no box on any frame: draw its "

@@ -83,8 +83,8 @@ from rpan_core.skeleton import Skeleton, SkeletonError, get_skeleton
 
 __all__ = [
     "DB_NAME", "SCHEMA_VERSION", "MIGRATIONS", "LabelSource", "FrameState", "Label", "LabelArrays",
-    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot", "PersonRecord", "PersonData", "VideoData",
-    "BoxArrays",
+    "VideoRecord", "RunRecord", "Project", "ProjectSnapshot", "PersonRecord", "PersonData", "SwapRecord",
+    "VideoData", "BoxArrays",
     "Prediction", "PredictionArrays",
 ]
 
@@ -244,6 +244,18 @@ class VideoData:
     @property
     def label_count(self) -> int:
         return sum(len(p.labels) for p in self.persons)
+
+
+@dataclass(frozen=True)
+class SwapRecord:
+    """What :meth:`Project.swap_persons` did, so :meth:`Project.undo_swap` can take it back exactly."""
+
+    video: int
+    a: int
+    b: int
+    from_frame: int
+    moved: int  # label, box and prediction rows that changed hands
+    pinned: tuple[tuple[int, int], ...] = ()  # (person, frame) box keyframes written to pin the boxes (pre-swap ids)
 
 
 @dataclass(frozen=True)
@@ -1486,12 +1498,16 @@ class Project(_Reader):
             except sqlite3.Error as exc:
                 raise ProjectError(f"{self.folder}: restoring person {data.id} failed ({exc})") from exc
 
-    def swap_persons(self, video_id: int, a: int, b: int, from_frame: int = 0) -> int:
-        """Swap two persons' identities from ``from_frame`` onwards: their labels and box keyframes
-        change hands (one transaction; swapping again undoes it). Returns how many rows moved.
+    def swap_persons(self, video_id: int, a: int, b: int, from_frame: int = 0) -> SwapRecord:
+        """Swap two persons' identities from ``from_frame`` onwards: their labels, box keyframes and
+        predictions change hands (one transaction; :meth:`undo_swap` takes it back exactly).
 
         For the moment a tracker (or a person labeling) follows the wrong one after
-        two people cross.
+        two people cross. Boxes are pinned first: where either person has box
+        keyframes, each person's box as it is now is written as a keyframe on
+        ``from_frame - 1`` and ``from_frame`` (where none is stored there yet), so a box
+        interpolated between keyframes on both sides of the swap frame does not
+        blend the two persons after the swap.
         """
         vid, a, b, f0 = int(video_id), int(a), int(b), int(from_frame)
         if a == b:
@@ -1499,22 +1515,55 @@ class Project(_Reader):
         with self.transaction():
             self.person(vid, a)
             self.person(vid, b)
-            moved = 0
-            for table, cols, key in (("labels", "frame, person, joint, x, y, visible, source, ts", "frame"),
-                                     ("boxes", "frame, person, x0, y0, x1, y1, source, ts", "frame"),
-                                     ("predictions", "frame, person, joint, x, y, visible, conf, origin, ts", "frame")):
-                rows = self._q(f"SELECT {cols} FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)",
-                               (vid, f0, a, b))
-                if not rows:
-                    continue
-                if table in ("labels", "predictions"):
-                    self._touch(vid, (r[0] for r in rows))
-                self._write(f"DELETE FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)", (vid, f0, a, b))
-                swapped = [(vid, r[0], b if r[1] == a else a, *r[2:]) for r in rows]
-                self._db.executemany(f"INSERT INTO {table}(video, {cols}) VALUES "
-                                     f"({','.join('?' * (len(cols.split(',')) + 1))})", swapped)
-                moved += len(rows)
-            return moved
+            pinned = self._pin_boxes(vid, (a, b), f0)
+            moved = self._swap_rows(vid, a, b, f0)
+            return SwapRecord(vid, a, b, f0, moved, pinned)
+
+    def undo_swap(self, record: SwapRecord) -> None:
+        """Take back a :meth:`swap_persons` exactly: the rows change hands again and the pinned box
+        keyframes it wrote are removed (one transaction)."""
+        with self.transaction():
+            self._swap_rows(record.video, record.a, record.b, record.from_frame)
+            self._db.executemany("DELETE FROM boxes WHERE video=? AND person=? AND frame=?",
+                                 [(record.video, p, f) for p, f in record.pinned])
+
+    def _pin_boxes(self, vid: int, persons: tuple[int, int], f0: int) -> tuple[tuple[int, int], ...]:
+        """Box keyframes on ``f0 - 1`` and ``f0`` of each person whose box is known there, when either has box
+        keyframes (boxes made only from poses follow the labels as they swap). Returns (person, frame) written."""
+        n = self.video(vid).frame_count
+        keys = {p: self.box_keyframes(vid, p) for p in persons}
+        if f0 <= 0 or not any(len(k.frames) for k in keys.values()):
+            return ()
+        tracks = {p: self.person_boxes(vid, p) for p in persons}  # both read before either is pinned
+        now, code = time.time(), LabelSource.ACCEPTED.code
+        rows, pinned = [], []
+        for p in persons:
+            have = set(int(f) for f in keys[p].frames)
+            for f in (f0 - 1, f0):
+                if 0 <= f < n and f not in have and np.isfinite(tracks[p][f]).all():
+                    rows.append((vid, p, f, *(float(v) for v in tracks[p][f]), code, now))
+                    pinned.append((p, f))
+        self._db.executemany("INSERT INTO boxes(video, person, frame, x0, y0, x1, y1, source, ts) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return tuple(pinned)
+
+    def _swap_rows(self, vid: int, a: int, b: int, f0: int) -> int:
+        moved = 0
+        for table, cols, key in (("labels", "frame, person, joint, x, y, visible, source, ts", "frame"),
+                                 ("boxes", "frame, person, x0, y0, x1, y1, source, ts", "frame"),
+                                 ("predictions", "frame, person, joint, x, y, visible, conf, origin, ts", "frame")):
+            rows = self._q(f"SELECT {cols} FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)",
+                           (vid, f0, a, b))
+            if not rows:
+                continue
+            if table in ("labels", "predictions"):
+                self._touch(vid, (r[0] for r in rows))
+            self._write(f"DELETE FROM {table} WHERE video=? AND {key}>=? AND person IN (?, ?)", (vid, f0, a, b))
+            swapped = [(vid, r[0], b if r[1] == a else a, *r[2:]) for r in rows]
+            self._db.executemany(f"INSERT INTO {table}(video, {cols}) VALUES "
+                                 f"({','.join('?' * (len(cols.split(',')) + 1))})", swapped)
+            moved += len(rows)
+        return moved
 
     # ---------------------------------------------------------- predictions
     def set_predictions(self, video_id: int, frames: Sequence[int], xy: Any, visible: Any, conf: Any,

@@ -331,10 +331,8 @@ def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLik
                            f"{'' if len(frames) == 1 else 's'}; propagation fills the frames between keyframes, "
                            "so label at least two frames first")
     if analysis is None and checkpoint is not None:
-        from rpan_core.analyze import analyze_video
-
-        analysis = analyze_video(rec.path, checkpoint, project=project, device=device, progress=progress,
-                                 cancel=cancel)
+        analysis = model_poses(project, video_id, checkpoint, person, device=device, progress=progress,
+                               cancel=cancel)
     mxy = mconf = None
     if analysis is not None:
         mxy, mconf = np.asarray(analysis.xy), np.asarray(analysis.conf)
@@ -347,6 +345,22 @@ def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLik
         project.set_predictions(video_id, prop.frames, prop.xy, prop.visible, prop.conf, origin,
                                 filled=prop.filled, person=person)
     return prop
+
+
+def model_poses(project: Any, video_id: int, checkpoint: str | os.PathLike, person: int = 1, *,
+                device: str | None = None, progress: Callable[..., Any] | None = None, cancel: Any = None) -> Any:
+    """The model's reading of one person: the whole-frame analysis in a single-person video, the
+    per-person analysis on crops around its boxes (:mod:`rpan_core.person_analysis`) when the video
+    has several persons (a whole frame would give every person the same skeleton)."""
+    rec = project.video(video_id)
+    if len(project.persons(video_id)) > 1:
+        from rpan_core.person_analysis import analyze_project_person
+
+        return analyze_project_person(project, video_id, checkpoint, person, device=device, progress=progress,
+                                      cancel=cancel)
+    from rpan_core.analyze import analyze_video
+
+    return analyze_video(rec.path, checkpoint, project=project, device=device, progress=progress, cancel=cancel)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -373,13 +387,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check-sides", action="store_true",
                         help="also run the model on the horizontally flipped video and list the frames whose "
                              "left/right it doubts (needs --checkpoint; the crossed-sides check always runs)")
+    parser.add_argument("--person", type=int, default=1, metavar="N",
+                        help="the person whose keyframes are propagated (default 1); with --checkpoint, in a video "
+                             "of several persons the model reads it on crops around its boxes")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
-def _pick_videos(project: Any, wanted: list[str] | None) -> list[Any]:
+def _pick_videos(project: Any, wanted: list[str] | None, person: int = 1) -> list[Any]:
     videos = project.videos()
     if not wanted:
-        return [v for v in videos if len(project.labeled_frames(v.id)) >= 2]
+        return [v for v in videos if len(project.labeled_frames(v.id, person)) >= 2]
     out = []
     for w in wanted:
         hit = [v for v in videos if str(v.id) == w or os.path.basename(v.path) == w
@@ -407,10 +424,16 @@ def cli_main(args: argparse.Namespace) -> int:
 
     params = replace(DEFAULT_PARAMS, distance_power=args.distance_power, conf_power=args.conf_power, snap=args.snap,
                      adaptive=not args.fixed_weights)
+    person = int(getattr(args, "person", 1) or 1)
+    if person < 1:
+        raise ConfigError(f"person ids start at 1, got --person {person}")
     with Project.open(args.project) as project:
-        videos = _pick_videos(project, args.video)
+        videos = _pick_videos(project, args.video, person)
         if not videos:
-            raise ProjectError(f"no video of {args.project} has two labeled frames; label keyframes first")
+            who = "" if person == 1 else f" for person {person}"
+            raise ProjectError(f"no video of {args.project} has two labeled frames{who}; label keyframes first")
+        for v in videos:  # an unknown person: one line before any work
+            project.person(v.id, person)
         if args.check_sides and not args.checkpoint:
             raise ConfigError("--check-sides runs the model on the flipped video: give --checkpoint too")
         summary = []
@@ -419,15 +442,14 @@ def cli_main(args: argparse.Namespace) -> int:
 
             analysis = None
             if args.checkpoint:
-                from rpan_core.analyze import analyze_video
-
-                analysis = analyze_video(v.path, args.checkpoint, project=project, device=args.device)
-            prop = propagate_video(project, v.id, analysis=analysis, method=args.method, params=params)
+                analysis = model_poses(project, v.id, args.checkpoint, person, device=args.device)
+            prop = propagate_video(project, v.id, analysis=analysis, method=args.method, params=params, person=person)
+            # the flipped reading is a whole-frame one: it speaks for the person of a single-person video only
             flipped = flipped_poses(v.path, args.checkpoint, project=project, device=args.device) \
-                if args.check_sides else None
-            doubts = doubts_for_video(project, v.id, flipped_xy=flipped)
+                if args.check_sides and len(project.persons(v.id)) == 1 else None
+            doubts = doubts_for_video(project, v.id, flipped_xy=flipped, person=person)
             frames_filled = int(prop.filled.any(axis=1).sum())
-            row = {"video": v.id, "name": os.path.basename(v.path), "method": prop.method,
+            row = {"video": v.id, "name": os.path.basename(v.path), "person": person, "method": prop.method,
                    "frames": frames_filled, "joints": prop.num_joints_filled,
                    "model_share": float(prop.weight[prop.filled].mean()) if prop.filled.any() else 0.0,
                    "snapped": int(prop.snapped.sum()),
@@ -437,7 +459,8 @@ def cli_main(args: argparse.Namespace) -> int:
             if not args.json:
                 extra = (f", model share {row['model_share']:.2f}, {row['snapped']} joints snapped to the "
                          "interpolation" if prop.method != "interp" else "")
-                print(f"video {v.id} {row['name']}: {row['frames']} frames predicted by {prop.method} "
+                who = "" if person == 1 else f" person {person}"
+                print(f"video {v.id} {row['name']}{who}: {row['frames']} frames predicted by {prop.method} "
                       f"({row['joints']} joints{extra})")
                 if doubts:
                     print(f"  left/right in doubt on {len(doubts)} frames: {_ranges([d.frame for d in doubts])} "

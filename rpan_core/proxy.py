@@ -15,7 +15,11 @@ what the screen shows while scrubbing (it differs from the original only by the
 downscale and the JPEG quantization).
 
 Layout of one proxy (a folder named after the video's content hash, the cap and
-the format version, under the project's ``proxies/`` folder or the user cache):
+the format version, under the project's ``proxies/`` folder or the user cache). The
+key is the SHA-256 of every byte of the file, the same key as the analysis cache
+(:func:`rpan_core.video.exact_hash`, remembered per file by :mod:`rpan_core.filehash`),
+so an edited video never shows an old proxy; the first hash of a file is read in the
+builder's thread, never on the caller's:
 
 * ``chunk_NNNNNN.jpgs``: the JPEG files of ``CHUNK`` consecutive frames, back to back;
 * ``index.npy``: ``n x 2`` int64, each frame's byte offset and length in its chunk;
@@ -27,6 +31,10 @@ that is killed leaves only a temp folder that :func:`rpan_core.atomic.remove_orp
 deletes later, never a half proxy. While a build runs, :class:`ProxyBuilder` serves
 the frames it has already written (its own chunks, flushed), so the studio can use
 the first part of a long video before the whole proxy exists.
+
+Proxies take 60-130 KB a frame (1-2 GB for 10 minutes of 1080p): each root keeps at
+most a size budget, evicting whole least-recently-used proxies after each build
+(:mod:`rpan_core.proxy_cache`, also ``rpan proxy --list / --clean``).
 """
 
 from __future__ import annotations
@@ -45,10 +53,11 @@ import numpy as np
 from rpan_core.errors import RPANError, VideoError
 
 __all__ = ["Proxy", "ProxyBuilder", "ProxyCancelled", "build_proxy", "default_proxy_root", "find_proxy",
-           "proxy_path", "proxy_root", "proxy_size", "PROXY_VERSION", "DEFAULT_LONG_SIDE"]
+           "in_use", "proxy_path", "proxy_root", "proxy_size", "PROXY_VERSION", "DEFAULT_LONG_SIDE"]
 
-#: Bump when the layout or the frame definition changes (old proxies are then ignored).
-PROXY_VERSION = 1
+#: Bump when the layout, the key or the frame definition changes (old proxies are then ignored, and
+#: evicted first by :func:`rpan_core.proxy_cache.enforce_budget`). 2: keyed by the every-byte hash.
+PROXY_VERSION = 2
 #: Long side of the proxy frames in pixels (smaller videos are stored at their own size). 960, not 1280:
 #: resizing and JPEG-encoding 1280 px frames costs about as much CPU as decoding 1080p H.264, so the
 #: build could not keep up with sequential decoding; 960 px fills a typical video pane, and the exact
@@ -86,8 +95,28 @@ def proxy_size(height: int, width: int, long_side: int = DEFAULT_LONG_SIDE) -> t
 
 
 def proxy_path(root: str | os.PathLike, content_hash: str, long_side: int = DEFAULT_LONG_SIDE) -> Path:
-    """The folder of the proxy of the video with ``content_hash`` at this cap."""
+    """The folder of the proxy of the video with ``content_hash`` (its every-byte hash) at this cap."""
     return Path(root) / f"{content_hash[:24]}-{int(long_side)}-v{PROXY_VERSION}"
+
+
+#: Proxy folders open in this process (folder -> count): never evicted while in use.
+_IN_USE: dict[Path, int] = {}
+_IN_USE_LOCK = threading.Lock()
+
+
+def in_use() -> set[Path]:
+    """Folders of the proxies this process holds open (or is building)."""
+    with _IN_USE_LOCK:
+        return {p for p, k in _IN_USE.items() if k > 0}
+
+
+def _hold(folder: Path, delta: int) -> None:
+    with _IN_USE_LOCK:
+        k = _IN_USE.get(folder, 0) + delta
+        if k > 0:
+            _IN_USE[folder] = k
+        else:
+            _IN_USE.pop(folder, None)
 
 
 class _ChunkReader:
@@ -137,6 +166,12 @@ class Proxy:
         self.source_size = tuple(int(v) for v in self.meta["source_size"])
         self.content_hash = str(self.meta["content_hash"])
         self._reader = _ChunkReader(self.folder)
+        self._held = True
+        _hold(self.folder.resolve(), +1)
+        try:  # the last use is the meta file's mtime: the least recently used proxy is evicted first
+            os.utime(self.folder / "meta.json")
+        except OSError:  # a read-only cache still serves
+            pass
 
     def __len__(self) -> int:
         return self.frame_count
@@ -169,6 +204,9 @@ class Proxy:
 
     def close(self) -> None:
         self._reader.close()
+        if self._held:
+            self._held = False
+            _hold(self.folder.resolve(), -1)
 
     def __enter__(self) -> "Proxy":
         return self
@@ -216,14 +254,14 @@ class ProxyBuilder:
 
     def __init__(self, video_path: str | os.PathLike, root: str | os.PathLike, content_hash: str | None = None,
                  long_side: int = DEFAULT_LONG_SIDE, progress: Callable[[int, int], Any] | None = None,
-                 workers: int | None = None) -> None:
-        from rpan_core.video import content_hash as _hash
-
+                 workers: int | None = None, budget_bytes: int | None = None) -> None:
         self.video_path = Path(video_path)
-        self.content_hash = content_hash or _hash(self.video_path)
+        # the every-byte hash; None: computed by run() (in the builder's thread: it reads the whole file)
+        self.content_hash = content_hash
         self.long_side = int(long_side)
         self.root = Path(root)
-        self.final = proxy_path(self.root, self.content_hash, self.long_side)
+        self.budget_bytes = budget_bytes  # None: rpan_core.proxy_cache.budget_bytes()
+        self.evicted: list[Path] = []  # proxies removed after this build to keep the root within its budget
         self.progress = progress
         # encoder threads beside the decoder: half the cores, 2..4 (one JPEG costs about half a 1080p decode)
         self.workers = max(1, int(workers)) if workers else max(2, min(4, (os.cpu_count() or 2) // 2))
@@ -239,6 +277,15 @@ class ProxyBuilder:
         self._reader: _ChunkReader | None = None
         self._offsets: list[tuple[int, int]] = []
         self._thread: threading.Thread | None = None
+
+    @property
+    def final(self) -> Path:
+        """The finished proxy's folder (needs the content hash: known once ``run()`` started)."""
+        if self.content_hash is None:
+            from rpan_core.video import exact_hash
+
+            self.content_hash = exact_hash(self.video_path)
+        return proxy_path(self.root, self.content_hash, self.long_side)
 
     # ---------------------------------------------------------------- control
     def start(self) -> "ProxyBuilder":
@@ -285,13 +332,14 @@ class ProxyBuilder:
         from rpan_core.atomic import atomic_dir, is_disk_full
 
         try:
+            final = self.final  # hashes the file first when the caller did not
             existing = find_proxy(self.root, self.content_hash, self.long_side)
             if existing is not None:
                 self.proxy, self.done, self.total = existing, existing.frame_count, existing.frame_count
                 return existing
             t0 = time.perf_counter()
             try:
-                with atomic_dir(self.final) as tmp:
+                with atomic_dir(final) as tmp:
                     self._build_into(tmp, t0)
             except OSError as exc:
                 if is_disk_full(exc):
@@ -302,7 +350,10 @@ class ProxyBuilder:
                 if self._reader is not None:
                     self._reader.close()
                 self._reader = None
-            self.proxy = Proxy(self.final)
+            self.proxy = Proxy(final)
+            from rpan_core.proxy_cache import enforce_budget
+
+            self.evicted = enforce_budget(self.root, self.budget_bytes, keep=(final,))
             return self.proxy
         finally:
             self._finished.set()
@@ -378,7 +429,8 @@ class ProxyBuilder:
 
 def build_proxy(video_path: str | os.PathLike, root: str | os.PathLike | None = None, *, project: Any = None,
                 long_side: int = DEFAULT_LONG_SIDE, progress: Callable[[int, int], Any] | None = None,
-                content_hash: str | None = None) -> Proxy:
+                content_hash: str | None = None, budget_bytes: int | None = None) -> Proxy:
     """Build (or find) the display proxy of one video, in the calling thread."""
     root = Path(root) if root is not None else proxy_root(project)
-    return ProxyBuilder(video_path, root, content_hash=content_hash, long_side=long_side, progress=progress).run()
+    return ProxyBuilder(video_path, root, content_hash=content_hash, long_side=long_side, progress=progress,
+                        budget_bytes=budget_bytes).run()

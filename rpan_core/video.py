@@ -367,8 +367,9 @@ class Video:
 
     # ----------------------------------------------------------- display proxy
     def attach_proxy(self, proxy: "Proxy") -> bool:
-        """Serve :meth:`display_frame` from ``proxy``; refused (False) when it disagrees on the frame count."""
-        if proxy.frame_count != self.frame_count or proxy.content_hash != self.content_hash:
+        """Serve :meth:`display_frame` from ``proxy``; refused (False) when it disagrees on the frame count
+        or is not of this file's bytes (its key is :attr:`exact_hash`)."""
+        if proxy.frame_count != self.frame_count or proxy.content_hash != self.exact_hash:
             return False
         self.proxy = proxy
         return True
@@ -378,16 +379,24 @@ class Video:
         in a background thread; :meth:`display_frame` uses it as soon as it is finished (and the
         frames already written before that). True when a finished proxy is attached now.
         Frame folders need no proxy (every image is its own key frame): always False."""
+        from rpan_core.filehash import known_digest
         from rpan_core.proxy import DEFAULT_LONG_SIDE, ProxyBuilder, find_proxy
 
         if self.is_folder or self._closed:
             return False
         long_side = int(long_side or DEFAULT_LONG_SIDE)
-        found = find_proxy(root, self.content_hash, long_side)
-        if found is not None and self.attach_proxy(found):
-            return True
+        # the key is the every-byte hash; only a remembered one is used here (this may be the UI thread):
+        # an unknown one is computed by the builder's thread, which then finds the proxy or builds it
+        key = getattr(self, "_exact_hash", None) or known_digest(self.path)
+        if key is not None:
+            self._exact_hash = key
+            found = find_proxy(root, key, long_side)
+            if found is not None:
+                if self.attach_proxy(found):
+                    return True
+                found.close()
         if build and self.proxy_builder is None:
-            b = ProxyBuilder(self.path, root, content_hash=self.content_hash, long_side=long_side)
+            b = ProxyBuilder(self.path, root, content_hash=key, long_side=long_side)
             self.proxy_builder = b
             threading.Thread(target=self._build_and_attach, args=(b,), daemon=True,
                              name=f"proxy:{self.path.name}").start()
@@ -498,12 +507,14 @@ class Video:
         raise VideoError(f"{self.path}: frame {i} cannot be decoded (file corrupt or truncated near frame {i}); "
                          "re-copy or re-encode the video")
 
-    def frames(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+    def frames(self, start: int = 0, stop: int | None = None, bgr: bool = False) -> Iterator[np.ndarray]:
         """Yield frames ``start .. stop-1`` in order, reading forward only (its own decoder).
 
         One exact positioning at ``start`` (as :meth:`frame` does), then only reads.
         ``stop=None`` means every decodable frame; a ``stop`` past a truncated file's
-        readable end raises :class:`VideoError` before anything is yielded."""
+        readable end raises :class:`VideoError` before anything is yielded. ``bgr``: the
+        decoder's own channel order, no conversion (a caller that shrinks the frame first
+        swaps the channels of the small image for free: the analysis pipeline)."""
         if stop is not None and int(stop) > self.frame_count:
             self._check_index(int(stop) - 1)  # names the truncation or the range problem
         stop = self.frame_count if stop is None else int(stop)
@@ -511,7 +522,8 @@ class Video:
         if self.is_folder:
             for i in range(start, stop):
                 f = self.cache.get(i)
-                yield f if f is not None else self._read_image(i)
+                f = f if f is not None else self._read_image(i)
+                yield f[..., ::-1] if bgr else f
             return
         if start >= stop:
             return
@@ -529,11 +541,11 @@ class Video:
                         self._fail(reader._pos)
                     reader._pos += 1
             for i in range(start, stop):
-                ok, bgr = reader._cap.read()
-                if not ok or bgr is None:
+                ok, frame = reader._cap.read()
+                if not ok or frame is None:
                     raise VideoError(f"{self.path}: frame {i} cannot be decoded (file corrupt or truncated); "
                                      "re-copy or re-encode the video")
-                yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                yield frame if bgr else cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         finally:
             reader._cap.release()
 

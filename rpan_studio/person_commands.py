@@ -17,7 +17,7 @@ import numpy as np
 from PyQt6.QtGui import QUndoCommand
 
 from rpan_core.errors import ProjectError
-from rpan_core.project import LabelSource, PersonData, Project
+from rpan_core.project import LabelSource, PersonData, Project, SwapRecord
 from rpan_studio.commands import notifier
 
 __all__ = ["AddPersonCommand", "RenamePersonCommand", "DeletePersonCommand", "SwapPersonsCommand",
@@ -102,7 +102,8 @@ class DeletePersonCommand(QUndoCommand):
 
 
 class SwapPersonsCommand(QUndoCommand):
-    """Swap two persons' identities (labels and box keyframes) from a frame onwards; its own inverse."""
+    """Swap two persons' identities (labels and box keyframes) from a frame onwards; undo takes it back exactly
+    (the boxes the store pinned at the swap frame included)."""
 
     def __init__(self, project: Project, video_id: int, a: int, b: int, from_frame: int) -> None:
         na, nb = project.person(video_id, a).name, project.person(video_id, b).name
@@ -111,9 +112,14 @@ class SwapPersonsCommand(QUndoCommand):
         super().__init__(f"Swap {na} and {nb} from frame {from_frame}")
         self.project, self.video_id = project, int(video_id)
         self.a, self.b, self.from_frame = int(a), int(b), int(from_frame)
+        self.record: SwapRecord | None = None
 
-    def _swap(self) -> None:
-        self.project.swap_persons(self.video_id, self.a, self.b, self.from_frame)
+    def _swap(self, undo: bool = False) -> None:
+        if undo:
+            assert self.record is not None, "undo before redo"
+            self.project.undo_swap(self.record)
+        else:
+            self.record = self.project.swap_persons(self.video_id, self.a, self.b, self.from_frame)
         frames = [f for f in self.project.labeled_frames(self.video_id, None) if f >= self.from_frame]
         notifier().personsChanged.emit(self.project, self.video_id)
         notifier().labelsChanged.emit(self.project, self.video_id, frames)
@@ -124,7 +130,7 @@ class SwapPersonsCommand(QUndoCommand):
         self._swap()
 
     def undo(self) -> None:
-        self._swap()
+        self._swap(undo=True)
 
 
 class SetBoxCommand(QUndoCommand):

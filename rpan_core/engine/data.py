@@ -154,12 +154,15 @@ def clip_data(trainer: "Trainer", model: Any) -> RunData:
     skeleton = get_skeleton(getattr(project.skeleton, "name", project.skeleton))
     classes = list(project.classes)
     snap = project.snapshot()
+    # a video of several persons: one sample per person, on crops around its boxes (not for the flow stream,
+    # whose input is the whole frame's optical flow)
+    persons = tc.stream != "flow"
     try:
-        train_items = collect_items(snap, classes, "train", skeleton.num_joints)
+        train_items = collect_items(snap, classes, "train", skeleton.num_joints, persons=persons)
         check_trainable(train_items, project.folder)
         splits = {getattr(r, "split", None) for r in snap.videos()}
         val_split = tc.val_split or ("val" if "val" in splits else "test")
-        val_items = collect_items(snap, classes, val_split, skeleton.num_joints)
+        val_items = collect_items(snap, classes, val_split, skeleton.num_joints, persons=persons)
     finally:
         close = getattr(snap, "close", None)
         if close:
@@ -169,6 +172,10 @@ def clip_data(trainer: "Trainer", model: Any) -> RunData:
         if val_items:
             n = sum(len(it.label_frames) for it in val_items)
             val_split = f"held-out frames ({n} of the training videos' labeled frames)"
+    cropped = [it for it in train_items if it.cropped]
+    if cropped:
+        trainer.say(f"{len(cropped)} persons of {len({it.video_id for it in cropped})} videos with several persons "
+                    "train on crops around their boxes, one sample each")
     input_size, info = tuple(model.cfg.input_size), {}
     cache = flow = None
     if tc.stream == "flow":
@@ -199,10 +206,11 @@ def preload_shared(train_items: list, val_items: list, input_size: tuple[int, in
     from rpan_core.data import preload
 
     first = {}
-    for it in train_items + val_items:
+    whole = [it for it in train_items + val_items if not it.cropped]  # a person's crops are cut when sampled
+    for it in whole:
         first.setdefault(it.video_id, it)
     if preload(list(first.values()), input_size):
-        for it in train_items + val_items:
+        for it in whole:
             src = first[it.video_id]
             it.frames, it.frame_count, it.height, it.width = src.frames, src.frame_count, src.height, src.width
 

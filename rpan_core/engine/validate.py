@@ -36,9 +36,14 @@ def validate(model: Any, ds: Any, forward: Callable[[dict], Any], batch: int = 8
                 it = ds.items[i]
                 fidx, _ = ds.indices(i)
                 pos = np.searchsorted(it.label_frames, fidx)
+                wins = ds.windows(i, fidx) if hasattr(ds, "windows") else None  # a person's crops
                 for t, (f, p) in enumerate(zip(fidx, pos)):
                     if p < len(it.label_frames) and it.label_frames[p] == f:
-                        xy, _ = decode_argmax(out.attention[n, t].float().cpu(), (it.height, it.width))
+                        if wins is not None:  # decoded in the crop, scored in frame pixels
+                            xy, _ = decode_argmax(out.attention[n, t].float().cpu(), ds.input_size)
+                            xy = wins[t].to_frame(np.asarray(xy))
+                        else:
+                            xy, _ = decode_argmax(out.attention[n, t].float().cpu(), (it.height, it.width))
                         preds.append(np.asarray(xy))
                         gts.append(it.xy[p])
                         vis.append(it.visible[p])

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.multiprocessing as mp
 
 from tests.core.engine_support import make_tiny_project
 
@@ -30,29 +28,6 @@ def setup(tmp_path_factory):
     ck = root / "ck.pt"
     save_checkpoint(ck, model, classes=list(project.classes), train_config={"stride": 2, "clip_len": 4}, metrics={})
     return project, ck
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank: int, world: int, port: int, project: str, ck: str, cache: str, out: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    import torch.distributed as dist
-
-    # a file rendezvous: a free TCP port can be taken by another process before the ranks bind it
-    dist.init_process_group("gloo", init_method=f"file://{out}/rendezvous", rank=rank, world_size=world)
-    from rpan_core.analyze_all import run_all
-    from rpan_core.project import Project
-
-    rows = run_all(Project.open(project), ck, device="cpu", cache_dir=cache, show_progress=False)
-    Path(out, f"rank{rank}.json").write_text(json.dumps(rows))
-    dist.destroy_process_group()
 
 
 def test_single_process_all_then_cached(setup, tmp_path, capsys):
@@ -101,9 +76,17 @@ def test_a_failing_video_is_reported_and_the_rest_go_on(setup, tmp_path):
     assert "1 failed" in format_table(rows) and rec.id == rows[0]["video_id"]
 
 
-def test_two_gloo_ranks_analyze_each_video_once_identically(setup, tmp_path):
+def test_two_gloo_ranks_under_torchrun_analyze_each_video_once_identically(setup, tmp_path):
+    """`torchrun --standalone --nproc-per-node 2 rpan analyze --all`, as a user runs it: ``run_all`` sets up
+    its own process group from torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR/PORT; gloo on a CPU).
+    --standalone lets torchrun's agent pick the port and hand its store to the ranks, so no port can be
+    taken between choosing and binding it (the reason the test does not pick a MASTER_PORT itself)."""
+    import shutil
+    import subprocess
+
     from rpan_core.analyze import Analysis
     from rpan_core.analyze_all import analyze_project
+    from rpan_core.project import Project
 
     project, ck = setup
     threads = torch.get_num_threads()
@@ -112,17 +95,27 @@ def test_two_gloo_ranks_analyze_each_video_once_identically(setup, tmp_path):
         single = analyze_project(project, ck, device="cpu", cache_dir=tmp_path / "single")
     finally:
         torch.set_num_threads(threads)
-    mp.spawn(_worker, args=(2, _free_port(), str(project.folder), str(ck), str(tmp_path / "ddp"), str(tmp_path)),
-             nprocs=2, join=True)
-    rows = json.loads((tmp_path / "rank0.json").read_text())
-    assert json.loads((tmp_path / "rank1.json").read_text()) is None  # rank 0 holds the gathered rows
+    folder = tmp_path / "copy"
+    shutil.copytree(project.folder, folder, ignore=shutil.ignore_patterns("analyses"))
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1", "RPAN_CACHE_DIR": str(tmp_path / "cache")}
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k, None)
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                          "-m", "rpan_core.cli", "analyze", "--project", str(folder), "--checkpoint", str(ck),
+                          "--all", "--device", "cpu", "--json"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = json.loads(run.stdout[run.stdout.index("["):run.stdout.rindex("]") + 1])  # rank 0 prints every row
     ids = sorted(r["video_id"] for r in rows)
     assert ids == sorted(r["video_id"] for r in single) and len(set(ids)) == len(ids) == 6
     assert all(r["status"] == "analyzed" for r in rows)
     by_rank = {k: sorted(r["video_id"] for r in rows if r["rank"] == k) for k in (0, 1)}
     order = sorted(ids)
     assert by_rank == {0: order[0::2], 1: order[1::2]}
-    assert len(list((tmp_path / "ddp").glob("*/meta.json"))) == 6
+    with Project.open(folder) as copy:
+        assert len(list(Path(copy.folder, "analyses").glob("*/meta.json"))) == 6
     ref = {r["video_id"]: Analysis.load(r["analysis"]) for r in single}
     for r in rows:
         a, b = Analysis.load(r["analysis"]), ref[r["video_id"]]

@@ -145,17 +145,56 @@ def test_swap_from_a_frame_onwards(proj):
         p.set_box(vid, f, [f, 0, f + 10, 10])
         p.set_box(vid, f, [f + 100, 0, f + 110, 10], person=b)
     before1, before2 = p.person_data(vid, 1), p.person_data(vid, b)
-    moved = p.swap_persons(vid, 1, b, from_frame=6)
-    assert moved == 16
+    rec = p.swap_persons(vid, 1, b, from_frame=6)
+    assert rec.moved == 16 and rec.pinned == ()  # box keyframes on 5 and 6 already: nothing to pin
     x1 = p.video_labels(vid).xy[:, 0, 0].tolist()
     assert x1 == [10, 11, 12, 13, 14, 15, 106, 107, 108, 109]
     assert p.box_keyframes(vid, b).boxes[:, 0].tolist() == [100, 101, 102, 103, 104, 105, 6, 7, 8, 9]
-    p.swap_persons(vid, b, 1, from_frame=6)  # its own inverse
+    p.undo_swap(rec)
     assert p.person_data(vid, 1) == before1 and p.person_data(vid, b) == before2
     with pytest.raises(ProjectError, match="itself"):
         p.swap_persons(vid, b, b)
     with pytest.raises(ProjectError, match="no person 5"):
         p.swap_persons(vid, 1, 5)
+
+
+def test_a_swap_pins_the_boxes_at_the_swap_frame_and_undoes_exactly(proj):
+    """Box keyframes on both sides of the swap frame: after the swap each person's box jumps at the swap
+    frame instead of sliding from one person to the other over the frames between."""
+    p, vid = proj
+    b = p.add_person(vid, "Bob")
+    p.set_boxes(vid, [(1, 0, 0, 10, 20), (9, 80, 0, 90, 20)])  # person 1 walks right
+    p.set_boxes(vid, [(1, 200, 0, 210, 20), (9, 120, 0, 130, 20)], person=b)  # Bob walks left
+    before1, before2 = p.person_data(vid, 1), p.person_data(vid, b)
+    t1, t2 = p.person_boxes(vid, 1), p.person_boxes(vid, b)
+    rec = p.swap_persons(vid, 1, b, from_frame=5)
+    assert sorted(rec.pinned) == [(1, 4), (1, 5), (b, 4), (b, 5)]
+    n1, n2 = p.person_boxes(vid, 1), p.person_boxes(vid, b)
+    np.testing.assert_allclose(n1[:5], t1[:5])  # before the swap frame: unchanged
+    np.testing.assert_allclose(n1[5:], t2[5:])  # from it on: exactly the other person's box
+    np.testing.assert_allclose(n2[:5], t2[:5])
+    np.testing.assert_allclose(n2[5:], t1[5:])
+    p.undo_swap(rec)
+    assert p.person_data(vid, 1) == before1 and p.person_data(vid, b) == before2
+    np.testing.assert_array_equal(p.person_boxes(vid, 1), t1)
+    # boxes made from poses alone are not pinned (they follow the labels as they swap)
+    c = p.add_person(vid, "Cy")
+    for f in (0, 9):
+        p.set_label(vid, f, 0, 5.0 + f, 5.0, person=c)
+        p.set_label(vid, f, 1, 15.0 + f, 25.0, person=c)
+    d = p.add_person(vid, "Di")
+    p.set_label(vid, 3, 0, 50.0, 5.0, person=d)
+    p.set_label(vid, 3, 1, 60.0, 25.0, person=d)
+    assert p.swap_persons(vid, c, d, from_frame=5).pinned == ()
+    # the swap and its pins are one transaction: a failure after the pins leaves nothing pinned
+    def boom(*args):
+        raise ProjectError("disk gone")
+
+    p._swap_rows = boom
+    with pytest.raises(ProjectError, match="disk gone"):
+        p.swap_persons(vid, 1, b, from_frame=5)
+    del p._swap_rows
+    assert p.person_data(vid, 1) == before1 and p.person_data(vid, b) == before2
 
 
 def test_boxes_keyframes_interpolation_and_refusals(proj):

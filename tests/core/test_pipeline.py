@@ -47,7 +47,7 @@ def test_area_resize_identity_and_upscale():
 
 
 def test_auto_batch():
-    assert auto_batch("cpu") == 16 and auto_batch("mps") == 32
+    assert auto_batch("cpu") == 64 and auto_batch("mps") == 32
 
 
 def _frames(n: int):

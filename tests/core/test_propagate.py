@@ -266,3 +266,43 @@ def test_auto_offset_drops_the_keyframe_offset_of_errors_that_come_and_go():
             e[name, auto] = float(np.linalg.norm(p.xy - truth[p.frames], axis=-1).mean())
     assert e["noisy", True] < e["noisy", False]
     assert e["biased", True] < 1e-6 and e["biased", False] < 1e-6
+
+
+def test_cli_propagate_one_person_of_a_crowd(tmp_path, capsys):
+    """``rpan propagate --person N`` fills only that person's frames; with a checkpoint in a video of several
+    persons the model reads that person on crops around its boxes (rpan_core.person_analysis)."""
+    import torch
+
+    from rpan_core import synth
+    from rpan_core.checkpoint import save_checkpoint
+    from rpan_core.model import RPAN, RPANConfig
+
+    p = synth.make_project(tmp_path / "p", 1, seed=2, n_frames=9, size=(96, 128), workers=1, progress=False,
+                           persons=2)
+    vid = p.videos()[0].id
+    for f in range(9):
+        if f not in (0, 4, 8):
+            p.delete_frame_labels(vid, f, person=2)
+            p.delete_frame_labels(vid, f, person=1)
+    p.delete_frame_labels(vid, 4, person=1)
+    p.delete_frame_labels(vid, 8, person=1)  # person 1 keeps one keyframe: nothing to propagate for it
+    folder = str(p.folder)
+    assert main(["propagate", "--project", folder, "--person", "2"]) == 0
+    assert "person 2: 6 frames predicted by interp" in capsys.readouterr().out
+    assert p.prediction_count(vid, person=2) > 0 and p.prediction_count(vid, person=1) == 0
+    assert p.frame_states(vid, person=2)[1] == FrameState.PREDICTED
+    torch.manual_seed(0)
+    model = RPAN(RPANConfig(num_classes=len(p.classes), input_size=(64, 48), hidden=16)).eval()
+    ck = tmp_path / "ck.pt"
+    save_checkpoint(ck, model, classes=p.classes, train_config={"stride": 2, "clip_len": 4})
+    assert main(["propagate", "--project", folder, "--person", "2", "--checkpoint", str(ck), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["person"] == 2 and row["method"] == "blend" and row["frames"] == 6
+    assert any("person2" in d.name for d in p.analyses_dir.iterdir())  # read on person 2's crops
+    assert p.frame_predictions(vid, 1, person=2)[0].origin.startswith("propagate:blend:")
+    assert main(["propagate", "--project", folder, "--person", "5", "--video", str(vid)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "no person 5" in err and len(err.splitlines()) == 1
+    assert main(["propagate", "--project", folder]) == 1  # person 1 has one keyframe
+    assert "two labeled frames" in capsys.readouterr().err
+    p.close()

@@ -43,13 +43,13 @@ def test_proxy_downscaled_exact_and_reported(wide_video, tmp_path):
     with proxy, open_video(wide_video) as v:
         assert (proxy.height, proxy.width) == (192, 256) and proxy.scale == 0.5
         assert proxy.frame_count == v.frame_count == N and proxy.size_bytes > N * 500
-        assert proxy.folder == proxy_path(tmp_path, v.content_hash, 256)
+        assert proxy.folder == proxy_path(tmp_path, v.exact_hash, 256)
         idx = [int(i) for i in np.random.default_rng(0).integers(0, N, 60)] + [N - 1, 0]
         assert [decode(_small(proxy.frame(i))) for i in idx] == idx
         assert proxy.meta["build_seconds"] > 0 and proxy.meta["decode_seconds"] > 0
     # found again by the content hash (no rebuild), and not for another cap
-    assert find_proxy(tmp_path, v.content_hash, 256) is not None
-    assert find_proxy(tmp_path, v.content_hash, 1280) is None
+    assert find_proxy(tmp_path, v.exact_hash, 256) is not None
+    assert find_proxy(tmp_path, v.exact_hash, 1280) is None
 
 
 def test_proxy_keyed_by_content_hash(wide_video, tmp_path):
@@ -59,7 +59,7 @@ def test_proxy_keyed_by_content_hash(wide_video, tmp_path):
     data[len(data) // 2] ^= 0xFF
     other.write_bytes(bytes(data))
     with open_video(other) as v:
-        assert find_proxy(tmp_path, v.content_hash, 256) is None
+        assert find_proxy(tmp_path, v.exact_hash, 256) is None
         assert not v.use_proxy(tmp_path, build=False, long_side=256) and v.proxy is None
 
 
@@ -97,7 +97,7 @@ def test_killed_build_leaves_no_half_proxy(wide_video, tmp_path):
     left = list(tmp_path.iterdir())
     assert len(left) == 1 and ".rpan-tmp" in left[0].name  # the temp folder, never the proxy's name
     with open_video(wide_video) as v:
-        assert find_proxy(tmp_path, v.content_hash, 256) is None
+        assert find_proxy(tmp_path, v.exact_hash, 256) is None
     assert remove_orphans(tmp_path) == left and list(tmp_path.iterdir()) == []
 
 
@@ -150,6 +150,6 @@ def test_damaged_proxy_is_ignored(wide_video, tmp_path):
     proxy.close()
     (proxy.folder / "index.npy").write_bytes(b"junk")
     with open_video(wide_video) as v:
-        assert find_proxy(tmp_path, v.content_hash, 256) is None
+        assert find_proxy(tmp_path, v.exact_hash, 256) is None
     with pytest.raises(VideoError, match="proxy"):
         type(proxy)(proxy.folder)

@@ -1,0 +1,24 @@
+"""`python -m rpan_studio.bench_speed` (make bench): issue 13's figures, one row per video."""
+
+from __future__ import annotations
+
+
+def test_the_speed_table_puts_every_figure_of_a_video_on_one_row():
+    from rpan_studio.bench_speed import format_table
+
+    seek = {"proxy_build": {"ratio_to_sequential_decode": 0.74, "size_mb": 113.2},
+            "random_seek": {"median_ms": 7.25, "p95_ms": 12.0}, "scrub": {"median_ms": 6.0, "p95_ms": 8.0},
+            "without_proxy": {"random_seek": {"median_ms": 700.0, "p95_ms": 1300.0},
+                              "scrub": {"median_ms": 20.0, "p95_ms": 60.0}}}
+    demo = {"analysis_vs_min_decode_network": 0.83, "analysis_fps": 150.2, "decode_only_fps": 181.0,
+            "network_only_fps": 460.0}
+    rows = [{"name": "gen", "frames": 900, "size": "1920x1080", "seek": seek,
+             "analysis": {"demo": demo, "labeling": {"error": "preset not available"}}},
+            {"name": "cam01.mp4", "frames": 100, "size": "1080x1920", "seek": {}, "analysis": {}}]
+    text = format_table(rows, {"load_start": 0.5, "load_end": 1.0, "cpus": 2, "seconds": 300})
+    lines = text.splitlines()
+    assert lines[0].count("|") == 10 and len(lines[2].split("|")) == 11
+    assert lines[2].startswith("| gen (900 fr, 1920x1080) | 0.74 | 113.2 | 7.2 / 12.0 | 700.0 / 1300.0 | 6.0 / 8.0 "
+                               "| 20.0 / 60.0 | **0.83** (150 / min(181, 460)) | error: preset not available |")
+    assert lines[3].startswith("| cam01.mp4 (100 fr, 1080x1920) | - | - | - |")
+    assert "load average (1 min) at start 0.50, at end 1.00; 2 CPUs" in text
