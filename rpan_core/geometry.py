@@ -156,9 +156,13 @@ class Window:
 
 
 def grid_map_to_frame(grid_map: np.ndarray, window, input_size: Size, frame_size: Size,
-                      out_size: Size | None = None) -> np.ndarray:
+                      out_size: Size | None = None, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """A ``K1 x K2`` map over a window's input, resampled onto the frame (``out_size`` pixels covering
     the whole frame, default the frame size); zero where the window did not look.
+
+    ``region = (r0, r1, c0, c1)`` computes only those rows and columns of that output
+    (the same values): a person crop covers a small part of the frame, and warping the
+    whole frame per person per repaint was most of the cost of several persons' maps.
 
     Why: attention of a person crop covers only the crop; drawn stretched over the
     whole frame it would sit beside the person. The result covers the frame edge to edge:
@@ -175,8 +179,15 @@ def grid_map_to_frame(grid_map: np.ndarray, window, input_size: Size, frame_size
     to_cells = np.diag([k2 / iw, k1 / ih, 1.0])
     a = (to_cells @ _as3(m) @ to_frame)[:2]
     t = a[:, 2] + a[:, :2] @ np.array([0.5, 0.5]) - 0.5  # to OpenCV's integer-centred pixels
+    dsize = (int(ow), int(oh))
+    if region is not None:
+        r0, r1, c0, c1 = (int(v) for v in region)
+        t = t + a[:, :2] @ np.array([c0, r0], np.float64)  # output pixel (u, v) of the region is (u + c0, v + r0)
+        dsize = (max(0, c1 - c0), max(0, r1 - r0))
+        if dsize[0] == 0 or dsize[1] == 0:
+            return np.zeros((dsize[1], dsize[0]), np.float32)
     cvm = np.concatenate([a[:, :2], t[:, None]], 1)
-    out = cv2.warpAffine(np.ascontiguousarray(grid_map, dtype=np.float32), cvm, (int(ow), int(oh)),
+    out = cv2.warpAffine(np.ascontiguousarray(grid_map, dtype=np.float32), cvm, dsize,
                          flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     np.maximum(out, 0.0, out=out)  # bicubic overshoot would paint negative attention
     return out

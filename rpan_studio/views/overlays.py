@@ -149,25 +149,32 @@ def heat_rgba_persons(layers: Sequence[tuple[np.ndarray, np.ndarray | None, tupl
     out = (max(1, round(h * s)), max(1, round(w * s)))
     combined = np.zeros(out, np.float32)
     for attention, window, input_size in layers:
-        m = frame_map(attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints), (h, w), out, window,
-                      input_size)
-        if window is not None and input_size is not None:
-            _keep_inside_crop(m, window, input_size, (h, w))
+        grid = attention_map(attention, opts.heat_mode, opts.joint, opts.part_joints)
+        if window is None or input_size is None:
+            r0, r1, c0, c1 = 0, out[0], 0, out[1]
+            m = upsample_map(grid, out)
+        else:  # only the crop's rectangle: the map is cut there anyway (see crop_rect)
+            r0, r1, c0, c1 = crop_rect(window, input_size, (h, w), out)
+            from rpan_core.geometry import grid_map_to_frame
+
+            m = grid_map_to_frame(grid, window, input_size, (h, w), out, region=(r0, r1, c0, c1))
         peak = float(m.max()) if m.size else 0.0
         if peak > 0:
-            np.maximum(combined, m / peak, out=combined)
+            dst = combined[r0:r1, c0:c1]
+            np.maximum(dst, m / peak, out=dst)
     return colorize_heat(combined, opts.opacity)
 
 
-def _keep_inside_crop(m: np.ndarray, window: np.ndarray, input_size: tuple[int, int],
-                      frame_size: tuple[int, int]) -> None:
-    """Zero ``m`` (a map over the whole frame) outside the region the window's input shows.
+def crop_rect(window: np.ndarray, input_size: tuple[int, int], frame_size: tuple[int, int],
+              out_size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """``(r0, r1, c0, c1)``: the rows and columns of an ``out_size`` map over the frame that the
+    window's input shows (its crop), clipped to the map.
 
-    Why: the bicubic resampling of a grid reaches up to a cell and a half past the
-    grid's edge; on a person crop that paints heat beside the crop, over whoever
-    stands next to the person.
+    Why a person's heat is cut there: the bicubic resampling of a grid reaches up to a
+    cell and a half past the grid's edge; on a person crop that paints heat beside the
+    crop, over whoever stands next to the person.
     """
-    oh, ow = m.shape[:2]
+    oh, ow = out_size
     a = np.asarray(window, np.float64)
     ih, iw = input_size
     inv = np.linalg.inv(a[:, :2])  # input -> frame (the window's corners, as Window.frame_box)
@@ -177,10 +184,7 @@ def _keep_inside_crop(m: np.ndarray, window: np.ndarray, input_size: tuple[int, 
     sx, sy = ow / frame_size[1], oh / frame_size[0]
     c0, c1 = int(np.clip(np.floor(x0 * sx), 0, ow)), int(np.clip(np.ceil(x1 * sx), 0, ow))
     r0, r1 = int(np.clip(np.floor(y0 * sy), 0, oh)), int(np.clip(np.ceil(y1 * sy), 0, oh))
-    m[:r0] = 0
-    m[r1:] = 0
-    m[:, :c0] = 0
-    m[:, c1:] = 0
+    return r0, max(r0, r1), c0, max(c0, c1)
 
 
 def frame_map(grid_map: np.ndarray, frame_size: tuple[int, int], out_size: tuple[int, int],

@@ -163,3 +163,17 @@ def _bright_frame_at(x, y):
     img = np.zeros((240, 320, 3), np.uint8)
     img[y, x] = 255
     return img
+
+
+def test_a_region_of_the_crop_map_is_the_same_as_that_part_of_the_whole_map():
+    """Several persons' heat maps warp only their crop's rectangle; it must be the very same values."""
+    from rpan_core.geometry import grid_map_to_frame
+
+    grid = np.random.default_rng(3).random((64, 48)).astype(np.float32)
+    win = Window.around_box((300, 500, 600, 1300), INPUT)
+    whole = grid_map_to_frame(grid, win.matrix, INPUT, PORTRAIT, out_size=(640, 360))
+    region = (170, 460, 70, 230)
+    part = grid_map_to_frame(grid, win.matrix, INPUT, PORTRAIT, out_size=(640, 360), region=region)
+    assert part.shape == (290, 160)
+    np.testing.assert_allclose(part, whole[170:460, 70:230], atol=1e-5)
+    assert grid_map_to_frame(grid, win.matrix, INPUT, PORTRAIT, out_size=(640, 360), region=(5, 5, 0, 9)).size == 0
