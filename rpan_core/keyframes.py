@@ -136,7 +136,22 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
              rotate_deg: float = 30.0, aspect: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images N x h x w x 3 uint8, joints N x J x 2 input pixels, visible N x J) for ``copies`` crops of each
     keyframe; the first copy of each is the plain crop, the others augmented (half of them flipped)."""
-    imgs, xys, viss = [], [], []
+    return labeled_crops(keys, frames, copies, input_size, flip_index, rng, colour=colour, scale=scale,
+                         rotate_deg=rotate_deg, aspect=aspect)[:3]
+
+
+def labeled_crops(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
+                  flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True, scale: float = 0.25,
+                  rotate_deg: float = 30.0, aspect: float = 0.0
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`crops_of` plus ``labeled`` N x J: which joints the person actually labeled (swapped with the
+    joints on flipped crops).
+
+    Why: a joint with no label is unknown, not absent. Trained as "not visible" it would
+    pull the joint's attention to the dummy cell on every partly labeled frame; the loss
+    leaves it out instead. Joints marked not visible are labels and still train the dummy.
+    """
+    imgs, xys, viss, labs = [], [], [], []
     fi = np.asarray(flip_index)
     for k, fr in zip(keys, frames):
         box = pose_box(k.xy, k.visible)
@@ -144,7 +159,7 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
             continue
         base = Window.around_box(box, input_size, MARGIN)
         for c in range(copies):
-            win, vis, flip = base, k.visible.copy(), False
+            win, vis, lab, flip = base, k.visible.copy(), k.labeled.copy(), False
             if c > 0:
                 win = base.then(augmentation(input_size, rng, scale=scale, rotate_deg=rotate_deg))
                 if aspect > 0:
@@ -157,14 +172,15 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
                 img = _colour(img, rng)
             p = win.to_input(k.xy)
             if flip:
-                p, vis = p[fi], vis[fi]
+                p, vis, lab = p[fi], vis[fi], lab[fi]
             imgs.append(img)
             xys.append(p.astype(np.float32))
             viss.append(vis)
+            labs.append(lab)
     if not imgs:
         raise TrainingError("no labeled frame has two or more visible joints to place a person crop; label some "
                             "keyframes first")
-    return np.stack(imgs), np.stack(xys), np.stack(viss)
+    return np.stack(imgs), np.stack(xys), np.stack(viss), np.stack(labs)
 
 
 @torch.no_grad()
@@ -280,13 +296,13 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         log.write("start", config=tcfg, keyframes=len(keys), held_out=len(val_keys))
         note(f"{len(keys)} labeled frames x {kc.copies} crops; caching the frozen trunk's features")
         frames = _read_frames(keys)
-        imgs, xys, viss = crops_of(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
-                                   rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect)
+        imgs, xys, viss, labs = labeled_crops(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
+                                              rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect)
         del frames
         taps = trunk_taps(model, imgs)
         del imgs
         n = len(xys)
-        xy_t, vis_t = torch.from_numpy(xys), torch.from_numpy(viss)
+        xy_t, vis_t, lab_t = torch.from_numpy(xys), torch.from_numpy(viss), torch.from_numpy(labs)
         left = kc.minutes - (time.time() - t_start) / 60 if kc.minutes else None
         note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the {'neck and head' if kc.train_neck else 'head (neck frozen)'} "
              f"({'%.1f min left of the %g min budget' % (max(left, 0), kc.minutes) if kc.minutes else ''}"
@@ -335,7 +351,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
             cube = model.backbone.neck([t[idx] for t in taps])
             out, _ = model.step_features(cube, model.init_state(len(idx)))
             tg = joint_targets(xy_t[idx], vis_t[idx], size, grid, sigma_px=kc.sigma_px)
-            loss = pose_loss(out.attention, out.dummy, tg, torch.ones_like(vis_t[idx]))
+            loss = pose_loss(out.attention, out.dummy, tg, lab_t[idx])  # unlabeled joints are unknown: no loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             lr = kc.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))

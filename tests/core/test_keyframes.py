@@ -145,3 +145,52 @@ def test_cli_trains_the_labeling_preset(tiny, tmp_path, capsys):
     assert "best checkpoint:" in out and (tmp_path / "cli" / "best.pt").exists()
     assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--input-size", "60x40"]) != 0
     assert "multiples of 32" in capsys.readouterr().err
+
+
+def test_an_unlabeled_joint_is_unknown_not_invisible(tmp_path, monkeypatch):
+    """A partly labeled frame trains only its labeled joints: the loss mask follows the labels (swapped on
+    flipped crops), and a joint labeled "not visible" still counts (it trains the dummy cell)."""
+    import rpan_core.keyframes as kf
+    from rpan_core.keyframes import labeled_crops
+    from rpan_core.project import Project
+
+    fi = np.asarray(PENNACTION.flip_index)
+    frame = np.zeros((200, 160, 3), np.uint8)
+    xy = np.stack([np.linspace(40, 120, 13), np.linspace(30, 170, 13)], 1)
+    labeled = np.ones(13, bool)
+    labeled[[1, 4, 9]] = False  # never labeled: left shoulder, right elbow, left knee
+    visible = labeled.copy()
+    visible[11] = False  # labeled as not visible
+    key = Keyframe("v", 0, xy, visible, labeled)
+    _, _, vis, lab = labeled_crops([key], [frame], 16, (128, 96), fi, np.random.default_rng(4), colour=False)
+    assert lab.shape == (16, 13)
+    for v, m in zip(vis, lab):
+        assert (m == labeled).all() or (m == labeled[fi]).all()
+        assert not (v & ~m).any()  # nothing unlabeled is visible
+    assert (lab == labeled[fi]).all(axis=1).any() and (lab == labeled).all(axis=1).any()
+
+    # the training loop hands that mask to the loss
+    folder = tmp_path / "p"
+    project, truth = make_tiny_project(folder, actions=("squat",), per_class=2, n_frames=8, size=(96, 72),
+                                       pose_every=4, test_per_class=0)
+    vid = project.videos()[0].id
+    for j in (1, 4, 9):
+        assert project.delete_label(vid, 0, j)
+    project.close()
+    with Project.open(folder) as p:
+        left = {j for j in range(13) if p.frame_labels(vid, 0).get(j) is not None}
+    assert left == set(range(13)) - {1, 4, 9}
+    masks = []
+    real_loss = kf.pose_loss
+
+    def spy(att, dummy, targets, mask):
+        masks.append(mask.clone())
+        return real_loss(att, dummy, targets, mask)
+
+    monkeypatch.setattr(kf, "pose_loss", spy)
+    kc = KeyframeConfig(str(folder), minutes=None, steps=3, copies=2, batch=8, input_size=SIZE,
+                        run_dir=str(tmp_path / "run"))
+    train_keyframes(kc)
+    m = torch.cat(masks)
+    assert m.dtype == torch.bool and not m.all()  # the partly labeled frame's three joints are left out
+    assert (m.sum(1) >= 10).all()
