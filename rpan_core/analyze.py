@@ -717,6 +717,25 @@ def _cli_all(args: argparse.Namespace, project: Any) -> int:
     return 1 if any(r["status"] == "error" for r in rows) else 0
 
 
+def frame_progress(desc: str) -> tuple[Any, Callable[..., None]]:
+    """A tqdm bar over frames and the ``progress(done, total)`` callback that feeds it.
+
+    Why a callback that sets the total: an analysis learns its frame count only once the
+    video is open (or the cache is read), after the bar is on screen.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=desc, unit="frame")
+
+    def prog(done: float, total: float | None = None) -> None:
+        if total and bar.total != total:
+            bar.total = int(total)
+        bar.n = int(done)
+        bar.refresh()
+
+    return bar, prog
+
+
 def _parse_persons(values: list[str]) -> list[int] | None:
     """``--person`` values: ids, or None for 'all'."""
     if any(v.strip().lower() == "all" for v in values):
@@ -765,8 +784,6 @@ def _cli_video(project: Any, video: str) -> Any:
 
 def _cli_persons(args: argparse.Namespace, project: Any) -> int:
     """``--person N`` / ``--person all``: per-person analysis on crops (rpan_core.person_analysis)."""
-    from tqdm import tqdm
-
     from rpan_core.person_analysis import analyze_persons, analyze_project_person
 
     if project is None:
@@ -786,14 +803,7 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
     for pid in persons or []:  # an unknown person, or one without any box: one line before any work
         project.person(rec.id, pid)
         check_has_box(project, rec.id, pid, box, box_frame)
-    bar = tqdm(total=None, desc="analyze persons", unit="frame")
-
-    def prog(done: float, total: float | None = None) -> None:
-        if total and bar.total != total:
-            bar.total = int(total)
-        bar.n = int(done)
-        bar.refresh()
-
+    bar, prog = frame_progress("analyze persons")
     kw = dict(device=args.device, batch=args.batch, progress=prog, stride=args.stride, refresh=args.refresh)
     try:
         if box is not None:
@@ -841,8 +851,6 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
 
 
 def cli_main(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     project = None
     if args.project:
         from rpan_core.project import Project
@@ -862,14 +870,7 @@ def cli_main(args: argparse.Namespace) -> int:
         raise ConfigError("--box is a person's box: give it with --project P --person N")
     if args.video is None:
         raise ConfigError("give a VIDEO to analyze, or --all with --project P for every video of a project")
-    bar = tqdm(total=None, desc="analyze", unit="frame")
-
-    def prog(done: float, total: float | None = None) -> None:
-        if total and bar.total != total:
-            bar.total = int(total)
-        bar.n = int(done)
-        bar.refresh()
-
+    bar, prog = frame_progress("analyze")
     try:
         if args.flow_checkpoint:
             from rpan_core.fusion import parse_weights

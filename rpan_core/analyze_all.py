@@ -114,18 +114,11 @@ def run_all(project: Any, checkpoint: str | os.PathLike, *, device: str | None =
             device = "cpu"
         if not dist.is_initialized():
             dist.init_process_group("nccl" if use_cuda else "gloo")
-    bar = None
+    bar, prog = None, lambda done, total=None: None
     if show_progress and rank == 0:
-        from tqdm import tqdm
+        from rpan_core.analyze import frame_progress
 
-        bar = tqdm(total=None, desc="analyze --all" + (f" (rank 0 of {world})" if world > 1 else ""), unit="frame")
-
-    def prog(done: int, total: int) -> None:
-        if bar is not None:
-            if bar.total != total:
-                bar.total = total
-            bar.n = done
-            bar.refresh()
+        bar, prog = frame_progress("analyze --all" + (f" (rank 0 of {world})" if world > 1 else ""))
 
     try:
         rows = analyze_project(project, checkpoint, rank=rank, world=world, device=device, batch=batch,
