@@ -129,7 +129,10 @@ def check_entry(p: Path, meta: dict, expect: dict | None = None) -> None:
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("RPAN_CACHE_DIR", Path.home() / ".cache" / "rpan-studio")) / "analyses"
+    """Analyses of videos outside any project: ``<cache root>/analyses`` (``RPAN_CACHE_DIR``)."""
+    from rpan_core.filehash import cache_root
+
+    return cache_root() / "analyses"
 
 
 def file_hash(path: str | os.PathLike) -> str:

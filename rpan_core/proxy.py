@@ -75,7 +75,9 @@ class ProxyCancelled(RPANError):
 
 def default_proxy_root() -> Path:
     """The proxies folder when there is no project: ``$RPAN_CACHE_DIR`` or ``~/.cache/rpan-studio``."""
-    return Path(os.environ.get("RPAN_CACHE_DIR", Path.home() / ".cache" / "rpan-studio")) / "proxies"
+    from rpan_core.filehash import cache_root
+
+    return cache_root() / "proxies"
 
 
 def proxy_root(project: Any = None) -> Path:
