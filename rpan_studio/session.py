@@ -104,6 +104,7 @@ class Session(QObject):
         self.tasks = tasks
         self.analyze_fn = analyze_fn or default_analyze
         self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
+        self.align_sides = False  # propagation gives the model's poses the keyframes' left/right (Edit menu)
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
 
     # ------------------------------------------------------------------ project
@@ -267,7 +268,8 @@ class Session(QObject):
         person: the analysis on screen when it reads the selected person (its own crop
         analysis, or the whole frame's for person 1), else, for person 1, the current
         checkpoint's whole-frame analysis (made in the worker). Another person without
-        its own analysis is interpolated. Labels are never touched.
+        its own analysis is interpolated. With ``align_sides`` the model's poses first take
+        the keyframes' left/right. Labels are never touched.
         """
         from rpan_core.propagate import propagate_video
 
@@ -290,6 +292,8 @@ class Session(QObject):
             model = {"checkpoint": st.checkpoint}
         else:
             model = {}
+        if model:
+            model["align"] = self.align_sides
         return self.tasks.run("propagate", propagate_video, project, vid, **model, person=person, on_done=done,
                               label=f"propagating the keyframes of {name}")
 
