@@ -398,16 +398,23 @@ class Session(QObject):
     def export_video(self, path: str | os.PathLike, opts: "OverlayOptions", start: int = 0,
                      stop: int | None = None) -> TaskWorker:
         """Write the open video with the overlays ``opts`` to mp4 in a worker (action captions withheld where
-        the banner withholds them: the warnings are burned in instead)."""
+        the banner withholds them: the warnings are burned in instead). In a video analyzed per person the
+        other persons' poses, boxes and names are burned in too, in their colours."""
         import copy
 
         from rpan_studio.export import export_overlay_video
 
+        from rpan_studio.person_commands import person_colour
+
         project, vid = self.require_video()
         rec = project.video(vid)
         edges = list(project.skeleton.edges)
-        return self.tasks.run("export_video", export_overlay_video, str(rec.path), self.state.analysis, str(path),
-                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop,
+        st = self.state
+        names = {int(p.id): p.name for p in project.persons(vid)}
+        others = [(a, person_colour(pid), names.get(pid, f"person {pid}")) for pid, a in sorted(st.person_analyses.items())
+                  if pid != st.person and a is not None]  # everyone the studio shows, the selected one on top
+        return self.tasks.run("export_video", export_overlay_video, str(rec.path), st.analysis, str(path),
+                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop, others=others,
                               warnings=self.model_warnings(), label="exporting video",
                               on_done=lambda p: self.message.emit(f"wrote {p}"))
 
