@@ -104,6 +104,7 @@ class Session(QObject):
         self.tasks = tasks
         self.analyze_fn = analyze_fn or default_analyze
         self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
+        self.align_sides = False  # propagation gives the model's poses the keyframes' left/right (Edit menu)
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
 
     # ------------------------------------------------------------------ project
@@ -267,7 +268,8 @@ class Session(QObject):
         person: the analysis on screen when it reads the selected person (its own crop
         analysis, or the whole frame's for person 1), else, for person 1, the current
         checkpoint's whole-frame analysis (made in the worker). Another person without
-        its own analysis is interpolated. Labels are never touched.
+        its own analysis is interpolated. With ``align_sides`` the model's poses first take
+        the keyframes' left/right. Labels are never touched.
         """
         from rpan_core.propagate import propagate_video
 
@@ -290,6 +292,8 @@ class Session(QObject):
             model = {"checkpoint": st.checkpoint}
         else:
             model = {}
+        if model:
+            model["align"] = self.align_sides
         return self.tasks.run("propagate", propagate_video, project, vid, **model, person=person, on_done=done,
                               label=f"propagating the keyframes of {name}")
 
@@ -394,16 +398,23 @@ class Session(QObject):
     def export_video(self, path: str | os.PathLike, opts: "OverlayOptions", start: int = 0,
                      stop: int | None = None) -> TaskWorker:
         """Write the open video with the overlays ``opts`` to mp4 in a worker (action captions withheld where
-        the banner withholds them: the warnings are burned in instead)."""
+        the banner withholds them: the warnings are burned in instead). In a video analyzed per person the
+        other persons' poses, boxes and names are burned in too, in their colours."""
         import copy
 
         from rpan_studio.export import export_overlay_video
 
+        from rpan_studio.person_commands import person_colour
+
         project, vid = self.require_video()
         rec = project.video(vid)
         edges = list(project.skeleton.edges)
-        return self.tasks.run("export_video", export_overlay_video, str(rec.path), self.state.analysis, str(path),
-                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop,
+        st = self.state
+        names = {int(p.id): p.name for p in project.persons(vid)}
+        others = [(a, person_colour(pid), names.get(pid, f"person {pid}")) for pid, a in sorted(st.person_analyses.items())
+                  if pid != st.person and a is not None]  # everyone the studio shows, the selected one on top
+        return self.tasks.run("export_video", export_overlay_video, str(rec.path), st.analysis, str(path),
+                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop, others=others,
                               warnings=self.model_warnings(), label="exporting video",
                               on_done=lambda p: self.message.emit(f"wrote {p}"))
 
