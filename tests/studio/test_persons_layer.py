@@ -183,3 +183,15 @@ def test_the_scrubbing_benchmark_paints_every_person(tmp_path):
     out = bench_scrub._seek_session(app, path, 4, 0, None, persons=3, workdir=tmp_path)
     assert out["persons_painted"] == [1, 2, 3] and out["persons_painted_without_layer"] == []
     assert out["person_layer_draws"] >= 8 and out["random_seek_3_persons"]["n"] == 4
+
+
+def test_zoomed_in_the_persons_are_still_drawn_where_they_are(three):
+    view, layer, _st, _stack, p, vid = three
+    box = p.person_box(vid, FRAME, 2)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w, h = (box[2] - box[0]) * 0.8, (box[3] - box[1]) * 0.8
+    view.view_box.setRange(xRange=(box[0] - w, box[2] + w), yRange=(box[1] - h, box[3] + h), padding=0)
+    assert _edge_cover(view, box, person_colour(2)) > 0.4
+    assert _inside_hits(view, box, person_colour(2)) >= 30
+    view.view_box.setRange(xRange=(cx - 4 * w, cx + 4 * w), yRange=(cy - 4 * h, cy + 4 * h), padding=0)  # out
+    assert _edge_cover(view, box, person_colour(2)) > 0.4
