@@ -49,6 +49,7 @@ class PersonsFrames:
         self._revision: tuple[int, int] | None = None
         self._persons: list[Any] = []
         self._keys: dict[int, Any] = {}
+        self._labeled: set[int] = set()
         self._frames: OrderedDict[int, list[FramePerson]] = OrderedDict()
         self._others_at = -1e9  # when another connection's commits were last looked for
         self.queries = 0  # frames read from the store (the tests and the benchmark read it)
@@ -56,7 +57,7 @@ class PersonsFrames:
     def clear(self) -> None:
         self._project, self._video, self._revision = None, None, None
         self._others_at = -1e9
-        self._persons, self._keys = [], {}
+        self._persons, self._keys, self._labeled = [], {}, set()
         self._frames.clear()
 
     def read(self, project: Any, video_id: int, frame: int) -> list[FramePerson]:
@@ -73,10 +74,12 @@ class PersonsFrames:
             self._project, self._video, self._revision = project, int(video_id), rev
             self._persons = project.persons(video_id)
             self._keys = {}
+            self._labeled = set()  # frames where anyone has a label: others need no labels query
             for p in self._persons:
                 k = project.box_keyframes(video_id, p.id)
                 if len(k.frames):  # sorted by frame: (frames, boxes) as lists for a bisect per frame
                     self._keys[p.id] = ([int(v) for v in k.frames], np.asarray(k.boxes, np.float64))
+                self._labeled.update(project.labeled_frames(video_id, p.id))
             self._frames.clear()
         f = int(frame)
         hit = self._frames.get(f)
@@ -84,7 +87,9 @@ class PersonsFrames:
             self._frames.move_to_end(f)
             return hit
         self.queries += 1
-        labels = project.frame_labels_by_person(video_id, f)
+        # one query, and none at all on a frame nobody labeled (each query hands the GIL to the decoding
+        # thread and back, which under load cost more than the query itself)
+        labels = project.frame_labels_by_person(video_id, f) if f in self._labeled else {}
         J = project.skeleton.num_joints
         out = []
         for p in self._persons:

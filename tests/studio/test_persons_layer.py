@@ -156,6 +156,18 @@ def test_an_edit_of_a_non_selected_person_is_drawn_at_once_and_undone(three):
     np.testing.assert_allclose(layer.drawn(2).box, [5, 6, 40, 90])
 
 
+def test_a_frame_nobody_labeled_is_read_without_labels_and_a_first_label_there_is_drawn(three):
+    _view, layer, _st, stack, p, vid = three
+    empty = FRAME + 2
+    p.delete_frame_labels(vid, empty, person=None)
+    layer.show(empty)
+    assert layer.skeleton_xy(2) is None and layer.drawn(2).box is not None  # its box still, interpolated
+    stack.push(cmds.SetJointCommand(p, vid, empty, 4, 30.0, 40.0, person=2))
+    np.testing.assert_array_equal(layer.skeleton_xy(2), [[30.0, 40.0]])
+    stack.undo()
+    assert layer.skeleton_xy(2) is None
+
+
 def test_the_reader_gives_the_boxes_of_person_boxes_on_every_frame(three):
     _view, _layer, _st, _stack, p, vid = three
     # a fourth person without box keyframes: its box is the extent of its labeled poses, interpolated
