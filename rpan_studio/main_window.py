@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.state = StudioState(self)
         self.runner = TaskRunner(self)
         self.session = Session(self.state, self.runner, analyze_fn, self, analyze_person_fn)
+        self.session.auto_reanalyze = auto_analyze  # a moved box re-reads its person, as opening a video analyzes it
         if checkpoint:
             self.state.set_checkpoint(checkpoint, "given")
 

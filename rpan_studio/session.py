@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from rpan_core.analyze import TwoStreamAnalysis
 from rpan_core.errors import ProjectError, RPANError
@@ -97,6 +97,9 @@ class Session(QObject):
     sidesChecked = pyqtSignal(int)  # video id: the flipped-video side check finished (see flipped_xy)
     message = pyqtSignal(str)  # a status-bar line
 
+    #: how long box edits must pause before the moved persons are read again (a drag is many edits)
+    REANALYZE_DELAY_MS = 1200
+
     def __init__(self, state: StudioState, tasks: TaskRunner, analyze_fn: Callable[..., Any] | None = None,
                  parent: QObject | None = None, analyze_person_fn: Callable[..., Any] | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +109,16 @@ class Session(QObject):
         self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
         self.align_sides = False  # propagation gives the model's poses the keyframes' left/right (Edit menu)
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
+        # a person whose box moved is read again on its new crops, once the edits pause (see _boxes_moved)
+        self.auto_reanalyze = True
+        self._moved_boxes: set[int] = set()
+        self._box_timer = QTimer(self)
+        self._box_timer.setSingleShot(True)
+        self._box_timer.setInterval(self.REANALYZE_DELAY_MS)
+        self._box_timer.timeout.connect(self._reanalyze_moved)
+        from rpan_studio.commands import notifier
+
+        notifier().boxesChanged.connect(self._boxes_moved)
 
     # ------------------------------------------------------------------ project
     def open_project(self, project: Project | str | os.PathLike) -> Project:
@@ -235,6 +248,47 @@ class Session(QObject):
         from rpan_studio.person_analysis import per_person_available
 
         return self.analyze_person_fn is not None or per_person_available()
+
+    def _boxes_moved(self, project: Any, vid: int, person: int) -> None:
+        """A person's box keyframes changed (drawn, dragged, removed, undone, identities swapped).
+
+        Why: its analysis was read on crops around the old boxes, so the heat map and pose
+        on screen no longer answer the box the user just gave. When the video is shown
+        analyzed per person, the moved persons are read again in the worker once the edits
+        pause (the others keep their readings; the core's cache is keyed by the boxes, so
+        undoing a move brings the old reading back at once)."""
+        st = self.state
+        if (not self.auto_reanalyze or project is not st.project or int(vid) != st.video_id
+                or not st.person_analyses or not st.checkpoint):
+            return
+        self._moved_boxes.add(int(person))
+        self._box_timer.start()
+
+    def _reanalyze_moved(self) -> TaskWorker | None:
+        from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
+
+        moved, self._moved_boxes = self._moved_boxes, set()
+        st = self.state
+        if st.project is None or st.video_id is None or not st.person_analyses or not st.checkpoint:
+            return None
+        project, vid = st.project, st.video_id
+        boxes = {p: b for p, b in person_boxes_of(project, vid).items() if p in moved}
+        boxes = {p: b for p, b in boxes.items() if p not in persons_without_box(boxes)}
+        if not boxes:
+            return None
+        names = ", ".join(project.person(vid, p).name for p in sorted(boxes))
+
+        def done(analyses: dict[int, Any], vid: int = vid) -> None:
+            if vid == st.video_id and st.person_analyses:
+                merged = dict(st.person_analyses)
+                merged.update({p: a for p, a in analyses.items() if p in merged or p in boxes})
+                st.set_person_analyses(merged)
+                self.message.emit(f"{names} read again on the moved box")
+
+        rec = project.video(vid)
+        return self.tasks.run("reanalyze_boxes", analyze_persons, str(rec.path), st.checkpoint, boxes,
+                              project=project, analyze_person_fn=self.analyze_person_fn, on_done=done,
+                              label=f"reading {names} again on the moved box")
 
     def _analyze_persons(self, project: Project, vid: int) -> TaskWorker:
         from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
