@@ -64,7 +64,8 @@ from rpan_core.errors import ConfigError, RPANError
 #: v4: ``window``, each frame's frame -> input map, and the input size.
 #: v5: the person-following crop keeps to the joints the model placed (rpan_core.crops.person_box).
 #: v6: frame points are pixel centres at integers (rpan_core.geometry): poses of aspect-kept models move half a pixel.
-ANALYSIS_VERSION = 6
+#: v7: whole-frame inputs made from the decoder's YUV planes (rpan_core.yuv_frames; within 0.6 grey levels).
+ANALYSIS_VERSION = 7
 #: A joint is shown (and accepted) as visible while its dummy-cell ("not in the frame") mass is below this.
 DEFAULT_DUMMY_THRESHOLD = 0.5
 _ARRAYS = ("attention", "dummy", "xy", "conf", "xy_argmax", "conf_argmax", "hidden", "probs", "window")
@@ -174,6 +175,9 @@ class Analysis:
     # scale; letterboxed or person-cropped frames: an aspect-preserving window, per frame for crops.
     window: np.ndarray | None = None
     input_size: tuple[int, int] | None = None  # (h, w) of the model input the window maps onto
+    # how the frames were read: rpan_core.yuv_frames.DecodeReport as a dict (path "yuv" or "exact", the colour
+    # matrix, the check against the exact path, why the exact path was taken); None for older entries
+    decode: dict | None = None
 
     @property
     def num_frames(self) -> int:
@@ -217,7 +221,8 @@ class Analysis:
                        grid=tuple(meta["grid"]), stride=int(meta["stride"]), video_hash=meta["video_hash"],
                        checkpoint_hash=meta["checkpoint_hash"], seconds=float(meta.get("seconds", 0.0)),
                        stream=str(meta.get("stream", "rgb")),
-                       input_size=tuple(meta["input_size"]) if meta.get("input_size") else None, **arrs)
+                       input_size=tuple(meta["input_size"]) if meta.get("input_size") else None,
+                       decode=meta.get("decode"), **arrs)
         except (KeyError, TypeError, ValueError) as exc:
             raise StaleAnalysis(f"{p}: meta.json lacks or garbles {exc}; run `rpan analyze` again") from exc
 
@@ -357,7 +362,6 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     import torch
 
     from rpan_core.checkpoint import load_checkpoint
-    from rpan_core.data import resize_frame
     from rpan_core.device import pick_device
     from rpan_core.pipeline import auto_batch, cpu_share, default_workers, frame_blocks
     from rpan_core.targets import decode_argmax, decode_refined
@@ -433,11 +437,17 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         m = max(1, batch // s)
         root.mkdir(parents=True, exist_ok=True)
         starts = list(range(0, steps, m))
-        # decoding and resizing run on a background thread, a block ahead of the network
-        # frames come in the decoder's BGR order and are swapped to RGB once small (no full-size conversion)
-        blocks = None if volume is not None or followed else frame_blocks(
-            video.frames(bgr=True), [min(n, min(steps, t + m) * s) - t * s for t in starts],
-            lambda fr: resize_frame(fr, in_size)[..., ::-1], (*in_size, 3))
+        # decoding and resizing run on a background thread, a block ahead of the network; the frames
+        # come as the decoder's YUV planes, resized, then converted to RGB once small (no full-size
+        # colour image), checked against the exact path on the first frames (rpan_core.yuv_frames)
+        decode_report = None
+        blocks = None
+        if volume is None and not followed:
+            from rpan_core.yuv_frames import analysis_frames
+
+            source, transform, decode_report = analysis_frames(video, in_size)
+            blocks = frame_blocks(source, [min(n, min(steps, t + m) * s) - t * s for t in starts], transform,
+                                  (*in_size, 3))
         from rpan_core.data import clip_indices
 
         level_idx = np.asarray(clip_indices(n, T_clip), np.int64)  # the video-level frames, kept as they pass
@@ -526,6 +536,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                     "video_pred": int(np.argmax(vprobs)), "video_probs": [float(p) for p in vprobs],
                     "seconds": time.time() - t0, "device": str(dev), "stream": stream,
                     "input_size": list(in_size),
+                    "decode": decode_report.as_dict() if decode_report is not None else None,
                     "inputs": {**expect, "stride": s},
                     "arrays": {k: {"sha256": _array_sha256(tmp / f"{k}.npy"), "shape": list(shapes[k]),
                                    "dtype": dtypes[k]} for k in _ARRAYS}}

@@ -10,6 +10,11 @@ cached costs its rank one lookup. Under ``torchrun`` (``RANK`` / ``WORLD_SIZE`` 
 GPU (``cuda:LOCAL_RANK``) when there is one; at the end the per-video rows are
 gathered to rank 0, which prints one summary table. A video that fails (missing
 file, corrupt) is reported in the table with its one-line reason and the rest go on.
+
+A video of several persons is read per person, on crops around each one's boxes
+(:mod:`rpan_core.person_analysis`, the same cache as ``--person``), one row per
+person: a whole-frame reading would give every person the same skeleton. A person
+with no box anywhere is listed as skipped with what to do, not as a failure.
 """
 
 from __future__ import annotations
@@ -33,25 +38,36 @@ def analyze_project(project: Any, checkpoint: str | os.PathLike, *, rank: int = 
                     device: str | None = None, batch: int | None = None, stride: int | None = None,
                     refresh: bool = False, cache_dir: str | os.PathLike | None = None,
                     progress: Callable[[int, int], Any] | None = None, cancel: Any = None) -> list[dict]:
-    """Analyze this rank's share of the project's videos (``r, r+W, ...`` in id order); one row per video.
+    """Analyze this rank's share of the project's videos (``r, r+W, ...`` in id order); one row per video
+    (per person in a video of several persons).
 
     ``progress(done_frames, total_frames)`` covers the whole share (one bar). Rows:
-    ``video_id, video, frames, status ("analyzed" | "cached" | "error"), seconds,
-    prediction, probability, analysis, rank, error``.
+    ``video_id, video, person (None: the whole frame), frames, status ("analyzed" | "cached" |
+    "skipped" | "error"), seconds, prediction, probability, analysis, rank, error``.
     """
     from rpan_core.analyze import AnalysisCancelled, analyze_video
+    from rpan_core.person_analysis import NoPersonBox, analyze_project_person
 
     if not 0 <= rank < world:
         raise ConfigError(f"rank {rank} is outside a world of {world} processes")
     records = sorted(project.videos(), key=lambda r: r.id)
     mine = records[rank::world]
-    total = sum(max(0, int(getattr(r, "frame_count", 0) or 0)) for r in mine)
+
+    def readers(rec: Any) -> list[int | None]:  # None: the whole frame
+        try:
+            persons = project.persons(rec.id)
+        except RPANError:
+            return [None]
+        return [int(p.id) for p in persons] if len(persons) > 1 else [None]
+
+    work = [(rec, who) for rec in mine for who in readers(rec)]
+    total = sum(max(0, int(getattr(rec, "frame_count", 0) or 0)) for rec, _ in work)
     base = 0
     rows: list[dict] = []
-    for rec in mine:
+    for rec, person in work:
         n = max(0, int(getattr(rec, "frame_count", 0) or 0))
-        row: dict[str, Any] = {"video_id": int(rec.id), "video": Path(str(rec.path)).name, "frames": n,
-                               "rank": rank, "status": "error", "seconds": 0.0, "prediction": None,
+        row: dict[str, Any] = {"video_id": int(rec.id), "video": Path(str(rec.path)).name, "person": person,
+                               "frames": n, "rank": rank, "status": "error", "seconds": 0.0, "prediction": None,
                                "probability": None, "analysis": None, "error": None}
         t0 = time.perf_counter()
 
@@ -60,10 +76,17 @@ def analyze_project(project: Any, checkpoint: str | os.PathLike, *, rank: int = 
                 progress(base + int(min(done, n)), total)
 
         try:
-            a = analyze_video(rec.path, checkpoint, project=project, device=device, batch=batch, stride=stride,
-                              refresh=refresh, cache_dir=cache_dir, progress=prog, cancel=cancel)
+            if person is None:
+                a = analyze_video(rec.path, checkpoint, project=project, device=device, batch=batch, stride=stride,
+                                  refresh=refresh, cache_dir=cache_dir, progress=prog, cancel=cancel)
+            else:
+                a = analyze_project_person(project, rec.id, checkpoint, person, device=device, batch=batch,
+                                           stride=stride, refresh=refresh, cache_dir=cache_dir, progress=prog,
+                                           cancel=cancel)
         except AnalysisCancelled:
             raise
+        except NoPersonBox as exc:
+            row.update(status="skipped", error=str(exc))
         except RPANError as exc:
             row["error"] = str(exc)
         else:
@@ -82,17 +105,21 @@ def format_table(rows: list[dict]) -> str:
     """The summary table printed at the end (one line per video, then the totals)."""
     head = f"{'video':<32} {'frames':>7} {'status':<9} {'seconds':>8} {'rank':>4}  prediction"
     lines = [head, "-" * len(head)]
-    for r in sorted(rows, key=lambda r: r["video_id"]):
+    for r in sorted(rows, key=lambda r: (r["video_id"], r.get("person") or 0)):
         pred = (f"{r['prediction']} ({r['probability']:.1%})" if r["prediction"] is not None
                 else (r["error"] or ""))
-        lines.append(f"{r['video'][:32]:<32} {r['frames']:>7} {r['status']:<9} {r['seconds']:>8.2f} {r['rank']:>4}  "
+        name = r["video"] if r.get("person") is None else f"{r['video']} #{r['person']}"
+        lines.append(f"{name[-32:]:<32} {r['frames']:>7} {r['status']:<9} {r['seconds']:>8.2f} {r['rank']:>4}  "
                      f"{pred}")
-    by = {s: sum(1 for r in rows if r["status"] == s) for s in ("analyzed", "cached", "error")}
+    by = {s: sum(1 for r in rows if r["status"] == s) for s in ("analyzed", "cached", "skipped", "error")}
     frames = sum(r["frames"] for r in rows if r["status"] == "analyzed")
     secs = sum(r["seconds"] for r in rows if r["status"] == "analyzed")
-    lines.append(f"{len(rows)} videos: {by['analyzed']} analyzed ({frames} frames"
+    n_persons = sum(1 for r in rows if r.get("person") is not None)
+    n_videos = len({r["video_id"] for r in rows})
+    what = f"{n_videos} video{'' if n_videos == 1 else 's'}" + (f" ({n_persons} person readings)" if n_persons else "")
+    lines.append(f"{what}: {by['analyzed']} analyzed ({frames} frames"
                  + (f", {frames / secs:.1f} frames/s per rank" if secs > 0 else "") + f"), {by['cached']} cached, "
-                 f"{by['error']} failed")
+                 + (f"{by['skipped']} skipped (no box), " if by["skipped"] else "") + f"{by['error']} failed")
     return "\n".join(lines)
 
 

@@ -317,11 +317,13 @@ def human_keyframes(project: Any, video_id: int, person: int = 1) -> tuple[np.nd
 def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLike | None = None,
                     method: str | None = None, params: BlendParams | None = None, device: str | None = None,
                     analysis: Any = None, progress: Callable[..., Any] | None = None, cancel: Any = None,
-                    write: bool = True, person: int = 1) -> Propagation:
+                    write: bool = True, person: int = 1, align: bool = False) -> Propagation:
     """Propagate one video's keyframes and store the result as the video's predictions.
 
     With ``checkpoint`` (or a ready ``analysis``) the model's poses are used (the
     video is analyzed once, cached under the project); without, interpolation.
+    ``align``: each frame of the model's poses first takes the left/right the keyframes
+    say (:func:`align_sides`), for a model that reads this view mirrored.
     Previous predictions on the filled frames are replaced; labels are never touched.
     """
     rec = project.video(video_id)
@@ -336,8 +338,9 @@ def propagate_video(project: Any, video_id: int, *, checkpoint: str | os.PathLik
     mxy = mconf = None
     if analysis is not None:
         mxy, mconf = np.asarray(analysis.xy), np.asarray(analysis.conf)
+    flip_index = project.skeleton.flip_index if (align and mxy is not None) else None
     prop = propagate(rec.frame_count, frames, kxy, kvis, model_xy=mxy, model_conf=mconf, method=method,
-                     params=params)
+                     params=params, flip_index=flip_index)
     if write:
         origin = f"propagate:{prop.method}"
         if analysis is not None:
@@ -387,6 +390,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--check-sides", action="store_true",
                         help="also run the model on the horizontally flipped video and list the frames whose "
                              "left/right it doubts (needs --checkpoint; the crossed-sides check always runs)")
+    parser.add_argument("--align-sides", action="store_true",
+                        help="give each frame of the model's poses the left/right its keyframes say before blending "
+                             "(for a model that reads this camera view mirrored, e.g. a person filmed from behind)")
     parser.add_argument("--person", type=int, default=1, metavar="N",
                         help="the person whose keyframes are propagated (default 1); with --checkpoint, in a video "
                              "of several persons the model reads it on crops around its boxes")
@@ -443,7 +449,8 @@ def cli_main(args: argparse.Namespace) -> int:
             analysis = None
             if args.checkpoint:
                 analysis = model_poses(project, v.id, args.checkpoint, person, device=args.device)
-            prop = propagate_video(project, v.id, analysis=analysis, method=args.method, params=params, person=person)
+            prop = propagate_video(project, v.id, analysis=analysis, method=args.method, params=params, person=person,
+                                   align=bool(getattr(args, "align_sides", False)))
             # the flipped reading is a whole-frame one: it speaks for the person of a single-person video only
             flipped = flipped_poses(v.path, args.checkpoint, project=project, device=args.device) \
                 if args.check_sides and len(project.persons(v.id)) == 1 else None

@@ -94,6 +94,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("propagate", "&Propagate keyframes (model + interpolation)", "Shift+I",
                "Fill the frames between this video's keyframes with the model's poses blended with interpolation "
                "(interpolation alone without a checkpoint), as predictions to accept or correct"),
+    ActionSpec("propagate_align_sides", "Propagation takes the keyframes' &left/right", "",
+               "When propagating with the model, first give each frame of its poses the left/right the keyframes "
+               "say (for a view the model reads mirrored, such as a person filmed from behind)"),
     ActionSpec("swap_sides", "Swap left/right (this frame)", "X",
                "Swap the whole skeleton's left and right on this frame (its labels, or the predicted pose)"),
     ActionSpec("swap_sides_range", "Swap left/right (frame range)...", "Shift+X",

@@ -22,7 +22,8 @@ import numpy as np
 
 from rpan_core.atomic import is_disk_full, temp_name, write_bytes
 from rpan_core.errors import RPANError, VideoError
-from rpan_studio.views.overlays import OverlayOptions, confidence_scale, draw_overlays, normalized_confidence
+from rpan_studio.views.overlays import (OtherPerson, OverlayOptions, confidence_scale, draw_overlays,
+                                       normalized_confidence)
 
 if TYPE_CHECKING:  # pragma: no cover
     from PyQt6.QtGui import QImage, QPixmap
@@ -64,7 +65,7 @@ def exported_caption(probs_t: np.ndarray, classes: Sequence[str], warnings: Sequ
 def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike | None, out_path: str | os.PathLike, *,
                          opts: OverlayOptions | None = None, edges: Sequence[tuple[int, int]] = (),
                          start: int = 0, stop: int | None = None, fps: float | None = None,
-                         warnings: Sequence[str] = (),
+                         warnings: Sequence[str] = (), others: Sequence[tuple[AnalysisLike, tuple[int, int, int], str]] = (),
                          progress: Callable[[int, int], None] | None = None,
                          cancel: Callable[[], bool] | None = None) -> Path:
     """Write frames ``start..stop`` of the video with overlays to an H.264 mp4 (yuv420p, fast start: plays in
@@ -72,7 +73,9 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
 
     ``analysis`` provides ``attention``, ``xy``, ``conf``, ``probs``, ``classes``
     (frames past its length are written without overlays). ``warnings``: why the model's output here is
-    not an estimate (see :func:`exported_caption`). Written to a temporary
+    not an estimate (see :func:`exported_caption`). ``others``: the other persons of a video of several
+    persons, ``(their analysis, RGB colour, name)``, drawn in their colours with their boxes and names
+    (as the studio shows them). Written to a temporary
     name and renamed at the end, so a cancelled or failed export leaves no half file.
     """
     from rpan_core.video import open_video
@@ -100,6 +103,9 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
                 if cancel is not None and cancel():
                     raise _Cancel()
                 t = start + k
+                around = [OtherPerson(np.asarray(a.xy[t], np.float64), colour, name,
+                                      None if getattr(a, "boxes", None) is None else np.asarray(a.boxes[t], np.float64))
+                          for a, colour, name in others if t < int(np.asarray(a.xy).shape[0])]
                 if t < n_an:
                     conf = normalized_confidence(np.asarray(analysis.conf[t], np.float32) / scale)
                     win = getattr(analysis, "window", None)
@@ -107,7 +113,10 @@ def export_overlay_video(video_path: str | os.PathLike, analysis: AnalysisLike |
                                         window=None if win is None else np.asarray(win[t], np.float64),
                                         input_size=getattr(analysis, "input_size", None),
                                         conf=conf, edges=edges,
-                                        caption=exported_caption(analysis.probs[t], classes, warnings), opts=opts)
+                                        caption=exported_caption(analysis.probs[t], classes, warnings), opts=opts,
+                                        others=around)
+                elif around:
+                    img = draw_overlays(frame, edges=edges, opts=opts, others=around)
                 else:
                     img = frame
                 writer.write(img)

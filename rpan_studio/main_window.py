@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["MainWindow"]
 
 ORG, APP = "RPAN", "RPAN Studio"
+ALIGN_SIDES_KEY = "propagate/align_sides"  # QSettings key of Edit > Propagation takes the keyframes' left/right
 
 
 class MainWindow(QMainWindow):
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.state = StudioState(self)
         self.runner = TaskRunner(self)
         self.session = Session(self.state, self.runner, analyze_fn, self, analyze_person_fn)
+        self.session.auto_reanalyze = auto_analyze  # a moved box re-reads its person, as opening a video analyzes it
         if checkpoint:
             self.state.set_checkpoint(checkpoint, "given")
 
@@ -212,6 +214,7 @@ class MainWindow(QMainWindow):
             "set_box": self.persons.set_box, "remove_box": self.persons.remove_box, "draw_box": self._draw_box_mode,
             "propagate": self.session.propagate, "swap_sides": lab.swap_sides,
             "swap_sides_range": self._swap_range_dialog, "check_sides": self.session.check_sides,
+            "propagate_align_sides": self._align_sides_changed,
         }
 
     def _build_actions(self) -> None:
@@ -220,6 +223,10 @@ class MainWindow(QMainWindow):
             a.name: self._act(a.text, slots[a.name], shortcut(a.name) or None, a.description)
             for a in ACTIONS if a.scope == "window" and a.name in slots}
         self.actions_["save_as"].setEnabled(False)  # only a scratch project is saved as
+        align = self.actions_["propagate_align_sides"]
+        align.setCheckable(True)  # a choice remembered between sessions, off until the user turns it on
+        align.setChecked(str(self.settings.value(ALIGN_SIDES_KEY, "false")).lower() == "true")
+        self.session.align_sides = align.isChecked()
         self.undo_action, self.redo_action = cmds.make_undo_actions(self.undo_stack, self)
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
@@ -251,7 +258,8 @@ class MainWindow(QMainWindow):
         e = mb.addMenu("&Edit")
         e.addAction(self.undo_action)
         e.addAction(self.redo_action)
-        self._add(e, ("-", "accept_frame", "accept_range", "copy_previous", "interpolate", "propagate", "-",
+        self._add(e, ("-", "accept_frame", "accept_range", "copy_previous", "interpolate", "propagate",
+                      "propagate_align_sides", "-",
                       "swap_sides", "swap_sides_range", "check_sides", "-"))
         for act in self.editor.actions.values():
             e.addAction(act)
@@ -632,6 +640,13 @@ class MainWindow(QMainWindow):
         ids = {p.id for p in st.project.persons(video_id)}
         if any(k not in ids for k in st.person_analyses):
             st.set_person_analyses({k: a for k, a in st.person_analyses.items() if k in ids})
+
+    def _align_sides_changed(self) -> None:
+        on = self.actions_["propagate_align_sides"].isChecked()
+        self.session.align_sides = on
+        self.settings.setValue(ALIGN_SIDES_KEY, on)
+        self.statusBar().showMessage("propagation " + ("takes the keyframes' left/right for the model's poses" if on
+                                                       else "keeps the model's own left/right"), 5000)
 
     def _draw_box_mode(self) -> None:
         """Persons > Draw box: the next left drag draws the selected person's box (again: leave the mode)."""

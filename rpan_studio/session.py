@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QObject, QTimer, pyqtSignal
 
 from rpan_core.analyze import TwoStreamAnalysis
 from rpan_core.errors import ProjectError, RPANError
@@ -97,6 +97,9 @@ class Session(QObject):
     sidesChecked = pyqtSignal(int)  # video id: the flipped-video side check finished (see flipped_xy)
     message = pyqtSignal(str)  # a status-bar line
 
+    #: how long box edits must pause before the moved persons are read again (a drag is many edits)
+    REANALYZE_DELAY_MS = 1200
+
     def __init__(self, state: StudioState, tasks: TaskRunner, analyze_fn: Callable[..., Any] | None = None,
                  parent: QObject | None = None, analyze_person_fn: Callable[..., Any] | None = None) -> None:
         super().__init__(parent)
@@ -104,7 +107,18 @@ class Session(QObject):
         self.tasks = tasks
         self.analyze_fn = analyze_fn or default_analyze
         self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
+        self.align_sides = False  # propagation gives the model's poses the keyframes' left/right (Edit menu)
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
+        # a person whose box moved is read again on its new crops, once the edits pause (see _boxes_moved)
+        self.auto_reanalyze = True
+        self._moved_boxes: set[int] = set()
+        self._box_timer = QTimer(self)
+        self._box_timer.setSingleShot(True)
+        self._box_timer.setInterval(self.REANALYZE_DELAY_MS)
+        self._box_timer.timeout.connect(self._reanalyze_moved)
+        from rpan_studio.commands import notifier
+
+        notifier().boxesChanged.connect(self._boxes_moved)
 
     # ------------------------------------------------------------------ project
     def open_project(self, project: Project | str | os.PathLike) -> Project:
@@ -235,6 +249,47 @@ class Session(QObject):
 
         return self.analyze_person_fn is not None or per_person_available()
 
+    def _boxes_moved(self, project: Any, vid: int, person: int) -> None:
+        """A person's box keyframes changed (drawn, dragged, removed, undone, identities swapped).
+
+        Why: its analysis was read on crops around the old boxes, so the heat map and pose
+        on screen no longer answer the box the user just gave. When the video is shown
+        analyzed per person, the moved persons are read again in the worker once the edits
+        pause (the others keep their readings; the core's cache is keyed by the boxes, so
+        undoing a move brings the old reading back at once)."""
+        st = self.state
+        if (not self.auto_reanalyze or project is not st.project or int(vid) != st.video_id
+                or not st.person_analyses or not st.checkpoint):
+            return
+        self._moved_boxes.add(int(person))
+        self._box_timer.start()
+
+    def _reanalyze_moved(self) -> TaskWorker | None:
+        from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
+
+        moved, self._moved_boxes = self._moved_boxes, set()
+        st = self.state
+        if st.project is None or st.video_id is None or not st.person_analyses or not st.checkpoint:
+            return None
+        project, vid = st.project, st.video_id
+        boxes = {p: b for p, b in person_boxes_of(project, vid).items() if p in moved}
+        boxes = {p: b for p, b in boxes.items() if p not in persons_without_box(boxes)}
+        if not boxes:
+            return None
+        names = ", ".join(project.person(vid, p).name for p in sorted(boxes))
+
+        def done(analyses: dict[int, Any], vid: int = vid) -> None:
+            if vid == st.video_id and st.person_analyses:
+                merged = dict(st.person_analyses)
+                merged.update({p: a for p, a in analyses.items() if p in merged or p in boxes})
+                st.set_person_analyses(merged)
+                self.message.emit(f"{names} read again on the moved box")
+
+        rec = project.video(vid)
+        return self.tasks.run("reanalyze_boxes", analyze_persons, str(rec.path), st.checkpoint, boxes,
+                              project=project, analyze_person_fn=self.analyze_person_fn, on_done=done,
+                              label=f"reading {names} again on the moved box")
+
     def _analyze_persons(self, project: Project, vid: int) -> TaskWorker:
         from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
 
@@ -267,7 +322,8 @@ class Session(QObject):
         person: the analysis on screen when it reads the selected person (its own crop
         analysis, or the whole frame's for person 1), else, for person 1, the current
         checkpoint's whole-frame analysis (made in the worker). Another person without
-        its own analysis is interpolated. Labels are never touched.
+        its own analysis is interpolated. With ``align_sides`` the model's poses first take
+        the keyframes' left/right. Labels are never touched.
         """
         from rpan_core.propagate import propagate_video
 
@@ -290,6 +346,8 @@ class Session(QObject):
             model = {"checkpoint": st.checkpoint}
         else:
             model = {}
+        if model:
+            model["align"] = self.align_sides
         return self.tasks.run("propagate", propagate_video, project, vid, **model, person=person, on_done=done,
                               label=f"propagating the keyframes of {name}")
 
@@ -394,16 +452,23 @@ class Session(QObject):
     def export_video(self, path: str | os.PathLike, opts: "OverlayOptions", start: int = 0,
                      stop: int | None = None) -> TaskWorker:
         """Write the open video with the overlays ``opts`` to mp4 in a worker (action captions withheld where
-        the banner withholds them: the warnings are burned in instead)."""
+        the banner withholds them: the warnings are burned in instead). In a video analyzed per person the
+        other persons' poses, boxes and names are burned in too, in their colours."""
         import copy
 
         from rpan_studio.export import export_overlay_video
 
+        from rpan_studio.person_commands import person_colour
+
         project, vid = self.require_video()
         rec = project.video(vid)
         edges = list(project.skeleton.edges)
-        return self.tasks.run("export_video", export_overlay_video, str(rec.path), self.state.analysis, str(path),
-                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop,
+        st = self.state
+        names = {int(p.id): p.name for p in project.persons(vid)}
+        others = [(a, person_colour(pid), names.get(pid, f"person {pid}")) for pid, a in sorted(st.person_analyses.items())
+                  if pid != st.person and a is not None]  # everyone the studio shows, the selected one on top
+        return self.tasks.run("export_video", export_overlay_video, str(rec.path), st.analysis, str(path),
+                              opts=copy.deepcopy(opts), edges=edges, start=start, stop=stop, others=others,
                               warnings=self.model_warnings(), label="exporting video",
                               on_done=lambda p: self.message.emit(f"wrote {p}"))
 

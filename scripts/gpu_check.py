@@ -56,7 +56,7 @@ def analysis_section(preset_name: str, video: Path, device: str, tiny: bool, tmp
     import torch
 
     from rpan_core.analyze import analyze_video
-    from rpan_core.benchmarks.codec import decode_fps
+    from rpan_core.benchmarks.codec import decode_references
     from rpan_core.checkpoint import save_checkpoint
     from rpan_core.pipeline import auto_batch
     from rpan_core.video import open_video
@@ -67,7 +67,8 @@ def analysis_section(preset_name: str, video: Path, device: str, tiny: bool, tmp
                          train_config={"stride": 8, "clip_len": 8})
     with open_video(video) as v:
         n = v.frame_count
-    dec = decode_fps(video)
+    refs = decode_references(video)  # the faster of OpenCV's and PyAV's sequential decode
+    dec = refs["strict"]
     model = model.to(device).eval()
     batch = auto_batch(torch.device(device))
     x = torch.randint(0, 255, (1, batch, *model.cfg.input_size, 3), dtype=torch.uint8)
@@ -93,7 +94,8 @@ def analysis_section(preset_name: str, video: Path, device: str, tiny: bool, tmp
     analyze_video(video, ck, cache_dir=tmp / "an", device=device, refresh=True)
     an = n / (time.perf_counter() - t)
     out = {"frames": n, "input_size": list(model.cfg.input_size), "batch": batch, "amp": amp,
-           "decode_fps": round(dec, 1), "network_amp_fps": round(net, 1), "analysis_fps": round(an, 1),
+           "decode_fps": round(dec, 1), "decode_cv2_fps": refs["cv2"], "decode_pyav_fps": refs["pyav"],
+           "network_amp_fps": round(net, 1), "analysis_fps": round(an, 1),
            "analysis_vs_min_decode_network": round(an / min(dec, net), 3)}
     if device.startswith("cuda"):
         out["analysis_peak_mem_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)

@@ -26,6 +26,7 @@ __all__ = [
     "HEAT_MODES",
     "confidence_scale",
     "OverlayOptions",
+    "OtherPerson",
     "attention_map",
     "colorize_heat",
     "confidence_rgb",
@@ -229,11 +230,50 @@ def normalized_confidence(conf: np.ndarray) -> np.ndarray:
     return np.clip(c / top, 0.0, 1.0) if 0 < top < 1 else np.clip(c, 0.0, 1.0)
 
 
+@dataclass
+class OtherPerson:
+    """One more person burned into an exported frame: its pose in its own colour, its box and its name (the
+    studio draws the persons who are not selected the same way)."""
+
+    xy: np.ndarray  # J x 2 frame pixels
+    colour: tuple[int, int, int]  # RGB
+    name: str = ""
+    box: np.ndarray | None = None  # [x0, y0, x1, y1] frame pixels
+
+
+def _draw_other(out: np.ndarray, person: OtherPerson, edges: Sequence[tuple[int, int]], thick: int) -> None:
+    col = tuple(int(v) for v in person.colour)
+    pts = np.asarray(person.xy, dtype=np.float64)
+    ok = np.isfinite(pts).all(axis=1)
+    ip = np.round(np.where(ok[:, None], pts, 0)).astype(np.int32)
+    for a_, b_ in edges:
+        if ok[a_] and ok[b_]:
+            cv2.line(out, tuple(ip[a_]), tuple(ip[b_]), col, thick, cv2.LINE_AA)
+    for j in np.flatnonzero(ok):
+        cv2.circle(out, tuple(ip[j]), thick + 1, col, -1, cv2.LINE_AA)
+    anchor = None
+    if person.box is not None and np.isfinite(person.box).all():
+        x0, y0, x1, y1 = (int(round(v)) for v in person.box)
+        cv2.rectangle(out, (x0, y0), (x1, y1), col, max(1, thick // 2), cv2.LINE_AA)
+        anchor = (x0, y0)
+    elif ok.any():
+        anchor = (int(ip[ok, 0].min()), int(ip[ok, 1].min()))
+    if person.name and anchor is not None:
+        scale = max(0.35, min(out.shape[:2]) / 900)
+        org = (anchor[0] + 2, max(int(14 * scale) + 2, anchor[1] - 4))
+        cv2.putText(out, person.name, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.putText(out, person.name, org, cv2.FONT_HERSHEY_SIMPLEX, scale, col, thick, cv2.LINE_AA)
+
+
 def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy: np.ndarray | None = None,
                   conf: np.ndarray | None = None, edges: Sequence[tuple[int, int]] = (),
                   caption: str | None = None, opts: OverlayOptions | None = None,
-                  window: np.ndarray | None = None, input_size: tuple[int, int] | None = None) -> np.ndarray:
-    """Burn the overlays into a copy of an RGB frame (for the mp4 export); numpy/cv2 only."""
+                  window: np.ndarray | None = None, input_size: tuple[int, int] | None = None,
+                  others: Sequence[OtherPerson] = ()) -> np.ndarray:
+    """Burn the overlays into a copy of an RGB frame (for the mp4 export); numpy/cv2 only.
+
+    ``others``: the persons who are not the selected one, drawn under it in their own colours (with the
+    skeleton overlay on), so an export of a crowded video shows everyone the studio shows."""
     opts = opts or OverlayOptions()
     out = np.array(frame, dtype=np.uint8, copy=True)
     h, w = out.shape[:2]
@@ -243,6 +283,9 @@ def draw_overlays(frame: np.ndarray, *, attention: np.ndarray | None = None, xy:
         rgba = colorize_heat(m, opts.opacity)
         a = rgba[..., 3:4].astype(np.float32) / 255.0
         out = (out.astype(np.float32) * (1 - a) + rgba[..., :3].astype(np.float32) * a + 0.5).astype(np.uint8)
+    if opts.skeleton:
+        for person in others:
+            _draw_other(out, person, edges, max(1, round(min(h, w) / 240)))
     if opts.skeleton and xy is not None:
         cols = confidence_rgb(conf if conf is not None else np.ones(len(xy)))
         thick = max(1, round(min(h, w) / 160))

@@ -264,3 +264,29 @@ def test_cli_person_errors_are_one_line(project, capsys):
     assert main(["analyze", video, "--project", folder, "--checkpoint", str(ck), "--person", str(bare),
                  "--box", "20,10,60,90@2", "--json"]) == 0
     assert '"user": 1' in capsys.readouterr().out
+
+
+def test_analyze_all_reads_a_video_of_several_persons_per_person(project, capsys):
+    """`rpan analyze --project P --all`: one row per person of a crowded video, each the same reading (the same
+    cache entry) as `--person N`; a person without any box is skipped with what to do, not a failure."""
+    import argparse
+
+    from rpan_core.analyze import cli_main, configure_parser
+    from rpan_core.analyze_all import analyze_project
+
+    p, vid, ck = project
+    bare = p.add_person(vid, "nobody")
+    rows = analyze_project(p, ck)
+    assert [(r["video_id"], r["person"], r["status"]) for r in rows] == \
+        [(vid, 1, "analyzed"), (vid, 2, "analyzed"), (vid, 3, "analyzed"), (vid, bare, "skipped")]
+    assert "nobody" in rows[3]["error"] and "draw its box" in rows[3]["error"]
+    for r in rows[:3]:
+        same = analyze_project_person(p, vid, ck, r["person"], cached_only=True)
+        assert same is not None and str(same.path) == r["analysis"]
+    parser = argparse.ArgumentParser()
+    configure_parser(parser)
+    args = parser.parse_args(["--project", str(p.folder), "--checkpoint", str(ck), "--all", "--device", "cpu"])
+    assert cli_main(args) == 0  # a skipped person is no failure
+    table = capsys.readouterr().out
+    assert "#2" in table and "1 video (4 person readings): 0 analyzed (0 frames), 3 cached, 1 skipped (no box)" \
+        in table

@@ -306,3 +306,32 @@ def test_cli_propagate_one_person_of_a_crowd(tmp_path, capsys):
     assert main(["propagate", "--project", folder]) == 1  # person 1 has one keyframe
     assert "two labeled frames" in capsys.readouterr().err
     p.close()
+
+
+def test_propagate_video_and_the_cli_can_take_the_keyframes_sides(project, monkeypatch, capsys):
+    """`align=True` / `rpan propagate --align-sides`: a model that reads the view mirrored is stored on the right sides."""
+    from types import SimpleNamespace
+
+    from rpan_core import propagate as prop_mod
+
+    p, vid, truth = project
+    flip = np.asarray(p.skeleton.flip_index)
+    truth = truth.copy()
+    left = [j for j, name in enumerate(p.skeleton.joints) if name.startswith("left_")]
+    truth[:, left, 0] -= 40  # the sides are clear: every left joint well left of its right twin
+    p.set_labels(vid, [(f, j, *truth[f, j], True, "manual") for f in (0, 5, 11) for j in range(J)])
+    mirrored = truth[:, flip].astype(np.float32)  # the model reads every frame with its sides exchanged
+    fake = SimpleNamespace(xy=mirrored, conf=np.ones((12, J), np.float32))
+    prop_mod.propagate_video(p, vid, analysis=fake, method="model")
+    err = lambda: float(np.linalg.norm(p.predictions(vid).xy - truth[p.predictions(vid).frames], axis=-1).mean())  # noqa: E731
+    assert err() > 20  # stored mirrored
+    prop_mod.propagate_video(p, vid, analysis=fake, method="model", align=True)
+    assert err() < 1e-3
+    monkeypatch.setattr(prop_mod, "model_poses", lambda *a, **k: fake)
+    folder = str(p.folder)
+    assert main(["propagate", "--project", folder, "--checkpoint", "unused.pt", "--method", "model"]) == 0
+    assert err() > 20
+    assert main(["propagate", "--project", folder, "--checkpoint", "unused.pt", "--method", "model",
+                 "--align-sides"]) == 0
+    assert err() < 1e-3
+    capsys.readouterr()

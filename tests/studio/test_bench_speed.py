@@ -22,3 +22,18 @@ def test_the_speed_table_puts_every_figure_of_a_video_on_one_row():
                                "| 20.0 / 60.0 | **0.83** (150 / min(181, 460)) | error: preset not available |")
     assert lines[3].startswith("| cam01.mp4 (100 fr, 1080x1920) | - | - | - |")
     assert "load average (1 min) at start 0.50, at end 1.00; 2 CPUs" in text
+
+
+def test_the_table_gives_both_decoders_and_the_stricter_first():
+    from rpan_studio.bench_speed import format_table
+
+    seek = {"proxy_build": {"ratio_to_sequential_decode": 0.61, "ratio_to_cv2_decode": 0.74, "size_mb": 6.0}}
+    demo = {"analysis_vs_min_decode_network": 0.55, "analysis_vs_min_cv2_decode_network": 0.81,
+            "analysis_fps": 250.4, "decode_only_fps": 450.0, "decode_only_cv2_fps": 310.0,
+            "decode_only_pyav_fps": 450.0, "network_only_fps": 900.0}
+    text = format_table([{"name": "cam01.mp4", "frames": 100, "size": "1080x1920", "seek": seek,
+                          "analysis": {"demo": demo}}])
+    row = text.splitlines()[2]
+    assert row.startswith("| cam01.mp4 (100 fr, 1080x1920) | **0.61** / 0.74 | 6.0 |")
+    assert "| **0.55** / 0.81 (250 fps; decode PyAV 450, cv2 310; network 900) |" in row
+    assert row.count("|") == 10

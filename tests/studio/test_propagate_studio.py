@@ -167,3 +167,45 @@ def test_propagation_blends_the_analysis_on_screen(qtbot, studio):
     assert pred[0].origin.startswith("propagate:blend")
     np.testing.assert_allclose([pred[LW].x, pred[LW].y], pose(3)[LW], atol=1e-6)  # the bias is taken off
     assert w.errors == []
+
+
+def test_propagation_can_take_the_keyframes_sides_and_remembers_the_choice(qtbot, studio, tmp_path):
+    """Edit > Propagation takes the keyframes' left/right: a model that reads every frame mirrored is stored on the
+    keyframes' sides when it is on, as it reads when it is off; the choice survives a restart (QSettings)."""
+    from tests.studio.coded_clips import make_analysis
+
+    w = studio
+
+    side = np.array([1 if n.startswith("left") else (-1 if n.startswith("right") else 0) for n in PENNACTION.joints])
+
+    def curved(f: int) -> np.ndarray:  # a path and a width the keyframes' interpolation gets wrong between them
+        out = pose(f) + [[0.4 * f * f, 0.0]]
+        out[:, 0] += side * 0.3 * f * f  # so the mirrored reading is no constant offset either
+        return out
+
+    w.project.set_labels(w.video_id, [(f, j, *curved(f)[j], True, "manual") for f in KEYS for j in range(J)])
+    flip = list(PENNACTION.flip_index)
+    a = make_analysis(12)
+    a.xy = np.stack([curved(f)[flip] for f in range(12)]).astype(np.float32)  # sides exchanged on every frame
+    w.set_analysis(a)
+    act = w.actions_["propagate_align_sides"]
+    assert act.isCheckable() and not act.isChecked()
+
+    def left_wrist_at_3() -> float:
+        w.actions_["propagate"].trigger()
+        w.wait_tasks()
+        qtbot.waitUntil(lambda: w.project.prediction_count(w.video_id) > 0, timeout=5000)
+        return w.project.frame_predictions(w.video_id, 3)[LW].x
+
+    w.project.clear_predictions(w.video_id)
+    off = left_wrist_at_3()
+    act.trigger()  # on
+    assert act.isChecked() and w.session.align_sides
+    w.project.clear_predictions(w.video_id)
+    on = left_wrist_at_3()
+    assert abs(on - curved(3)[LW][0]) < 0.5 < 2 < abs(off - curved(3)[LW][0])
+    assert w.errors == []
+    assert str(w.settings.value("propagate/align_sides")).lower() == "true"
+    again = MainWindow(None, settings=w.settings, auto_analyze=False)  # the next session, no project yet
+    qtbot.addWidget(again)
+    assert again.actions_["propagate_align_sides"].isChecked() and again.session.align_sides

@@ -1,0 +1,303 @@
+"""Analysis frames straight from the decoder's YUV planes: no full-size colour image is ever made.
+
+Why: on a CPU, a 1080p analysis frame used to cost a decode with OpenCV's conversion to
+BGR (about 4.5 core-ms; the conversion alone about 1.3) plus an area resize of the three
+full-size colour channels (about 2.5), for a 128 x 160 network input. A decoded H.264 /
+VP9 frame is YUV 4:2:0: a full-size luma plane (1 byte a pixel) and two quarter-size
+chroma planes. Area-resizing the planes (1.5 bytes a pixel instead of 3) and converting
+only the small image to RGB does the same work at a fraction of the cost, and PyAV's
+decoder alone is cheaper than OpenCV's decode + conversion.
+
+Why it is (almost) the same image as the exact path (OpenCV's BGR frame, then the area
+resize of :func:`rpan_core.pipeline.area_resize`): the YUV -> RGB conversion is affine, and
+an area resize is a weighted mean, so converting then averaging equals averaging then
+converting, up to the rounding and the clipping at 0 / 255 of the full-size frame.
+The conversion must be the one OpenCV's FFmpeg backend uses, which follows the stream's
+colour metadata (measured on the real clips: BT.709 on the BT.709 VP9 clip, BT.601 where
+the matrix is unspecified; limited range unless the stream says full range). FFmpeg's
+fixed-point conversion also sits about 1-1.5 grey levels below the exact formula, so the
+offset is measured on the video itself:
+
+* :func:`stream_matrix` gives the theoretical matrix for the stream's metadata;
+* the first :data:`CHECK_FRAMES` frames are also decoded by the exact path (OpenCV); the
+  first one sets the offset, and all of them are compared, small image against small
+  image. Within :data:`LIMIT_MEAN` mean / :data:`LIMIT_P99` 99th percentile grey levels
+  (the analysis resize's own quality limit, ``tests/core/test_pipeline.py``) the pass
+  continues on the planes; otherwise it falls back to the exact path for the whole video
+  and says why (:class:`DecodeReport`, stored in the analysis' ``meta.json`` and logged).
+
+Frame-exactness: frame ``i`` is the ``i``-th frame PyAV decodes, checked against OpenCV's
+frame ``i`` on the first frames (a shifted stream fails the comparison); if PyAV runs out
+before the video's verified frame count the rest comes from the exact path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator
+
+import cv2
+import numpy as np
+
+from rpan_core.pipeline import area_resize
+
+__all__ = ["CHECK_FRAMES", "LIMIT_MEAN", "LIMIT_P99", "DecodeReport", "analysis_frames", "plane_views",
+           "small_rgb", "small_yuv", "stream_matrix"]
+
+log = logging.getLogger(__name__)
+
+#: Frames decoded by both paths at the start of a video to calibrate and check the fast one.
+CHECK_FRAMES = 4
+#: Largest mean / 99th-percentile difference (grey levels, small RGB image) the fast path may have
+#: to the exact one: the limits the two-stage area resize itself is held to.
+LIMIT_MEAN = 0.6
+LIMIT_P99 = 6.0
+#: PyAV decoder threading in the analysis pass: "SLICE" (PyAV's default) or "AUTO" (frame threads
+#: too). Frame threads cost about 0.7 core-ms a 1080p frame more, and the pass already keeps the
+#: cores busy with its own stages (measured: see docs/speed.md).
+DECODER_THREADS = "SLICE"
+#: Set to 1 to always take the exact path (OpenCV's BGR frames): a check of the fast path's effect.
+EXACT_ENV = "RPAN_EXACT_DECODE"
+
+# (Kr, Kb) of the luma equation per FFmpeg AVColorSpace value; anything else is what swscale
+# assumes for an unspecified matrix: BT.601.
+_KR_KB = {1: ("bt709", 0.2126, 0.0722), 4: ("fcc", 0.30, 0.11), 5: ("bt601", 0.299, 0.114),
+          6: ("bt601", 0.299, 0.114), 7: ("smpte240m", 0.212, 0.087), 9: ("bt2020", 0.2627, 0.0593),
+          10: ("bt2020", 0.2627, 0.0593)}
+_PLANAR_420 = {"yuv420p", "yuvj420p"}
+_JPEG_RANGE = 2  # AVCOL_RANGE_JPEG
+
+
+def stream_matrix(colorspace: int | None, color_range: int | None, pix_fmt: str) -> tuple[str, np.ndarray]:
+    """The YUV -> RGB conversion FFmpeg applies for this stream: ``(name, 3 x 4 float32)``.
+
+    ``M @ [Y, U, V, 1]`` is ``[R, G, B]`` in grey levels. The matrix follows the stream's
+    colour space (BT.601 when unspecified, as swscale does) and range (full for
+    ``yuvj420p`` or a JPEG-range flag, else limited: Y 16-235, chroma 16-240).
+    """
+    name, kr, kb = _KR_KB.get(int(colorspace or 0), ("bt601", 0.299, 0.114))
+    full = pix_fmt.startswith("yuvj") or int(color_range or 0) == _JPEG_RANGE
+    kg = 1.0 - kr - kb
+    ys, cs, y0 = (1.0, 1.0, 0.0) if full else (255.0 / 219.0, 255.0 / 224.0, 16.0)
+    lin = np.array([[ys, 0.0, 2 * (1 - kr) * cs],
+                    [ys, -2 * kb * (1 - kb) / kg * cs, -2 * kr * (1 - kr) / kg * cs],
+                    [ys, 2 * (1 - kb) * cs, 0.0]])
+    off = -lin @ np.array([y0, 128.0, 128.0])
+    return f"{name}-{'full' if full else 'limited'}", np.c_[lin, off].astype(np.float32)
+
+
+def plane_views(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The Y, U and V planes of a planar 4:2:0 ``av.VideoFrame`` as numpy views (no copy; keep the frame)."""
+    out = []
+    for p in frame.planes[:3]:
+        a = np.frombuffer(p, np.uint8, count=p.line_size * p.height).reshape(p.height, p.line_size)
+        out.append(a[:, :p.width])
+    return out[0], out[1], out[2]
+
+
+def small_yuv(frame: Any, size_hw: tuple[int, int]) -> np.ndarray:
+    """The ``size_hw`` x 3 YUV image of a 4:2:0 frame, each plane area-resized on its own.
+
+    (One 3-channel resize of the luma plane halved to the chroma size with the chroma
+    planes was tried: no faster on 1080p, and 0.1 grey levels further from the exact path.)"""
+    y, u, v = plane_views(frame)
+    return cv2.merge([area_resize(y, size_hw), area_resize(u, size_hw), area_resize(v, size_hw)])
+
+
+def small_rgb(frame: Any, size_hw: tuple[int, int], matrix: np.ndarray) -> np.ndarray:
+    """RGB uint8 ``size_hw`` image of a 4:2:0 frame: the planes area-resized (:func:`small_yuv`), then
+    converted with ``matrix`` (3 x 4, :func:`stream_matrix` plus the measured offset)."""
+    return cv2.transform(small_yuv(frame, size_hw), matrix)  # rounds and saturates to uint8
+
+
+@dataclass
+class DecodeReport:
+    """How an analysis pass got its frames (stored as ``meta["decode"]``).
+
+    ``path``: ``"yuv"`` (PyAV planes, resized then converted), ``"exact"`` (OpenCV's BGR
+    frames, resized) or ``"yuv+exact"`` (planes, then the exact path after PyAV ran out).
+    ``matrix``: the conversion used; ``check_mean`` / ``check_p99``: the fast path's
+    difference to the exact one on the checked frames; ``reason``: why the exact path was
+    taken (None when it was not).
+    """
+
+    path: str = "exact"
+    matrix: str | None = None
+    offset: list[float] | None = None
+    check_frames: int = 0
+    check_mean: float | None = None
+    check_p99: float | None = None
+    reason: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Ready:
+    """A frame already at the network's size (RGB): the checked frames, computed by the exact path."""
+
+    __slots__ = ("rgb",)
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.rgb = rgb
+
+
+def _exact_small(bgr: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    return np.ascontiguousarray(area_resize(bgr, size_hw)[..., ::-1])
+
+
+def _compare(fast: list[np.ndarray], exact: list[np.ndarray]) -> tuple[float, float]:
+    d = np.abs(np.stack(fast).astype(np.int16) - np.stack(exact).astype(np.int16))
+    return float(d.mean()), float(np.percentile(d, 99))
+
+
+def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int = CHECK_FRAMES,
+                    matrix_for: Callable[..., tuple[str, np.ndarray]] = stream_matrix,
+                    ) -> tuple[Iterator[Any], Callable[[Any], np.ndarray], DecodeReport]:
+    """Every frame of ``video`` (an open :class:`rpan_core.video.Video`) for analysis at ``size_hw``.
+
+    Returns ``(frames, transform, report)`` for :func:`rpan_core.pipeline.frame_blocks`:
+    ``frames`` yields ``video.frame_count`` items in order (decoded on the caller's
+    thread), ``transform(item)`` makes the RGB uint8 ``size_hw`` input of one (it runs on
+    the resize threads), and ``report`` is filled in as the frames are read (complete once
+    ``frames`` is exhausted). The fast path (see the module doc) is used when PyAV can
+    decode the file as planar 4:2:0 and the check passes; otherwise the exact path.
+    ``matrix_for(colorspace, color_range, pix_fmt)`` picks the conversion (a parameter so
+    a test can hand it a wrong one and see the check fall back).
+    """
+    size_hw = (int(size_hw[0]), int(size_hw[1]))
+    report = DecodeReport()
+    n = int(video.frame_count)
+
+    def transform(item: Any) -> np.ndarray:
+        if isinstance(item, _Ready):
+            return item.rgb
+        if isinstance(item, np.ndarray):  # the exact path's BGR frame
+            return area_resize(item, size_hw)[..., ::-1]
+        return small_rgb(item, size_hw, report_matrix[0])
+
+    report_matrix: list[np.ndarray] = [np.zeros((3, 4), np.float32)]
+
+    def exact(start: int = 0) -> Iterator[np.ndarray]:
+        return video.frames(start=start, stop=n, bgr=True)
+
+    def why_not() -> str | None:
+        if os.environ.get(EXACT_ENV, "").strip() not in ("", "0"):
+            return f"{EXACT_ENV} is set"
+        if getattr(video, "is_folder", False):
+            return "a folder of images (no video stream)"
+        try:
+            import av  # noqa: F401
+        except ImportError:
+            return "PyAV is not installed"
+        return None
+
+    def gen() -> Iterator[Any]:
+        reason = why_not()
+        if reason is not None:
+            report.path, report.reason = "exact", reason
+            yield from exact()
+            return
+        import av
+
+        try:
+            container = av.open(str(video.path))
+        except (av.FFmpegError, OSError) as exc:
+            report.path, report.reason = "exact", f"PyAV cannot open the file ({exc})"
+            yield from exact()
+            return
+        cap = None
+        try:
+            stream = container.streams.video[0]
+            stream.thread_type = DECODER_THREADS
+            decoded = container.decode(stream)
+            k = min(int(check_frames), n)
+            head = []
+            for fr in decoded:
+                head.append(fr)
+                if len(head) >= k:
+                    break
+            cap = video._new_capture()  # the exact path's own decoder, for the checked frames
+            exact_head = []
+            for _ in range(len(head)):
+                ok, bgr = cap.read()
+                if not ok:
+                    break
+                exact_head.append(_exact_small(bgr, size_hw))
+            fmt = head[0].format.name if head else "?"
+            if not head or len(exact_head) < len(head):
+                report.path, report.reason = "exact", "PyAV and OpenCV disagree on the first frames' count"
+            elif fmt not in _PLANAR_420:
+                report.path, report.reason = "exact", f"pixel format {fmt} (the fast path reads planar 4:2:0)"
+            else:
+                f0 = head[0]
+                name, m = matrix_for(f0.colorspace, f0.color_range, fmt)
+                ok_px = ((exact_head[0] > 0) & (exact_head[0] < 255)).all(-1)
+                resid = (exact_head[0].astype(np.float32) - _float_transform(f0, size_hw, m))[ok_px]
+                offset = resid.mean(0) if resid.size else np.zeros(3, np.float32)
+                m = m.copy()
+                m[:, 3] += offset
+                report_matrix[0] = m
+                fast = [small_rgb(f, size_hw, m) for f in head]
+                mean, p99 = _compare(fast, exact_head)
+                report.matrix, report.offset = name, [round(float(o), 3) for o in offset]
+                report.check_frames, report.check_mean, report.check_p99 = len(head), round(mean, 3), round(p99, 2)
+                if mean > LIMIT_MEAN or p99 > LIMIT_P99:
+                    report.path = "exact"
+                    report.reason = (f"the YUV path differs from the exact one by {mean:.2f} mean / {p99:.1f} p99 "
+                                     f"grey levels on the first {len(head)} frames (limit {LIMIT_MEAN} / "
+                                     f"{LIMIT_P99:g}; matrix {name})")
+                else:
+                    report.path = "yuv"
+            if report.path == "exact":
+                log.info("%s: analysis decodes with OpenCV (exact path): %s", video.path, report.reason)
+                container.close()
+                container = None
+                for small in exact_head:
+                    yield _Ready(small)
+                i = len(exact_head)
+                while i < n:  # the same capture goes on: no second decode of the head
+                    ok, bgr = cap.read()
+                    if not ok:
+                        break
+                    yield bgr
+                    i += 1
+                cap.release()
+                cap = None
+                if i < n:
+                    yield from exact(i)  # names the frame that cannot be decoded
+                return
+            cap.release()
+            cap = None
+            for small in exact_head:  # the checked frames: the exact ones are at hand
+                yield _Ready(small)
+            i = len(exact_head)
+            for fr in decoded:
+                if i >= n:
+                    report.notes.append("PyAV decodes more frames than the verified count; the extra ones are "
+                                        "not analyzed")
+                    break
+                yield fr
+                i += 1
+            container.close()
+            container = None
+            if i < n:
+                report.path = "yuv+exact"
+                report.notes.append(f"PyAV stopped after {i} of {n} frames; the rest was decoded by OpenCV")
+                log.info("%s: PyAV stopped after %d of %d frames; the rest decodes with OpenCV", video.path, i, n)
+                yield from exact(i)
+        finally:
+            if cap is not None:
+                cap.release()
+            if container is not None:
+                container.close()
+
+    return gen(), transform, report
+
+
+def _float_transform(frame: Any, size_hw: tuple[int, int], m: np.ndarray) -> np.ndarray:
+    """The small planes converted with ``m`` in float, unrounded and unclipped (to measure the offset)."""
+    return cv2.transform(small_yuv(frame, size_hw).astype(np.float32), m)
