@@ -328,7 +328,9 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         n = len(xys)
         xy_t, vis_t, lab_t = torch.from_numpy(xys), torch.from_numpy(viss), torch.from_numpy(labs)
         left = kc.minutes - (time.time() - t_start) / 60 if kc.minutes else None
-        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the {'neck and head' if kc.train_neck else 'head (neck frozen)'} "
+        what = ("head (neck frozen)" if not kc.train_neck else
+                f"neck, head and the trunk from stride {kc.train_trunk}" if split is not None else "neck and head")
+        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the {what} "
              f"({'%.1f min left of the %g min budget' % (max(left, 0), kc.minutes) if kc.minutes else ''}"
              f"{' / ' if kc.minutes and kc.steps else ''}{'%d steps' % kc.steps if kc.steps else ''})")
         val_frames = _read_frames(val_keys) if val_keys else []
