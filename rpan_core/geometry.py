@@ -155,6 +155,9 @@ class Window:
                               borderValue=border)
 
 
+_PAD = 3  # zero cells around a grid before warping it (grid_map_to_frame): a bicubic support reaches 2 cells
+
+
 def grid_map_to_frame(grid_map: np.ndarray, window, input_size: Size, frame_size: Size,
                       out_size: Size | None = None, region: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """A ``K1 x K2`` map over a window's input, resampled onto the frame (``out_size`` pixels covering
@@ -173,22 +176,32 @@ def grid_map_to_frame(grid_map: np.ndarray, window, input_size: Size, frame_size
     fh, fw = frame_size
     oh, ow = out_size or frame_size
     m = np.asarray(window, dtype=np.float64)
-    # out pixels -> frame pixels -> input pixels -> grid cells, continuous coordinates
+    # out pixels -> frame pixels -> input pixels -> grid cells, continuous coordinates:
+    # diag(k2/iw, k1/ih, 1) @ window @ diag(fw/ow, fh/oh, 1), written out in scalars (the same products;
+    # the matrix form's small-array overhead was most of the cost of a person's heat map on every frame)
     k1, k2 = grid_map.shape[:2]
-    to_frame = np.diag([fw / ow, fh / oh, 1.0])
-    to_cells = np.diag([k2 / iw, k1 / ih, 1.0])
-    a = (to_cells @ _as3(m) @ to_frame)[:2]
-    t = a[:, 2] + a[:, :2] @ np.array([0.5, 0.5]) - 0.5  # to OpenCV's integer-centred pixels
+    fx, fy, cx, cy = fw / ow, fh / oh, k2 / iw, k1 / ih
+    (m00, m01, m02), (m10, m11, m12) = m[0].tolist(), m[1].tolist()
+    a00, a01, a02 = cx * m00 * fx, cx * m01 * fy, cx * m02
+    a10, a11, a12 = cy * m10 * fx, cy * m11 * fy, cy * m12
+    t0 = a02 + (a00 * 0.5 + a01 * 0.5) - 0.5  # to OpenCV's integer-centred pixels
+    t1 = a12 + (a10 * 0.5 + a11 * 0.5) - 0.5
     dsize = (int(ow), int(oh))
     if region is not None:
         r0, r1, c0, c1 = (int(v) for v in region)
-        t = t + a[:, :2] @ np.array([c0, r0], np.float64)  # output pixel (u, v) of the region is (u + c0, v + r0)
+        t0 += a00 * c0 + a01 * r0  # output pixel (u, v) of the region is (u + c0, v + r0)
+        t1 += a10 * c0 + a11 * r0
         dsize = (max(0, c1 - c0), max(0, r1 - r0))
         if dsize[0] == 0 or dsize[1] == 0:
             return np.zeros((dsize[1], dsize[0]), np.float32)
-    cvm = np.concatenate([a[:, :2], t[:, None]], 1)
-    out = cv2.warpAffine(np.ascontiguousarray(grid_map, dtype=np.float32), cvm, dsize,
-                         flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    # The grid is padded with _PAD cells of zeros (what BORDER_CONSTANT reads there anyway, so the values are
+    # the same): output pixels whose bicubic support crosses the grid's edge (all around a crop) then take
+    # OpenCV's fast path instead of its per-pixel border path, which cost 2-3x the whole warp.
+    cvm = np.array([[a00, a01, t0 + _PAD], [a10, a11, t1 + _PAD]], np.float64)
+    grid = cv2.copyMakeBorder(np.ascontiguousarray(grid_map, dtype=np.float32), _PAD, _PAD, _PAD, _PAD,
+                              cv2.BORDER_CONSTANT, value=0)
+    out = cv2.warpAffine(grid, cvm, dsize, flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     np.maximum(out, 0.0, out=out)  # bicubic overshoot would paint negative attention
     return out
 

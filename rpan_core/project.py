@@ -760,6 +760,21 @@ class _Reader:
             out[int(j)] = Label(math.nan if x is None else x, math.nan if y is None else y, bool(v), src, ts)
         return out
 
+    def frame_labels_by_person(self, video_id: int, frame: int) -> dict[int, dict[int, Label]]:
+        """The labels of every person on one frame, ``{person: {joint: Label}}``, in one indexed read:
+        for a view that draws all persons of the frame on screen (per person it is :meth:`frame_labels`)."""
+        rows = self._q("SELECT person, joint, x, y, visible, source, ts FROM labels WHERE video=? AND frame=?",
+                       (int(video_id), int(frame)))
+        out: dict[int, dict[int, Label]] = {}
+        for pid, j, x, y, v, s, ts in rows:
+            src = _CODE_SOURCE.get(s)
+            if src is None:  # refused at open; another program wrote it since
+                raise ProjectError(f"{self.folder}: a label of video {video_id} frame {frame} has the unknown "
+                                   f"source code {s!r}; another program changed the project. Reopen it")
+            out.setdefault(int(pid), {})[int(j)] = Label(math.nan if x is None else x, math.nan if y is None else y,
+                                                         bool(v), src, ts)
+        return out
+
     def labeled_frames(self, video_id: int, person: int | None = 1) -> list[int]:
         """Sorted indices of the frames where the person (None: anyone) carries at least one label."""
         if person is None:
@@ -1081,6 +1096,20 @@ class Project(_Reader):
             with contextlib.suppress(OSError):
                 (folder / sub).mkdir(exist_ok=True)
         return project
+
+    def revision(self, others: bool = True) -> tuple[int, int]:
+        """A value that changes whenever the store may have changed: rows this connection wrote
+        (``total_changes``) and, with ``others``, commits by any other connection (``PRAGMA data_version``;
+        without it the second number is 0 and the call reads no database page).
+
+        Why: a view that draws the same data on every frame (every person's box keyframes) can keep it
+        while the revision stays the same, whichever code path wrote, instead of reading it again on each
+        frame or trusting that every writer sent a signal.
+        """
+        with self._lock:
+            self._check_open()
+            other = int(self._db.execute("PRAGMA data_version").fetchone()[0]) if others else 0
+            return int(self._db.total_changes), other
 
     def close(self) -> None:
         """Checkpoint the WAL into project.db and close the connection (idempotent).

@@ -67,6 +67,12 @@ DEFAULT_LONG_SIDE = 960
 JPEG_QUALITY = 80
 #: Frames per chunk file.
 CHUNK = 256
+#: Build from PyAV's YUV planes when possible (False: always OpenCV's BGR frames; for comparisons).
+PLANES = True
+#: PyAV decoder threading for the build ("AUTO": frame threads, the decoder uses the cores the encoders leave).
+PYAV_THREADS = "AUTO"
+#: Frames in flight per encoder thread: enough that a slow JPEG never stalls the decoder.
+AHEAD = 8
 
 
 class ProxyCancelled(RPANError):
@@ -244,6 +250,149 @@ def _scale_and_encode(bgr: np.ndarray, size_hw: tuple[int, int]) -> bytes:
     return buf.tobytes()
 
 
+# JPEG (JFIF) stores full-range BT.601 YCbCr: limited-range planes are stretched by a lookup table
+_Y_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
+_C_FULL = np.clip(np.round((np.arange(256) - 128) * 255 / 224 + 128), 0, 255).astype(np.uint8)
+
+
+def _to_bt601(colorspace: int | None, full: bool) -> np.ndarray | None:
+    """3 x 3 matrix taking the stream's centred (Y, Cb, Cr) to BT.601's (what a JPEG decoder assumes),
+    in the stream's own range; None when the stream already is BT.601 (or says nothing: swscale, and
+    so the exact frames, read an unspecified matrix as BT.601)."""
+    from rpan_core.yuv_frames import _KR_KB
+
+    name, kr, kb = _KR_KB.get(int(colorspace or 0), ("bt601", 0.299, 0.114))
+    if name == "bt601":
+        return None
+
+    def rgb_to_ycc(r: float, b: float) -> np.ndarray:
+        g = 1 - r - b
+        return np.array([[r, g, b], [-r / (2 * (1 - b)), -g / (2 * (1 - b)), 0.5],
+                         [0.5, -g / (2 * (1 - r)), -b / (2 * (1 - r))]])
+
+    t = rgb_to_ycc(0.299, 0.114) @ np.linalg.inv(rgb_to_ycc(kr, kb))
+    if not full:  # luma spans 219 levels, chroma 224
+        scale = np.array([219.0, 224.0, 224.0])
+        t = t * scale[:, None] / scale[None, :]
+    return t
+
+
+def _halvings(src_hw: tuple[int, int], dst_hw: tuple[int, int]) -> int | None:
+    """How many 2 x 2 halvings take ``src_hw`` (even sides all the way) to ``dst_hw``; None if none do."""
+    (h, w), k = src_hw, 0
+    while (h, w) != tuple(dst_hw):
+        if h % 2 or w % 2 or h // 2 < dst_hw[0]:
+            return None
+        h, w, k = h // 2, w // 2, k + 1
+    return k if h % 2 == 0 and w % 2 == 0 else None
+
+
+class _PlaneEncoder:
+    """JPEG of a decoded 4:2:0 frame at the proxy size straight from its planes (no colour image).
+
+    Why: the JPEG is YCbCr 4:2:0 itself, so converting the decoder's YUV to BGR only for the
+    encoder to convert it back (and subsample the chroma again) is wasted work. The planes
+    are halved (OpenCV's fast 2 x 2 area path) to the proxy size; a stream in another matrix
+    than BT.601 gets its planes mixed to BT.601 (the luma takes a little of the upsampled
+    chroma), and limited-range planes are stretched to JPEG's full range by a lookup table.
+    ``simplejpeg`` (libjpeg-turbo) encodes the planes. Only for proxy sizes that are the
+    frame's size halved 0, 1, 2 ... times (:meth:`usable`); other frames take the BGR path."""
+
+    def __init__(self, frame: Any, size_hw: tuple[int, int]) -> None:
+        import simplejpeg
+
+        self._encode = simplejpeg.encode_jpeg_yuv_planes
+        self.size = (int(size_hw[0]), int(size_hw[1]))
+        self.halvings = _halvings((frame.height, frame.width), self.size) or 0
+        full = frame.format.name == "yuvj420p" or int(frame.color_range or 0) == 2
+        self.luts = None if full else (_Y_FULL, _C_FULL)
+        self.mix = _to_bt601(frame.colorspace, full)
+        self.how = "planes" + ("" if self.mix is None else " mixed to BT.601")
+
+    @staticmethod
+    def usable(frame: Any, size_hw: tuple[int, int]) -> bool:
+        return frame.format.name in ("yuv420p", "yuvj420p") and _halvings((frame.height, frame.width),
+                                                                          size_hw) is not None
+
+    def __call__(self, frame: Any) -> bytes:
+        from rpan_core.yuv_frames import plane_views
+
+        y, u, v = plane_views(frame)
+        for _ in range(self.halvings):
+            y, u, v = [cv2.resize(p, (p.shape[1] // 2, p.shape[0] // 2), interpolation=cv2.INTER_AREA)
+                       for p in (y, u, v)]
+        if self.mix is not None:
+            t = self.mix
+            up = [cv2.resize(c, (y.shape[1], y.shape[0]), interpolation=cv2.INTER_LINEAR) for c in (u, v)]
+            y = cv2.addWeighted(y, 1.0, up[0], t[0, 1], -128.0 * t[0, 1])
+            y = cv2.addWeighted(y, 1.0, up[1], t[0, 2], -128.0 * t[0, 2])
+            u, v = (cv2.addWeighted(u, t[1, 1], v, t[1, 2], 128.0 * (1 - t[1, 1] - t[1, 2])),
+                    cv2.addWeighted(u, t[2, 1], v, t[2, 2], 128.0 * (1 - t[2, 1] - t[2, 2])))
+        if self.luts is not None:
+            y, u, v = cv2.LUT(y, self.luts[0]), cv2.LUT(u, self.luts[1]), cv2.LUT(v, self.luts[1])
+        return self._encode(np.ascontiguousarray(y), np.ascontiguousarray(u), np.ascontiguousarray(v),
+                            quality=JPEG_QUALITY)
+
+
+#: Frames compared between PyAV and OpenCV at the start of a build (the same frames, the same order).
+CHECK_FRAMES = 2
+
+
+def _pyav_frames(path: Path, check: int = CHECK_FRAMES) -> tuple[Any, str | None]:
+    """``(frames, None)``: PyAV's decoded frames of ``path`` (planar 4:2:0), the first ``check`` of them
+    verified to be OpenCV's first frames (what :class:`rpan_core.video.Video` numbers); or
+    ``(None, why)`` when the build must decode with OpenCV instead."""
+    try:
+        import av
+        import simplejpeg  # noqa: F401
+    except ImportError as exc:
+        return None, f"{exc.name} is not installed"
+    try:
+        container = av.open(str(path))
+        stream = container.streams.video[0]
+        stream.thread_type = PYAV_THREADS
+    except (av.FFmpegError, OSError, IndexError) as exc:
+        return None, f"PyAV cannot open the file ({exc})"
+    decoded = container.decode(stream)
+    head = []
+    try:
+        for f in decoded:
+            head.append(f)
+            if len(head) >= check:
+                break
+        cap = cv2.VideoCapture(str(path))
+        try:
+            for f in head:
+                ok, bgr = cap.read()
+                if f.format.name not in ("yuv420p", "yuvj420p"):
+                    raise _NoPlanes(f"pixel format {f.format.name}")
+                if not ok or np.abs(f.to_ndarray(format="bgr24").astype(np.int16) - bgr).mean() > 1.0:
+                    raise _NoPlanes("PyAV's first frames are not OpenCV's")
+        finally:
+            cap.release()
+    except _NoPlanes as exc:
+        container.close()
+        return None, str(exc)
+    except av.FFmpegError as exc:
+        container.close()
+        return None, f"PyAV cannot decode the file ({exc})"
+    if not head:
+        container.close()
+        return None, "PyAV decodes no frame"
+
+    def frames():
+        try:
+            yield from head
+            yield from decoded
+        finally:
+            container.close()
+    return frames(), None
+
+
+class _NoPlanes(Exception):
+    pass
+
+
 class ProxyBuilder:
     """Builds one video's proxy by sequential decoding; serves the frames written so far.
 
@@ -279,6 +428,7 @@ class ProxyBuilder:
         self._reader: _ChunkReader | None = None
         self._offsets: list[tuple[int, int]] = []
         self._thread: threading.Thread | None = None
+        self.decoder_note: str | None = None  # how the frames were decoded and encoded (meta.json "decoder")
 
     @property
     def final(self) -> Path:
@@ -366,6 +516,18 @@ class ProxyBuilder:
             raise VideoError(f"{self.video_path}: OpenCV cannot open this file; re-encode it, e.g. to H.264 .mp4")
         self.total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        # PyAV's planes straight into the JPEGs (no colour image at any size) when it decodes the same
+        # frames as OpenCV; else OpenCV's BGR frames, scaled and encoded
+        from rpan_core.yuv_frames import EXACT_ENV
+
+        if not PLANES or os.environ.get(EXACT_ENV, "").strip() not in ("", "0"):
+            planes, why = None, f"{EXACT_ENV} is set" if PLANES else "PLANES is off"
+        else:
+            planes, why = _pyav_frames(self.video_path)
+        if planes is not None:
+            cap.release()
+        else:
+            self.decoder_note = f"OpenCV BGR ({why})"
         with self._lock:
             self._tmp, self._reader = tmp, _ChunkReader(tmp)
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="proxy-enc")
@@ -374,6 +536,7 @@ class ProxyBuilder:
         decode_s = 0.0
         src_hw: tuple[int, int] | None = None
         out_hw: tuple[int, int] | None = None
+        encoder: Any = None
         n_in = 0
         try:
             def drain(keep: int) -> None:
@@ -398,20 +561,44 @@ class ProxyBuilder:
                 if self._cancel.is_set():
                     raise ProxyCancelled(f"display proxy of {self.video_path} cancelled (nothing was kept)")
                 td = time.perf_counter()
-                ok, bgr = cap.read()
-                decode_s += time.perf_counter() - td
-                if not ok or bgr is None:
-                    break
-                if src_hw is None:
-                    src_hw = bgr.shape[:2]
-                    out_hw = proxy_size(src_hw[0], src_hw[1], self.long_side)
-                pending.append(pool.submit(_scale_and_encode, bgr, out_hw))
+                if planes is not None:
+                    frame = next(planes, None)
+                    decode_s += time.perf_counter() - td
+                    if frame is None:
+                        break
+                    if src_hw is None:
+                        src_hw = (frame.height, frame.width)
+                        out_hw = proxy_size(src_hw[0], src_hw[1], self.long_side)
+                        if _PlaneEncoder.usable(frame, out_hw):
+                            encoder = _PlaneEncoder(frame, out_hw)
+                            self.decoder_note = f"PyAV {encoder.how}"
+                        else:
+                            self.decoder_note = f"PyAV, BGR ({frame.format.name} to {out_hw[1]}x{out_hw[0]})"
+                    if encoder is not None:
+                        pending.append(pool.submit(encoder, frame))
+                    else:
+                        pending.append(pool.submit(_scale_and_encode, frame.to_ndarray(format="bgr24"), out_hw))
+                else:
+                    ok, bgr = cap.read()
+                    decode_s += time.perf_counter() - td
+                    if not ok or bgr is None:
+                        break
+                    if src_hw is None:
+                        src_hw = bgr.shape[:2]
+                        out_hw = proxy_size(src_hw[0], src_hw[1], self.long_side)
+                    pending.append(pool.submit(_scale_and_encode, bgr, out_hw))
                 n_in += 1
-                drain(2 * self.workers)
+                drain(AHEAD * self.workers)
             drain(0)
+            if planes is not None and 0 < n_in < self.total:
+                # a truncated file: its last frame is damaged at the cut, and each FFmpeg build conceals
+                # that differently; the proxy shows OpenCV's (what Video.frame serves), not PyAV's
+                self._replace_last_frame(fh, n_in - 1, out_hw)
         finally:
             pool.shutdown(wait=True)
             cap.release()
+            if planes is not None:
+                planes.close()
             if fh is not None:
                 fh.close()
         if n_in == 0:
@@ -422,11 +609,27 @@ class ProxyBuilder:
                 "header_frame_count": self.total, "source_size": list(src_hw), "proxy_size": list(out_hw),
                 "long_side": self.long_side, "fps": fps, "jpeg_quality": JPEG_QUALITY, "chunk": CHUNK,
                 "video": self.video_path.name, "build_seconds": round(self.seconds, 3),
-                "decode_seconds": round(decode_s, 3)}
+                "decode_seconds": round(decode_s, 3), "decoder": self.decoder_note}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         self.total = n_in
         if self.progress is not None:
             self.progress(n_in, n_in)
+
+
+    def _replace_last_frame(self, fh: Any, i: int, out_hw: tuple[int, int]) -> None:
+        """Write frame ``i`` again from OpenCV's decode (appended to its chunk; the index points at it)."""
+        from rpan_core.video import open_video
+
+        with open_video(self.video_path, cache_mb=64) as v:
+            if i >= v.frame_count:
+                return
+            data = _scale_and_encode(cv2.cvtColor(v.frame(i), cv2.COLOR_RGB2BGR), out_hw)
+        fh.seek(0, os.SEEK_END)
+        off = fh.tell()
+        fh.write(data)
+        fh.flush()
+        with self._lock:
+            self._offsets[i] = (off, len(data))
 
 
 def build_proxy(video_path: str | os.PathLike, root: str | os.PathLike | None = None, *, project: Any = None,

@@ -54,10 +54,11 @@ CHECK_FRAMES = 4
 #: to the exact one: the limits the two-stage area resize itself is held to.
 LIMIT_MEAN = 0.6
 LIMIT_P99 = 6.0
-#: PyAV decoder threading in the analysis pass: "SLICE" (PyAV's default) or "AUTO" (frame threads
-#: too). Frame threads cost about 0.7 core-ms a 1080p frame more, and the pass already keeps the
-#: cores busy with its own stages (measured: see docs/speed.md).
-DECODER_THREADS = "SLICE"
+#: PyAV decoder threading in the analysis pass: "AUTO" (frame threads as well as PyAV's default slice
+#: threads; most H.264 files have one slice a frame, so slice threads alone leave the decoder on one
+#: core). Frame threads cost about 0.4 core-ms a 1080p frame more but let the decoder use whatever
+#: the resize threads and the network leave; measured best with 2 resize threads (docs/speed.md).
+DECODER_THREADS = "AUTO"
 #: Set to 1 to always take the exact path (OpenCV's BGR frames): a check of the fast path's effect.
 EXACT_ENV = "RPAN_EXACT_DECODE"
 
@@ -209,7 +210,6 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
             report.path, report.reason = "exact", f"PyAV cannot open the file ({exc})"
             yield from exact()
             return
-        cap = None
         try:
             stream = container.streams.video[0]
             stream.thread_type = DECODER_THREADS
@@ -220,16 +220,12 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
                 head.append(fr)
                 if len(head) >= k:
                     break
-            cap = video._new_capture()  # the exact path's own decoder, for the checked frames
-            exact_head = []
-            for _ in range(len(head)):
-                ok, bgr = cap.read()
-                if not ok:
-                    break
-                exact_head.append(_exact_small(bgr, size_hw))
+            # the exact frames of the head through the video's own (verified, cached) decoder: no second
+            # capture to open; frame 0 is already decoded at open. RGB, so no swap (the resize is per channel)
+            exact_head = [np.ascontiguousarray(area_resize(video.frame(i), size_hw)) for i in range(len(head))]
             fmt = head[0].format.name if head else "?"
-            if not head or len(exact_head) < len(head):
-                report.path, report.reason = "exact", "PyAV and OpenCV disagree on the first frames' count"
+            if not head:
+                report.path, report.reason = "exact", "PyAV decodes no frame"
             elif fmt not in _PLANAR_420:
                 report.path, report.reason = "exact", f"pixel format {fmt} (the fast path reads planar 4:2:0)"
             else:
@@ -258,20 +254,8 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
                 container = None
                 for small in exact_head:
                     yield _Ready(small)
-                i = len(exact_head)
-                while i < n:  # the same capture goes on: no second decode of the head
-                    ok, bgr = cap.read()
-                    if not ok:
-                        break
-                    yield bgr
-                    i += 1
-                cap.release()
-                cap = None
-                if i < n:
-                    yield from exact(i)  # names the frame that cannot be decoded
+                yield from exact(len(exact_head))
                 return
-            cap.release()
-            cap = None
             for small in exact_head:  # the checked frames: the exact ones are at hand
                 yield _Ready(small)
             i = len(exact_head)
@@ -290,8 +274,6 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
                 log.info("%s: PyAV stopped after %d of %d frames; the rest decodes with OpenCV", video.path, i, n)
                 yield from exact(i)
         finally:
-            if cap is not None:
-                cap.release()
             if container is not None:
                 container.close()
 

@@ -114,6 +114,19 @@ def _person_analyses(project: Any, vid: int, n_frames: int, rng: np.random.Gener
     return out
 
 
+def _colours_painted(shot: Any, persons: list) -> list[int]:
+    """The ids of the persons whose colour is painted in ``shot`` (a QPixmap of the view): the benchmark
+    checks that what it timed drew every person (box, name, skeleton), not an empty layer."""
+    from rpan_studio.person_commands import person_colour
+
+    if shot is None:
+        return []
+    img = shot.toImage().convertToFormat(shot.toImage().Format.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    rgb = np.frombuffer(img.constBits().asstring(bpl * h), np.uint8).reshape(h, bpl)[:, :3 * w].reshape(h, w, 3)
+    return [p.id for p in persons if int((rgb == np.array(person_colour(p.id), np.uint8)).all(axis=2).sum()) >= 20]
+
+
 def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = None, persons: int = 1,
                   workdir: Path | None = None) -> dict:
     """Random seeks and small steps through the studio's path (FrameLoader -> view with overlays)."""
@@ -157,8 +170,10 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
             view.set_heat(np.asarray(attention[index], dtype=np.float32))
         view.set_pose(xy[index], normalized_confidence(conf[index]))
         view.set_caption(f"frame {index}   jump 80%")
-        view.grab()  # a real, synchronous paint of the whole view (repaint() is lazy offscreen)
+        shot = view.grab()  # a real, synchronous paint of the whole view (repaint() is lazy offscreen)
         state["done_at"] = time.perf_counter()
+        if layer is not None:  # the last frame painted with and without the persons (checked after the clock)
+            state["shot" if layer.visible else "shot_without"] = shot
 
     layer = project = None
     if persons > 1:  # every person's box and the other persons' skeletons, from a real store
@@ -222,7 +237,10 @@ def _seek_session(app: Any, path: Path, n_seeks: int, seed: int, proxy: Any = No
             start = int(rng.integers(0, max(1, n_frames - 6 * n_seeks)))
             one_s, many_s = alternating((start + np.cumsum(rng.integers(1, 4, 2 * n_seeks)))
                                         .clip(0, n_frames - 1).tolist())
-            extra = {"persons": persons, "random_seek_1_person_interleaved": _stats(one_r),
+            extra = {"persons": persons, "persons_painted": _colours_painted(state.get("shot"), project.persons(vid)),
+                     "persons_painted_without_layer": _colours_painted(state.get("shot_without"),
+                                                                       project.persons(vid)),
+                     "random_seek_1_person_interleaved": _stats(one_r),
                      f"random_seek_{persons}_persons": _stats(many_r), "scrub_1_person_interleaved": _stats(one_s),
                      f"scrub_{persons}_persons": _stats(many_s), "person_layer_draws": layer.draw_count,
                      "ratio_random_persons_vs_one": round(float(np.median(many_r) / max(1e-6, np.median(one_r))), 2),

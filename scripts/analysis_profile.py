@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     dec = {"cv2 read (BGR)": timed("decode alone: cv2 read (BGR)", lambda: [None for _ in cv_frames(False)])}
     try:
         dec["PyAV planes, threads AUTO"] = timed("decode alone: PyAV planes, threads AUTO", av_decode("AUTO"))
-        dec["PyAV planes, 1 thread"] = timed("decode alone: PyAV planes, no threads", av_decode(None))
+        dec["PyAV planes, default (slice) threads"] = timed("decode alone: PyAV planes, default (slice) threads", av_decode(None))
     except ImportError:
         pass
     if not args.quick:

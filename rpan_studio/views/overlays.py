@@ -16,6 +16,7 @@ cell's value on the centre of its block of pixels.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -159,10 +160,11 @@ def heat_rgba_persons(layers: Sequence[tuple[np.ndarray, np.ndarray | None, tupl
             from rpan_core.geometry import grid_map_to_frame
 
             m = grid_map_to_frame(grid, window, input_size, (h, w), out, region=(r0, r1, c0, c1))
-        peak = float(m.max()) if m.size else 0.0
+        peak = cv2.minMaxLoc(m)[1] if m.size else 0.0  # (one pass in OpenCV: this runs per person per frame)
         if peak > 0:
+            m *= 1.0 / peak
             dst = combined[r0:r1, c0:c1]
-            np.maximum(dst, m / peak, out=dst)
+            np.maximum(dst, m, out=dst)
     return colorize_heat(combined, opts.opacity)
 
 
@@ -175,16 +177,20 @@ def crop_rect(window: np.ndarray, input_size: tuple[int, int], frame_size: tuple
     cell and a half past the grid's edge; on a person crop that paints heat beside the
     crop, over whoever stands next to the person.
     """
-    oh, ow = out_size
-    a = np.asarray(window, np.float64)
-    ih, iw = input_size
-    inv = np.linalg.inv(a[:, :2])  # input -> frame (the window's corners, as Window.frame_box)
-    corners = (np.array([[0.0, 0.0], [iw, 0.0], [0.0, ih], [iw, ih]]) - a[:, 2]) @ inv.T
-    x0, y0 = corners.min(axis=0)
-    x1, y1 = corners.max(axis=0)
+    oh, ow = int(out_size[0]), int(out_size[1])
+    (a, b, tx), (c, d, ty) = np.asarray(window, np.float64)[:2].tolist()
+    ih, iw = float(input_size[0]), float(input_size[1])
+    # input -> frame (the window's corners, as Window.frame_box), in scalars: it runs per person per frame
+    det = a * d - b * c
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    xs, ys = [], []
+    for u, v in ((0.0, 0.0), (iw, 0.0), (0.0, ih), (iw, ih)):
+        u, v = u - tx, v - ty
+        xs.append(ia * u + ib * v)
+        ys.append(ic * u + id_ * v)
     sx, sy = ow / frame_size[1], oh / frame_size[0]
-    c0, c1 = int(np.clip(np.floor(x0 * sx), 0, ow)), int(np.clip(np.ceil(x1 * sx), 0, ow))
-    r0, r1 = int(np.clip(np.floor(y0 * sy), 0, oh)), int(np.clip(np.ceil(y1 * sy), 0, oh))
+    c0, c1 = min(max(math.floor(min(xs) * sx), 0), ow), min(max(math.ceil(max(xs) * sx), 0), ow)
+    r0, r1 = min(max(math.floor(min(ys) * sy), 0), oh), min(max(math.ceil(max(ys) * sy), 0), oh)
     return r0, max(r0, r1), c0, max(c0, c1)
 
 

@@ -8,8 +8,13 @@ box is a handle: dragging or resizing it writes a box keyframe on this frame
 frames the box is interpolated between keyframes, or taken from the extent of
 the person's labeled pose (:meth:`rpan_core.project.Project.person_box`).
 
-Everything is read from the store when a frame is shown (a few indexed reads per
-person), so what is drawn is always what is stored.
+What is drawn is always what is stored: a frame's persons are read through
+:class:`~rpan_studio.views.persons_frame.PersonsFrames` (one labels query per frame, box
+keyframes kept until the store's revision changes). The selected person's box is the one
+interactive item (a RectROI); every name and the other persons' boxes, skeletons and
+estimated poses are painted by one item
+(:class:`~rpan_studio.views.persons_crowd.PersonsCrowdItem`), which keeps scrubbing a
+video of three persons as fast as one of one person (docs/persons.md).
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import QLineF, QObject, Qt
-from PyQt6.QtGui import QColor, QPen, QUndoStack
-from PyQt6.QtWidgets import QGraphicsLineItem
+from PyQt6.QtCore import QObject
+from PyQt6.QtGui import QUndoStack
 
 from rpan_studio import commands as cmds
 from rpan_studio.person_commands import SetBoxCommand, person_colour
+from rpan_studio.views.persons_crowd import CrowdPerson, PersonsCrowdItem
+from rpan_studio.views.persons_frame import PersonsFrames
 
 if TYPE_CHECKING:  # pragma: no cover
     from rpan_studio.state import StudioState
@@ -37,65 +43,9 @@ def default_box(frame_size: tuple[int, int]) -> np.ndarray:
     return np.array([w / 3, h / 4, 2 * w / 3, 3 * h / 4], np.float64)
 
 
-class _Skeleton:
-    """One non-selected person's pose in the person's colour: its labels (solid), or the model's estimate
-    of it (``estimate``: dashed edges, smaller diamonds, under the labels)."""
-
-    def __init__(self, view_box: pg.ViewBox, edges: list[tuple[int, int]], estimate: bool = False) -> None:
-        self.view_box, self.edges, self.estimate = view_box, edges, estimate
-        self.lines = []
-        for _ in edges:
-            ln = QGraphicsLineItem()
-            ln.setZValue(19 if estimate else 24)
-            view_box.addItem(ln, ignoreBounds=True)
-            self.lines.append(ln)
-        self.points = pg.ScatterPlotItem(size=7 if estimate else 8, pxMode=True, symbol="d" if estimate else "o")
-        self.points.setZValue(19.5 if estimate else 25)
-        view_box.addItem(self.points, ignoreBounds=True)
-        self.colour: tuple[int, int, int] | None = None
-        self._shown = False
-
-    def _paint(self, colour: tuple[int, int, int]) -> None:
-        """Pens and brushes are made once per colour (a frame then only moves points)."""
-        self.colour = colour
-        self._fill, self._hollow = pg.mkBrush(*colour), pg.mkBrush(0, 0, 0, 0)
-        self.points.setPen(pg.mkPen(*colour, width=2))
-        pen = QPen(QColor(*colour))
-        pen.setWidthF(1.5 if self.estimate else 2.0)
-        pen.setCosmetic(True)
-        if self.estimate:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        for ln in self.lines:
-            ln.setPen(pen)
-
-    def set(self, xy: np.ndarray | None, visible: np.ndarray | None, colour: tuple[int, int, int]) -> None:
-        if xy is None:
-            if self._shown:
-                self.points.setData([])
-                for ln in self.lines:
-                    ln.hide()
-                self._shown = False
-            return
-        if colour != self.colour:
-            self._paint(colour)
-        ok = np.isfinite(xy).all(axis=1)
-        self.points.setData(pos=xy[ok], brush=[self._fill if v else self._hollow for v in visible[ok]])
-        for ln, (a, b) in zip(self.lines, self.edges):
-            if ok[a] and ok[b]:
-                ln.setLine(QLineF(xy[a, 0], xy[a, 1], xy[b, 0], xy[b, 1]))
-                ln.show()
-            else:
-                ln.hide()
-        self._shown = True
-
-    def remove(self) -> None:
-        for ln in self.lines:
-            self.view_box.removeItem(ln)
-        self.view_box.removeItem(self.points)
-
 
 class PersonsLayer(QObject):
-    """Boxes of every person and skeletons of the non-selected ones over the video view's frame."""
+    """Every person's name and box, and the non-selected persons' skeletons, over the video view's frame."""
 
     def __init__(self, view_box: pg.ViewBox, state: StudioState, undo_stack: QUndoStack,
                  parent: QObject | None = None) -> None:
@@ -103,14 +53,15 @@ class PersonsLayer(QObject):
         self.view_box, self.state, self.undo_stack = view_box, state, undo_stack
         self.visible = True
         self.frame: int | None = None
-        self._boxes: dict[int, pg.RectROI] = {}
-        self._names: dict[int, pg.TextItem] = {}
-        self._skeletons: dict[int, _Skeleton] = {}
-        self._estimates: dict[int, _Skeleton] = {}  # the model's pose of each non-selected person analyzed
+        self.reader = PersonsFrames()
+        self._skeleton = None
+        self.crowd = PersonsCrowdItem()
+        self.crowd.setZValue(22)
+        view_box.addItem(self.crowd, ignoreBounds=True)
+        self.roi: pg.RectROI | None = None  # the selected person's box: the one handle
+        self.roi_person: int | None = None
+        self._roi_look: tuple | None = None
         self._updating = False
-        self._pens: dict[tuple, object] = {}
-        self._looks: dict[int, tuple] = {}
-        self._tags: dict[int, tuple] = {}
         self.draw_count = 0  # frames drawn (the scrubbing benchmark reads it)
         cmds.notifier().boxesChanged.connect(self._store_changed)
         cmds.notifier().personsChanged.connect(lambda p, v: self._store_changed(p, v, 0))
@@ -126,156 +77,127 @@ class PersonsLayer(QObject):
 
     def redraw(self) -> None:
         st = self.state
-        project, vid = st.project, st.video_id
-        if project is None or vid is None or self.frame is None:
+        project, vid, f = st.project, st.video_id, self.frame
+        if project is None or vid is None or f is None:
             self.clear(keep_frame=True)
             return
-        persons = project.persons(vid)
-        skel = project.skeleton
-        self._draw_estimates(persons, skel)
-        if not self.visible or not st.overlay.annotation:  # the "annotated pose" overlay toggle hides them too
-            self.hide_all(estimates=False)
-            return
-        ids = {p.id for p in persons}
-        for pid in [p for p in self._boxes if p not in ids]:
-            self._drop(pid)
-        for p in persons:
-            colour = person_colour(p.id)
-            box = project.person_box(vid, self.frame, p.id)
-            self._set_box(p.id, p.name, box, colour, selected=p.id == st.person)
-            sk = self._skeletons.get(p.id)
-            if p.id == st.person:  # the pose editor draws (and edits) the selected person's joints
-                if sk is not None:
-                    sk.set(None, None, colour)
-                continue
-            if sk is None:
-                sk = self._skeletons[p.id] = _Skeleton(self.view_box, list(skel.edges))
-            labels = project.frame_labels(vid, self.frame, p.id)
-            if labels:
-                xy = np.full((skel.num_joints, 2), np.nan)
-                vis = np.zeros(skel.num_joints, bool)
-                for j, lab in labels.items():
-                    xy[j], vis[j] = (lab.x, lab.y), lab.visible
-                sk.set(xy, vis, colour)
-            else:
-                sk.set(None, None, colour)
-        self.draw_count += 1
+        if project.skeleton is not self._skeleton:
+            self._skeleton = project.skeleton
+            self.crowd.set_edges(list(project.skeleton.edges))
+        annotation = self.visible and st.overlay.annotation  # the "annotated pose" toggle hides them too
+        drawn, selected_box = self._layout(f, self.reader.read(project, vid, f), annotation,
+                                           self.visible and st.overlay.skeleton)
+        self.crowd.set_persons(drawn)
+        self._set_roi(st.person, selected_box)
+        if annotation:
+            self.draw_count += 1
 
-    def _draw_estimates(self, persons: list, skel: object) -> None:
-        """Each non-selected person's estimated pose (its own analysis on its crop), in its colour, dashed;
-        the selected person's is the video view's (coloured by confidence) and the editor's."""
-        st, f = self.state, self.frame
-        analyses = st.person_analyses if (self.visible and st.overlay.skeleton) else {}
-        for p in persons:
+    def _layout(self, f: int, rows: list, annotation: bool, skeleton: bool) -> tuple[list, np.ndarray | None]:
+        """What the crowd item paints of frame ``f``'s persons, and the selected person's box."""
+        st = self.state
+        analyses = st.person_analyses if skeleton else {}
+        from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+
+        drawn: list[CrowdPerson] = []
+        selected_box = None
+        for p in rows:
+            selected = p.id == st.person
+            c = CrowdPerson(p.id, p.name, person_colour(p.id))
             a = analyses.get(p.id)
-            est = self._estimates.get(p.id)
-            if a is None or p.id == st.person or f is None or f >= int(np.asarray(a.probs).shape[0]):
-                if est is not None:
-                    est.set(None, None, person_colour(p.id))
-                continue
-            if est is None:
-                est = self._estimates[p.id] = _Skeleton(self.view_box, list(skel.edges), estimate=True)
-            from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+            if a is not None and not selected and f < len(a.probs):
+                # its own analysis on its crop; the selected person's is the video view's and the editor's
+                c.est_xy = np.asarray(a.xy[f], np.float64)
+                c.est_visible = np.asarray(a.dummy[f], np.float32) < DEFAULT_DUMMY_THRESHOLD
+            if annotation:
+                box = p.box  # finite or None (PersonsFrames)
+                if box is not None:
+                    c.name_at = (float(box[0]), float(box[1]))
+                    if selected:
+                        selected_box = box
+                    else:
+                        c.box = box
+                if not selected:  # the pose editor draws (and edits) the selected person's joints
+                    c.xy, c.visible = p.xy, p.visible
+            if c.box is not None or c.name_at is not None or c.xy is not None or c.est_xy is not None:
+                drawn.append(c)
+        return drawn, selected_box
 
-            est.set(np.asarray(a.xy[f], np.float64), np.asarray(a.dummy[f], np.float32) < DEFAULT_DUMMY_THRESHOLD,
-                    person_colour(p.id))
-        for pid in [k for k in self._estimates if k not in {p.id for p in persons}]:
-            self._estimates.pop(pid).remove()
+    def _set_roi(self, pid: int, box: np.ndarray | None) -> None:
+        """Place the selected person's box handle (made once, then moved only when the box moves)."""
+        if box is None:
+            if self.roi is not None:
+                self.roi.hide()
+            return
+        x0, y0, x1, y1 = (float(v) for v in box)
+        roi = self.roi
+        if roi is None:
+            # not antialiased: an axis-aligned 3 px outline looks the same, and costs half as much to paint
+            roi = self.roi = pg.RectROI((x0, y0), (x1 - x0, y1 - y0), movable=True, rotatable=False,
+                                        removable=False, invertible=False, antialias=False)
+            roi.setZValue(23)
+            roi.sigRegionChangeFinished.connect(self._roi_dragged)
+            self.view_box.addItem(roi, ignoreBounds=True)
+        self.roi_person = int(pid)
+        colour = person_colour(pid)
+        if self._roi_look != colour:
+            roi.setPen(pg.mkPen(*colour, width=3))
+            self._roi_look = colour
+        self._updating = True
+        try:
+            pos, size = roi.state["pos"], roi.state["size"]
+            if (pos[0], pos[1], size[0], size[1]) != (x0, y0, x1 - x0, y1 - y0):
+                # what setPos + setSize(update=True) do, less the region-changed bookkeeping and signal that
+                # only a drag needs (a drag's own state change still finishes with sigRegionChangeFinished)
+                roi.setPos((x0, y0), update=False, finish=False)
+                roi.setSize((x1 - x0, y1 - y0), update=False, finish=False)
+                for h in roi.handles:
+                    h["item"].setPos(h["pos"] * roi.state["size"])
+                roi.update()
+        finally:
+            self._updating = False
+        if not roi.isVisible():
+            roi.show()
+
+    def drawn(self, pid: int) -> CrowdPerson | None:
+        """What the layer paints for a person besides its box handle (None when nothing)."""
+        return self.crowd.person(pid)
 
     def estimate_xy(self, pid: int) -> np.ndarray | None:
         """Where a non-selected person's estimated joints are drawn (None when not drawn)."""
-        est = self._estimates.get(pid)
-        if est is None or not est._shown:
+        c = self.crowd.person(pid)
+        if c is None or c.est_xy is None:
             return None
-        xs, ys = est.points.getData()
-        return np.stack([xs, ys], 1)
+        return c.est_xy[np.isfinite(c.est_xy).all(axis=1)]
 
-    def _set_box(self, pid: int, name: str, box: np.ndarray | None, colour: tuple[int, int, int],
-                 selected: bool) -> None:
-        roi = self._boxes.get(pid)
-        if box is None or not np.isfinite(box).all():
-            if roi is not None:
-                roi.hide()
-                self._names[pid].hide()
-            return
-        x0, y0, x1, y1 = (float(v) for v in box)
-        look = (colour, selected)
-        pen = self._pens.get(look)
-        if pen is None:
-            pen = self._pens[look] = pg.mkPen(*colour, width=3 if selected else 1.5,
-                                              style=Qt.PenStyle.SolidLine if selected else Qt.PenStyle.DashLine)
-        if roi is None:
-            roi = pg.RectROI((x0, y0), (x1 - x0, y1 - y0), pen=pen, movable=True, rotatable=False,
-                             removable=False, invertible=False)
-            roi.setZValue(22)
-            roi.sigRegionChangeFinished.connect(lambda r, pid=pid: self._dragged(pid, r))
-            self.view_box.addItem(roi, ignoreBounds=True)
-            self._boxes[pid] = roi
-            tag = pg.TextItem(name, color=colour, anchor=(0, 1))
-            tag.setZValue(26)
-            self.view_box.addItem(tag, ignoreBounds=True)
-            self._names[pid] = tag
-        self._updating = True
-        try:
-            (px, py), (pw, ph) = roi.pos(), roi.size()
-            if (px, py, pw, ph) != (x0, y0, x1 - x0, y1 - y0):
-                roi.setPos((x0, y0), update=False, finish=False)
-                roi.setSize((x1 - x0, y1 - y0), update=True, finish=False)
-        finally:
-            self._updating = False
-        if self._looks.get(pid) != look:  # only the selected person's box is a handle
-            roi.setPen(pen)
-            roi.translatable = selected
-            for h in roi.getHandles():
-                h.setVisible(selected)
-            roi.setAcceptedMouseButtons(Qt.MouseButton.LeftButton if selected else Qt.MouseButton.NoButton)
-            self._looks[pid] = look
-        roi.show()
-        tag = self._names[pid]
-        if self._tags.get(pid) != (name, colour):
-            tag.setText(name, color=colour)
-            self._tags[pid] = (name, colour)
-        tag.setPos(x0, y0)
-        tag.show()
+    def skeleton_xy(self, pid: int) -> np.ndarray | None:
+        """Where a non-selected person's labeled joints are drawn (None when not drawn)."""
+        c = self.crowd.person(pid)
+        if c is None or c.xy is None:
+            return None
+        return c.xy[np.isfinite(c.xy).all(axis=1)]
 
     def box_rect(self, pid: int) -> np.ndarray | None:
         """The box drawn for a person ``[x0, y0, x1, y1]`` (None when none is shown)."""
-        roi = self._boxes.get(pid)
-        if roi is None or not roi.isVisible():
-            return None
-        (x, y), (w, h) = roi.pos(), roi.size()
-        return np.array([x, y, x + w, y + h], np.float64)
+        if pid == self.roi_person and self.roi is not None and self.roi.isVisible():
+            (x, y), (w, h) = self.roi.pos(), self.roi.size()
+            return np.array([x, y, x + w, y + h], np.float64)
+        c = self.crowd.person(pid)
+        return None if c is None or c.box is None else np.array(c.box, np.float64)
 
     def hide_all(self, estimates: bool = True) -> None:
-        """Hide every item but keep it (showing the persons again is then cheap)."""
-        for pid, roi in self._boxes.items():
-            roi.hide()
-            self._names[pid].hide()
-        for sk in list(self._skeletons.values()) + (list(self._estimates.values()) if estimates else []):
-            sk.set(None, None, sk.colour or (0, 0, 0))
+        """Hide the boxes, names and skeletons (and the estimates, unless ``estimates`` is False)."""
+        if self.roi is not None:
+            self.roi.hide()
+        keep = [] if estimates else [CrowdPerson(c.id, c.name, c.colour, est_xy=c.est_xy, est_visible=c.est_visible)
+                                     for c in self.crowd.persons if c.est_xy is not None]
+        self.crowd.set_persons(keep)
 
     def clear(self, keep_frame: bool = False) -> None:
-        for pid in list(self._boxes):
-            self._drop(pid)
-        for sk in list(self._skeletons.values()) + list(self._estimates.values()):
-            sk.remove()
-        self._skeletons.clear()
-        self._estimates.clear()
+        self.hide_all()
+        self.roi_person = None
+        self.reader.clear()
         if not keep_frame:
             self.frame = None
-
-    def _drop(self, pid: int) -> None:
-        self._looks.pop(pid, None)
-        self._tags.pop(pid, None)
-        roi = self._boxes.pop(pid, None)
-        if roi is not None:
-            self.view_box.removeItem(roi)
-        tag = self._names.pop(pid, None)
-        if tag is not None:
-            self.view_box.removeItem(tag)
-        sk = self._skeletons.pop(pid, None)
-        if sk is not None:
-            sk.remove()
 
     def setVisible(self, visible: bool) -> None:  # noqa: N802 (Qt style)
         self.visible = bool(visible)
@@ -289,8 +211,9 @@ class PersonsLayer(QObject):
             return
         self.undo_stack.push(SetBoxCommand(st.project, st.video_id, self.frame, pid, box))
 
-    def _dragged(self, pid: int, roi: pg.RectROI) -> None:
-        if self._updating or pid != self.state.person:
+    def _roi_dragged(self, roi: pg.RectROI) -> None:
+        pid = self.roi_person
+        if self._updating or pid is None or pid != self.state.person:
             return
         (x, y), (w, h) = roi.pos(), roi.size()
         if w <= 1 or h <= 1:

@@ -100,6 +100,10 @@ class VideoView(pg.GraphicsLayoutWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.setBackground((25, 25, 28))
+        # No spatial index: nearly every item here (skeletons, heat map, boxes) moves on every frame, and
+        # keeping Qt's default BSP index up to date cost more per frame than the few items it would save a
+        # lookup through (measured with rpan_studio.bench_scrub: about 0.4 ms of a 3.4 ms repaint)
+        self.scene().setItemIndexMethod(self.scene().ItemIndexMethod.NoIndex)
         self.caption = pg.LabelItem("", size="11pt", color=(235, 235, 235), justify="left")
         self.addItem(self.caption, row=0, col=0)
         self.view_box = pg.ViewBox(invertY=True, lockAspect=True, enableMenu=False)

@@ -128,8 +128,9 @@ def test_each_person_analyzed_on_its_crop_in_the_worker_heat_and_pose_on_its_per
     np.testing.assert_allclose(w.view.skeleton.xy, t.truth[1][4], atol=1e-3)
     for pid in (2, 3):
         np.testing.assert_allclose(w.persons_layer.estimate_xy(pid), t.truth[pid][4], atol=1e-3)
-        est = w.persons_layer._estimates[pid]
-        assert est.colour == person_colour(pid) and est.lines[0].pen().style().name == "DashLine"
+        est = w.persons_layer.drawn(pid)
+        assert est.colour == person_colour(pid)
+        assert w.persons_layer.crowd.pen("est", est.colour).style().name == "DashLine"
     assert w.persons_layer.estimate_xy(1) is None
     # the plots follow the selected person
     assert w.action_plot.predicted == 0 and w.dynamics_plot.data is not None

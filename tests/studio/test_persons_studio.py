@@ -61,8 +61,8 @@ def test_second_person_box_joint_swap_and_undo_each_step(qtbot, studio):
     first = p.frame_box(vid, 5, 2)
     np.testing.assert_allclose(first, [20, 8, 56, 50], atol=1.0)
     # then drag it somewhere else
-    roi = layer._boxes[2]
-    assert roi.isVisible() and roi.pen.color().getRgb()[:3] == person_colour(2)
+    roi = layer.roi  # the selected person's box is the one handle
+    assert layer.roi_person == 2 and roi.isVisible() and roi.pen.color().getRgb()[:3] == person_colour(2)
     roi.setPos((3.0, 4.0), finish=True)  # what a drag ends with
     moved = np.array([3.0, 4.0, 3.0 + first[2] - first[0], 4.0 + first[3] - first[1]])
     np.testing.assert_allclose(p.frame_box(vid, 5, 2), moved)
@@ -72,9 +72,8 @@ def test_second_person_box_joint_swap_and_undo_each_step(qtbot, studio):
     assert p.frame_labels(vid, 5, person=2)[3].x == 20.0 and 3 not in p.frame_labels(vid, 5)
     assert w.display.states[5] == FrameState.MANUAL  # the timeline follows person 2
     # person 1 is drawn by the layer in its colour while person 2 is edited
-    sk = layer._skeletons[1]
-    xs, ys = sk.points.getData()
-    assert list(xs) == [10.0] and list(ys) == [12.0]
+    np.testing.assert_array_equal(layer.skeleton_xy(1), [[10.0, 12.0]])
+    assert layer.drawn(1).colour == person_colour(1) and layer.skeleton_xy(2) is None
     # swap identities from frame 5 on
     w.persons.swap_with(1)
     assert p.frame_labels(vid, 5, person=1)[3].x == 20.0 and p.frame_labels(vid, 5, person=2)[0].x == 10.0
