@@ -492,9 +492,11 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 with torch.no_grad(), torch.autocast("cuda", dtype=torch.float16, enabled=use_amp):
                     x = x.to(dev)
                     cubes = model.features(x)[0]  # nf x dc x K1 x K2
+                    mirrored = model.features(x.flip(-1))[0] if model.cfg.flip_test else None
                     res = []
                     for t in range(t_stop - t_start):
-                        so, state = model.step_features(cubes[t * s:(t + 1) * s], state)
+                        so, state = model.step_features(cubes[t * s:(t + 1) * s], state,
+                                                        None if mirrored is None else mirrored[t * s:(t + 1) * s])
                         res.append(so)
                 att = torch.stack([r.attention.reshape(s, -1, K1, K2) for r in res]).float()  # m x s x J x K1 x K2
                 dummy = torch.stack([r.dummy.reshape(s, -1) for r in res]).float()
@@ -687,6 +689,10 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="also write the predicted poses of every frame as a COCO keypoints file (per-joint "
                              "confidence in 'scores'); `rpan import --format coco` reads it back. With --person: "
                              "one annotation per person and frame, with its track_id")
+    parser.add_argument("--smooth", type=int, default=0, metavar="N",
+                        help="with --poses-out: each joint's track through a running median of N frames (odd, e.g. "
+                             "9 at 60 fps) before writing; drops one-frame misses of a model on a camera view it "
+                             "never saw")
     parser.add_argument("--video", dest="video_opt", metavar="VIDEO",
                         help="the video (same as the positional VIDEO): a file, a frame folder, or with --project "
                              "the video's id in the project")
@@ -846,7 +852,8 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
     if getattr(args, "poses_out", None):
         from rpan_core.formats.coco_poses import write_poses
 
-        summary["poses_out"] = str(write_poses(res, rec.path, args.poses_out, names=names))
+        summary["poses_out"] = str(write_poses(res, rec.path, args.poses_out, names=names,
+                                               smooth=getattr(args, "smooth", 0) or 0))
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
@@ -872,6 +879,12 @@ def cli_main(args: argparse.Namespace) -> int:
         project = Project.open(args.project)
     if args.batch is not None and args.batch < 1:
         raise ConfigError(f"--batch must be at least 1 (got {args.batch})")
+    if getattr(args, "smooth", 0):
+        if not getattr(args, "poses_out", None):
+            raise ConfigError("--smooth applies to the poses written by --poses-out FILE.json; add it")
+        from rpan_core.smoothing import median_smooth
+
+        median_smooth(np.zeros((1, 1, 2)), args.smooth)  # an even or negative window: its one line now, not after
     if getattr(args, "video_opt", None) is not None:
         if args.video is not None and args.video != args.video_opt:
             raise ConfigError("give the video once: as VIDEO or as --video, not both")
@@ -915,7 +928,7 @@ def cli_main(args: argparse.Namespace) -> int:
     if getattr(args, "poses_out", None):
         from rpan_core.formats.coco_poses import write_poses
 
-        summary["poses_out"] = str(write_poses(a, args.video, args.poses_out))
+        summary["poses_out"] = str(write_poses(a, args.video, args.poses_out, smooth=getattr(args, "smooth", 0) or 0))
     if args.json:
         print(json.dumps(summary, indent=1))
     else:

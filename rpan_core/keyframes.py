@@ -10,8 +10,11 @@ videos) cannot adapt on a CPU. Here:
   aspect-preserving :class:`rpan_core.geometry.Window` around the labels' box;
 * the frozen ImageNet trunk's stride-4..32 taps of all crops are computed ONCE and
   kept (float16) in memory;
-* only the neck and the RPAN head train, for a time budget (``minutes``) or a step
-  count, pose-only: one time step per crop from a zero LSTM state, the attention
+* only the neck and the RPAN head train (with ``train_trunk=32`` also the trunk's
+  stride-32 stage, at a tenth of the learning rate, run each step on the cached
+  stride-16 features: it costs little at 8 x 6 cells, and on a camera view the
+  keyframes never showed it placed arms far better, docs/real_video.md), for a time
+  budget (``minutes``) or a step count, pose-only: one time step per crop from a zero LSTM state, the attention
   (softmax over the 64 x 48 cells plus the dummy) pulled toward the Gaussian target
   by cross-entropy (the paper's squared error has gradients about 1/K as large on a
   grid this fine). ``A_h`` starts at zero so the attention does not depend on an
@@ -66,6 +69,10 @@ class KeyframeConfig:
     aug_scale: float = 0.25  # zoom by 2 ** U(-aug_scale, aug_scale)
     aug_rotate: float = 30.0  # rotate by U(-aug_rotate, aug_rotate) degrees
     aug_aspect: float = 0.0  # also squeeze or stretch the width by 2 ** U(-aug_aspect, aug_aspect)
+    aug_flip: float = 0.5  # share of the augmented crops mirrored (with the skeleton's left/right joint swap)
+    train_trunk: int | None = None  # 16 or 32: the trunk's stages from that stride on train too (lr x trunk_lr)
+    trunk_lr: float = 0.1
+    flip_test: bool = False  # the saved model averages each frame's reading with the mirrored frame's
     extra: dict = field(default_factory=dict)
 
 
@@ -142,7 +149,7 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
 
 def labeled_crops(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
                   flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True, scale: float = 0.25,
-                  rotate_deg: float = 30.0, aspect: float = 0.0
+                  rotate_deg: float = 30.0, aspect: float = 0.0, flip_prob: float = 0.5
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`crops_of` plus ``labeled`` N x J: which joints the person actually labeled (swapped with the
     joints on flipped crops).
@@ -164,7 +171,7 @@ def labeled_crops(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies
                 win = base.then(augmentation(input_size, rng, scale=scale, rotate_deg=rotate_deg))
                 if aspect > 0:
                     win = win.then(_squeeze(input_size, 2.0 ** rng.uniform(-aspect, aspect)))
-                flip = rng.random() < 0.5
+                flip = rng.random() < flip_prob
                 if flip:
                     win = win.flipped()
             img = win.warp(fr)
@@ -184,15 +191,30 @@ def labeled_crops(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies
 
 
 @torch.no_grad()
-def trunk_taps(model: Any, images: np.ndarray, batch: int = 32) -> list[torch.Tensor]:
-    """The frozen trunk's taps for every image, float16, kept in memory (computed once per run)."""
+def trunk_taps(model: Any, images: np.ndarray, batch: int = 32, split: int | None = None) -> list[torch.Tensor]:
+    """The frozen trunk's taps for every image, float16, kept in memory (computed once per run).
+
+    With ``split`` (a trunk block index, :meth:`MobileNetV2FPN.split_at`) only the blocks before it are
+    frozen: the taps before it and the input of block ``split`` are kept, and :func:`batch_taps` runs the
+    rest of the trunk each step.
+    """
     bb = model.backbone
     out: list[list[torch.Tensor]] = []
+    was = bb.training
     bb.eval()
     for s in range(0, len(images), batch):
         x = model.preprocess(images[s:s + batch][None])[0]
-        out.append([t.half() for t in bb.taps(x)])
+        out.append([t.half() for t in (bb.taps(x) if split is None else bb.taps_before(x, split))])
+    bb.train(was)
     return [torch.cat([o[i] for o in out]) for i in range(len(out[0]))]
+
+
+def batch_taps(model: Any, cached: list[torch.Tensor], idx: torch.Tensor, split: int | None) -> list[torch.Tensor]:
+    """The taps of crops ``idx``: cached ones, plus the trainable deep stages run on their cached input."""
+    t = [c[idx] for c in cached]
+    if split is None:
+        return t
+    return t[:-1] + model.backbone.taps_after(t[-1].float(), split)
 
 
 def pose_loss(att: torch.Tensor, dummy: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -213,9 +235,10 @@ def new_model(kc: KeyframeConfig, skeleton: str, classes: Sequence[str]) -> Any:
         if model.cfg.backbone != "mobilenet_v2_fpn":
             raise ConfigError(f"--init {kc.init} is a {model.cfg.backbone} model; few-keyframe training continues "
                               "only a labeling-preset checkpoint (or starts from ImageNet without --init)")
+        model.cfg.flip_test = bool(kc.flip_test)
         return model
     cfg = preset("labeling", skeleton=skeleton, num_classes=max(1, len(classes)), input_size=tuple(kc.input_size),
-                 backbone_stride=kc.stride)
+                 backbone_stride=kc.stride, flip_test=bool(kc.flip_test))
     model = RPAN(cfg)
     with torch.no_grad():
         model.A_h.zero_()  # pose-only: attention independent of an LSTM state never trained (stays 0: h_0 = 0)
@@ -297,14 +320,17 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         note(f"{len(keys)} labeled frames x {kc.copies} crops; caching the frozen trunk's features")
         frames = _read_frames(keys)
         imgs, xys, viss, labs = labeled_crops(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
-                                              rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect)
+                                              rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect, flip_prob=kc.aug_flip)
         del frames
-        taps = trunk_taps(model, imgs)
+        split = model.backbone.split_at(int(kc.train_trunk)) if kc.train_trunk else None
+        taps = trunk_taps(model, imgs, split=split)
         del imgs
         n = len(xys)
         xy_t, vis_t, lab_t = torch.from_numpy(xys), torch.from_numpy(viss), torch.from_numpy(labs)
         left = kc.minutes - (time.time() - t_start) / 60 if kc.minutes else None
-        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the {'neck and head' if kc.train_neck else 'head (neck frozen)'} "
+        what = ("head (neck frozen)" if not kc.train_neck else
+                f"neck, head and the trunk from stride {kc.train_trunk}" if split is not None else "neck and head")
+        note(f"{n} crops cached in {time.time() - t_start:.0f} s; training the {what} "
              f"({'%.1f min left of the %g min budget' % (max(left, 0), kc.minutes) if kc.minutes else ''}"
              f"{' / ' if kc.minutes and kc.steps else ''}{'%d steps' % kc.steps if kc.steps else ''})")
         val_frames = _read_frames(val_keys) if val_keys else []
@@ -313,8 +339,17 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         if not kc.train_neck:  # head only: the pyramid neck stays as it is (from --init, or as initialized)
             for p in model.backbone.parameters():
                 p.requires_grad_(False)
-        params = [p for p in model.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=kc.lr, weight_decay=1e-4)
+        trunk_params: list[torch.nn.Parameter] = []
+        if split is not None and kc.train_neck:  # the deep stages train (their BatchNorm statistics stay ImageNet's)
+            for layer in model.backbone.trunk.features[split:]:
+                for p in layer.parameters():
+                    p.requires_grad_(True)
+                    trunk_params.append(p)
+        ids = {id(p) for p in trunk_params}
+        params = [p for p in model.parameters() if p.requires_grad and id(p) not in ids]
+        groups = [{"params": params, "scale": 1.0}] + ([{"params": trunk_params, "scale": kc.trunk_lr}]
+                                                       if trunk_params else [])
+        opt = torch.optim.AdamW(groups, lr=kc.lr, weight_decay=1e-4)
         t0 = time.time()  # the budget covers the whole run, feature caching included (what a user waits for)
         budget = max(kc.minutes * 60 - (t0 - t_start), 1e-3) if kc.minutes else None
         if budget is not None and budget < 0.2 * kc.minutes * 60:
@@ -348,7 +383,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         model.train()
         while progress() < 1.0 or step < min(kc.min_steps, kc.steps or kc.min_steps):
             idx = torch.from_numpy(rng.integers(0, n, kc.batch))
-            cube = model.backbone.neck([t[idx] for t in taps])
+            cube = model.backbone.neck(batch_taps(model, taps, idx, split))
             out, _ = model.step_features(cube, model.init_state(len(idx)))
             tg = joint_targets(xy_t[idx], vis_t[idx], size, grid, sigma_px=kc.sigma_px)
             loss = pose_loss(out.attention, out.dummy, tg, lab_t[idx])  # unlabeled joints are unknown: no loss
@@ -356,7 +391,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
             loss.backward()
             lr = kc.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g["scale"]
             opt.step()
             step += 1
             lv = float(loss.detach())
@@ -396,7 +431,9 @@ def cli_main(args: Any) -> int:
                         seed=getattr(args, "seed", 0) or 0, init=getattr(args, "init", None),
                         run_dir=getattr(args, "run_dir", None), input_size=tuple(_input(args) or (256, 192)),
                         stride=getattr(args, "backbone_stride", None) or 4,
-                        train_neck=not getattr(args, "freeze_backbone", False))
+                        train_neck=not getattr(args, "freeze_backbone", False),
+                        train_trunk=getattr(args, "train_trunk", None),
+                        flip_test=bool(getattr(args, "flip_test", False)))
     run = train_keyframes(kc)
     print(f"run folder: {run}")
     best = run / "best.pt"

@@ -313,9 +313,11 @@ def analyze_person(video_path: str | os.PathLike, checkpoint: str | os.PathLike,
                 x = model.preprocess(crops[None]).to(dev)
                 with torch.no_grad():
                     cubes = model.features(x)[0]
+                    mirrored = model.features(x.flip(-1))[0] if model.cfg.flip_test else None
                     res = []
                     for k in range(t1 - t):
-                        so, state = model.step_features(cubes[k * s:(k + 1) * s], state)
+                        so, state = model.step_features(cubes[k * s:(k + 1) * s], state,
+                                                        None if mirrored is None else mirrored[k * s:(k + 1) * s])
                         res.append(so)
                 J = res[0].attention.shape[1]
                 att = torch.stack([o.attention for o in res]).float().reshape(want, J, K1, K2)[:nreal].cpu()

@@ -40,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rpan_core.skeleton import PENNACTION, convert_pose  # noqa: E402
+from rpan_core.smoothing import median_smooth  # noqa: E402
 
 J = PENNACTION.num_joints
 SPACINGS = (2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50)
@@ -193,9 +194,10 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
     from rpan_core.keyframes import KeyframeConfig, train_keyframes
 
     t = time.time()
-    kc = KeyframeConfig(str(project), minutes=args.minutes, copies=args.copies, batch=args.batch, lr=args.lr,
-                        run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
-                        aug_scale=args.aug_scale, aug_rotate=args.aug_rotate, aug_aspect=args.aug_aspect)
+    kc = KeyframeConfig(str(project), minutes=args.minutes, steps=args.steps, copies=args.copies, batch=args.batch,
+                        lr=args.lr, run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
+                        aug_scale=args.aug_scale, aug_rotate=args.aug_rotate, aug_aspect=args.aug_aspect,
+                        train_trunk=args.train_trunk, trunk_lr=args.trunk_lr, flip_test=args.flip_test)
     run = train_keyframes(kc)
     return run / "last.pt", time.time() - t
 
@@ -327,7 +329,7 @@ def effort_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> N
         say("")
 
 
-def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> None:
+def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable, smooth: int = 0) -> None:
     say("\n## Leave one view out (keyframes of the other views; all frames of the held-out view)\n")
     say("| held-out view | PCK@0.1 strict | PCK@0.2 strict | PCK@0.2, one L/R swap allowed | "
         "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed | steps | "
@@ -338,11 +340,13 @@ def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> None
         if r is None:
             continue
         xy, vis = ref[held.stem]
-        pred = r["preds"][held.stem]
-        ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
         load = "%.2f" % r["load"][0] if r.get("load") else ""
-        say(f"| {held.stem} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
-            f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} | {load} |")
+        for label, pred in ((held.stem, r["preds"][held.stem]),
+                            *(((f"{held.stem}, `--smooth {smooth}`", median_smooth(r["preds"][held.stem], smooth)),)
+                              if smooth > 1 else ())):
+            ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
+            say(f"| {label} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
+                f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} | {load} |")
 
 
 def row(name: str, m: dict, extra: str = "") -> str:
@@ -360,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reference", type=Path, required=True, help="COCO keypoints file of reference poses")
     ap.add_argument("--every", type=int, default=10, help="label every Nth frame (default 10)")
     ap.add_argument("--minutes", type=float, default=8.0, help="training budget per model (default 8)")
+    ap.add_argument("--steps", type=int, default=None, help="stop at this many steps if --minutes has not run out")
     ap.add_argument("--copies", type=int, default=12, help="augmented crops per keyframe (default 12)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--lr", type=float, default=4e-3)
@@ -367,6 +372,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--aug-scale", type=float, default=0.25, help="crops zoomed by 2**U(-s, s) (default 0.25)")
     ap.add_argument("--aug-rotate", type=float, default=30.0, help="crops rotated by up to this many degrees")
     ap.add_argument("--aug-aspect", type=float, default=0.0, help="crop widths squeezed/stretched by 2**U(-a, a)")
+    ap.add_argument("--train-trunk", type=int, choices=(16, 32), default=None,
+                    help="also train MobileNetV2's stages from this stride on (rpan train --train-trunk)")
+    ap.add_argument("--trunk-lr", type=float, default=0.1, help="the trunk's learning rate, a fraction of --lr")
+    ap.add_argument("--flip-test", action="store_true", help="the models average each frame with its mirror image")
+    ap.add_argument("--smooth", type=int, default=0, metavar="N",
+                    help="also score the held-out views' poses through a running median of N frames "
+                         "(rpan analyze --smooth N)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
                     "machine two threads per process were six times slower than one)")
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
@@ -431,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         all_views_section(res["all"], videos, ref, keys, args, say, len(todo) if args.parallel > 1 else 1)
     effort_section({n: r for n, r in res.items() if n in dict(specs)}, videos, ref, say)
     if any(f"loo-{h.stem}" in res for h in videos):
-        loo_section(res, videos, ref, say)
+        loo_section(res, videos, ref, say, args.smooth)
     say(f"\nTotal benchmark time {(time.time() - t_all) / 60:.1f} min.")
     if args.out:
         from rpan_core.atomic import write_text

@@ -128,6 +128,12 @@ class TrainConfig:
     batch: int | None = option(None, "videos per mini-batch (per GPU under torchrun)")
     copies: int | None = option(None, "--model-preset labeling: augmented person crops per labeled frame whose "
                                 "frozen-trunk features are cached (default 16; fewer leave more of --minutes to train)")
+    train_trunk: int | None = option(None, "--model-preset labeling: also train MobileNetV2's stages from this stride "
+                                     "on (32: the last stage; 16: the last three), at a tenth of --lr, on cached "
+                                     "early features; better on camera views the keyframes do not show",
+                                     choices=(16, 32))
+    flip_test: bool = option(False, "--model-preset labeling: the trained model reads each frame and its mirror "
+                             "image and averages the two (twice the analysis time)")
     clip_len: int | None = option(None, "frames per clip, T (default 8)")
     lambda_action: float | None = option(None, "weight of the action loss (Eq. 13)")
     lambda_pose: float | None = option(None, "weight of the pose-attention loss (Eq. 13)")

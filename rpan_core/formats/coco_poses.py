@@ -35,24 +35,27 @@ from rpan_core.skeleton import get_skeleton
 __all__ = ["poses_document", "persons_document", "write_poses"]
 
 
-def poses_document(analysis: Any, video_name: str, *, dummy_threshold: float | None = None) -> dict:
-    """The COCO keypoints document of every frame of ``analysis`` (see the module docstring)."""
-    return _document({None: analysis}, video_name, None, dummy_threshold)
+def poses_document(analysis: Any, video_name: str, *, dummy_threshold: float | None = None, smooth: int = 0) -> dict:
+    """The COCO keypoints document of every frame of ``analysis`` (see the module docstring); ``smooth`` > 1:
+    each joint's track through the running median of that many frames first (:mod:`rpan_core.smoothing`)."""
+    return _document({None: analysis}, video_name, None, dummy_threshold, smooth)
 
 
 def persons_document(analyses: Mapping[int, Any], video_name: str, names: Mapping[int, str] | None = None, *,
-                     dummy_threshold: float | None = None) -> dict:
+                     dummy_threshold: float | None = None, smooth: int = 0) -> dict:
     """The COCO keypoints document of several persons of one video: one annotation per person and
     frame with ``track_id`` (the person's id) and ``person_name``, as the project's COCO export
     writes persons (``rpan analyze --person all --poses-out``); ``bbox`` is the extent of the
     joints the model sees, marked ``box_from_joints`` so an import does not store it as a drawn box."""
     if not analyses:
         raise RPANError("no person's analysis to write; analyze at least one person first")
-    return _document(dict(analyses), video_name, dict(names or {}), dummy_threshold)
+    return _document(dict(analyses), video_name, dict(names or {}), dummy_threshold, smooth)
 
 
-def _document(analyses: dict, video_name: str, names: dict | None, dummy_threshold: float | None) -> dict:
+def _document(analyses: dict, video_name: str, names: dict | None, dummy_threshold: float | None,
+              smooth: int = 0) -> dict:
     from rpan_core.analyze import DEFAULT_DUMMY_THRESHOLD
+    from rpan_core.smoothing import median_smooth
 
     thr = DEFAULT_DUMMY_THRESHOLD if dummy_threshold is None else float(dummy_threshold)
     first = next(iter(analyses.values()))
@@ -67,7 +70,8 @@ def _document(analyses: dict, video_name: str, names: dict | None, dummy_thresho
                             "analyze every person of the same video")
     images = [{"id": f + 1, "file_name": f"{video_name}/{f:06d}.jpg", "width": W, "height": H,
                "video_name": video_name, "frame_index": f} for f in range(T)]
-    per = {pid: (np.asarray(a.xy, np.float64), np.asarray(a.conf, np.float64), np.asarray(a.dummy, np.float64),
+    per = {pid: (median_smooth(np.asarray(a.xy, np.float64), smooth), np.asarray(a.conf, np.float64),
+                 np.asarray(a.dummy, np.float64),
                  np.asarray(a.probs, np.float64), list(a.classes)) for pid, a in analyses.items()}
     anns = []
     for f in range(T):
@@ -106,15 +110,15 @@ def _document(analyses: dict, video_name: str, names: dict | None, dummy_thresho
 
 
 def write_poses(analysis: Any, video_path: str | os.PathLike, out_path: str | os.PathLike, *,
-                dummy_threshold: float | None = None, names: Mapping[int, str] | None = None) -> Path:
+                dummy_threshold: float | None = None, names: Mapping[int, str] | None = None, smooth: int = 0) -> Path:
     """Write ``analysis``'s poses of ``video_path`` as COCO keypoints JSON (atomically); returns the path.
 
     ``analysis`` may be a mapping ``{person id: analysis}`` (per-person analyses of one
     video): one annotation per person and frame with ``track_id`` (:func:`persons_document`)."""
     if isinstance(analysis, Mapping):
-        doc = persons_document(analysis, Path(video_path).stem, names, dummy_threshold=dummy_threshold)
+        doc = persons_document(analysis, Path(video_path).stem, names, dummy_threshold=dummy_threshold, smooth=smooth)
     else:
-        doc = poses_document(analysis, Path(video_path).stem, dummy_threshold=dummy_threshold)
+        doc = poses_document(analysis, Path(video_path).stem, dummy_threshold=dummy_threshold, smooth=smooth)
     text = json.dumps(doc, allow_nan=False, default=_no_nan)
     try:
         return write_text(out_path, text)

@@ -346,6 +346,32 @@ class MobileNetV2FPN(Backbone):
                 break
         return out
 
+    def split_at(self, stride: int) -> int:
+        """Index of the first ``trunk.features`` block whose output is at ``stride`` (16 or 32): where a trunk
+        that trains only its deep stages starts (the blocks before it stay frozen and their outputs are cached)."""
+        starts = {16: self.trunk._stage_ranges[3].start, 32: self.trunk._stage_ranges[5].start}
+        if stride not in starts:
+            raise ConfigError(f"the trunk can train from its stride-16 or stride-32 stage, not stride {stride}")
+        return starts[stride]
+
+    def taps_before(self, x: torch.Tensor, split: int) -> list[torch.Tensor]:
+        """The taps of blocks before ``split``, then the input of block ``split`` (what a cache keeps)."""
+        out = []
+        for i, layer in enumerate(self.trunk.features[:split]):
+            x = layer(x)
+            if i in self._levels:
+                out.append(x)
+        return out + [x]
+
+    def taps_after(self, x: torch.Tensor, split: int) -> list[torch.Tensor]:
+        """The taps of blocks ``split`` onward, from the input of block ``split``."""
+        out = []
+        for i in range(split, self._levels[-1] + 1):
+            x = self.trunk.features[i](x)
+            if i in self._levels:
+                out.append(x)
+        return out
+
     def neck(self, taps: list[torch.Tensor]) -> torch.Tensor:
         """Feature-pyramid merge of :meth:`taps` (any dtype; computed in the neck's) -> ``N x width x K1 x K2``."""
         dt = self.lateral[0].weight.dtype

@@ -40,6 +40,10 @@ class RPANConfig:
     # presets and older checkpoints), "letterbox" keeps the aspect ratio, "person" runs on an aspect-preserving
     # crop around the person (the labeling preset).
     framing: str = "squash"
+    # Test-time flip averaging: each frame's attention is averaged with that of the mirrored frame (joints
+    # swapped, cells mirrored back), at twice the backbone's cost. Why: on a camera view the model never saw,
+    # a few keyframes' model places arms better with the two readings averaged (docs/real_video.md).
+    flip_test: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -80,6 +84,7 @@ class RPAN(nn.Module):
                   "share-all": torch.zeros(self.J, dtype=torch.long), "none": torch.zeros(self.J, dtype=torch.long)}
         g = groups[cfg.attention]
         self.register_buffer("group", g, persistent=False)
+        self.register_buffer("flip_index", torch.tensor(sk.flip_index, dtype=torch.long), persistent=False)
         ng = int(g.max()) + 1
         if cfg.attention != "none":  # "none" has no attention parameters at all (Table 1, "Without")
             # Eq. 2: alpha~ = v^J . tanh(A_h h + A_c c_k + b); v per joint, the rest per group.
@@ -132,9 +137,13 @@ class RPAN(nn.Module):
         z = self.classifier.weight.new_zeros(b, self.cfg.hidden)
         return (z, z.clone())
 
-    def step_features(self, cube: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
-                      ) -> tuple[RPANOutput, tuple[torch.Tensor, torch.Tensor]]:
-        """One time step on a feature cube ``B x dc x K1 x K2`` with the carried ``(h, c)``."""
+    def step_features(self, cube: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor],
+                      flipped: torch.Tensor | None = None) -> tuple[RPANOutput, tuple[torch.Tensor, torch.Tensor]]:
+        """One time step on a feature cube ``B x dc x K1 x K2`` with the carried ``(h, c)``.
+
+        ``flipped``: the cube of the horizontally mirrored frames (``cfg.flip_test``); the attention is the
+        mean of this cube's and the mirrored cube's (its joints swapped and its cells mirrored back).
+        """
         h, c = state
         b, dc, k1, k2 = cube.shape
         ck = cube.flatten(2).transpose(1, 2)  # B x K x dc
@@ -143,22 +152,11 @@ class RPAN(nn.Module):
             dummy = cube.new_zeros(b, self.J)
             x = ck.mean(1)
         else:
-            g = self.group
-            hp = torch.einsum("gdh,bh->bgd", self.A_h, h)                      # B x G x d
-            cp = torch.einsum("gdc,bkc->bgkd", self.A_c, ck)                   # B x G x K x d
-            z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # Eq. 2 inside, B x G x K x d
-            zd = torch.tanh(hp + self.b[None])                                 # the dummy location: zero feature
-            vj = self.v if self.cfg.attention == "human-part" else self.v[g]   # J x d
-            if self.cfg.attention == "separate-joint":                         # group j = joint j
-                s = torch.einsum("jd,bjkd->bjk", vj, z)
-                sd = torch.einsum("jd,bjd->bj", vj, zd)
-            else:  # v^J placed in its group's row: no J x K x d copy of z (fine grids have thousands of cells)
-                w = vj.new_zeros(z.shape[1], self.J, vj.shape[1])
-                w[g, torch.arange(self.J, device=g.device)] = vj
-                s = torch.einsum("gjd,bgkd->bjk", w, z)
-                sd = torch.einsum("gjd,bgd->bj", w, zd)
-            a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)          # Eq. 3 over K + dummy
-            att, dummy = a[..., :-1], a[..., -1]
+            att, dummy = self._attention(ck, h)
+            if flipped is not None:
+                fa, fd = self._attention(flipped.flatten(2).transpose(1, 2), h)
+                fa = fa.view(b, self.J, k1, k2)[:, self.flip_index].flip(-1).reshape(b, self.J, k1 * k2)
+                att, dummy = 0.5 * (att + fa), 0.5 * (dummy + fd[:, self.flip_index])
             onehot = F.one_hot(self.joint_part, self.P).to(att)                # J x P
             # Eq. 4: F^P = sum_{J in P} sum_k alpha^J(k) C(k)  (B x P x dc)
             fp = torch.einsum("bjk,jp,bkc->bpc", att, onehot, ck)
@@ -172,6 +170,25 @@ class RPAN(nn.Module):
         h, c = self.lstm(self.drop(x), (h, c))                                 # Eq. 6-9
         logits = self.classifier(self.drop(h))                                 # Eq. 10 (before softmax)
         return RPANOutput(logits, att.view(b, self.J, k1, k2), dummy, h), (h, c)
+
+    def _attention(self, ck: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq. 2-3 on cells ``B x K x dc``: (attention B x J x K, dummy B x J)."""
+        g = self.group
+        hp = torch.einsum("gdh,bh->bgd", self.A_h, h)                      # B x G x d
+        cp = torch.einsum("gdc,bkc->bgkd", self.A_c, ck)                   # B x G x K x d
+        z = torch.tanh(hp[:, :, None] + cp + self.b[None, :, None])       # Eq. 2 inside, B x G x K x d
+        zd = torch.tanh(hp + self.b[None])                                 # the dummy location: zero feature
+        vj = self.v if self.cfg.attention == "human-part" else self.v[g]   # J x d
+        if self.cfg.attention == "separate-joint":                         # group j = joint j
+            s = torch.einsum("jd,bjkd->bjk", vj, z)
+            sd = torch.einsum("jd,bjd->bj", vj, zd)
+        else:  # v^J placed in its group's row: no J x K x d copy of z (fine grids have thousands of cells)
+            w = vj.new_zeros(z.shape[1], self.J, vj.shape[1])
+            w[g, torch.arange(self.J, device=g.device)] = vj
+            s = torch.einsum("gjd,bgkd->bjk", w, z)
+            sd = torch.einsum("gjd,bgd->bj", w, zd)
+        a = torch.softmax(torch.cat([s, sd[..., None]], -1), -1)          # Eq. 3 over K + dummy
+        return a[..., :-1], a[..., -1]
 
     def forward_features(self, cube: torch.Tensor, state=None) -> RPANOutput:
         b, t = cube.shape[:2]
@@ -187,4 +204,5 @@ class RPAN(nn.Module):
 
     def step(self, frame: torch.Tensor, state):
         """Streaming: one preprocessed frame ``B x 3 x h x w`` with the carried state."""
-        return self.step_features(self.backbone(frame), state)
+        flipped = self.backbone(frame.flip(-1)) if self.cfg.flip_test else None
+        return self.step_features(self.backbone(frame), state, flipped)

@@ -139,12 +139,19 @@ def test_cli_trains_the_labeling_preset(tiny, tmp_path, capsys):
     from rpan_core.cli import main
 
     folder, _ = tiny
+    from rpan_core.checkpoint import read_checkpoint
+
     assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--max-steps", "2", "--copies", "2",
-                 "--batch", "2", "--input-size", "64x64", "--run-dir", str(tmp_path / "cli")]) == 0
+                 "--batch", "2", "--input-size", "64x64", "--run-dir", str(tmp_path / "cli"), "--train-trunk", "32",
+                 "--flip-test"]) == 0
     out = capsys.readouterr().out
     assert "best checkpoint:" in out and (tmp_path / "cli" / "best.pt").exists()
+    cfg = json.loads((tmp_path / "cli" / "config.json").read_text())
+    assert cfg["train"]["train_trunk"] == 32 and read_checkpoint(tmp_path / "cli" / "last.pt")[1].config.flip_test
     assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--input-size", "60x40"]) != 0
     assert "multiples of 32" in capsys.readouterr().err
+    assert main(["train", "--project", str(folder), "--model-preset", "demo", "--train-trunk", "32"]) != 0
+    assert "--train-trunk belongs to the few-keyframe recipe" in capsys.readouterr().err
 
 
 def test_an_unlabeled_joint_is_unknown_not_invisible(tmp_path, monkeypatch):
@@ -194,3 +201,52 @@ def test_an_unlabeled_joint_is_unknown_not_invisible(tmp_path, monkeypatch):
     m = torch.cat(masks)
     assert m.dtype == torch.bool and not m.all()  # the partly labeled frame's three joints are left out
     assert (m.sum(1) >= 10).all()
+
+
+def test_flip_test_reads_a_mirrored_frame_as_the_mirror_of_its_reading():
+    """With ``flip_test`` the attention of a mirrored frame is exactly the mirror of the frame's (cells mirrored,
+    left and right joints swapped): the two readings are averaged. Without it a model makes no such promise."""
+    from rpan_core.model import RPAN, preset
+
+    torch.manual_seed(0)
+    fi = list(PENNACTION.flip_index)
+    frame = torch.rand(2, 3, 64, 64)
+
+    def read(model, x):
+        with torch.no_grad():
+            out, _ = model.step(x, model.init_state(len(x)))
+        return out.attention, out.dummy
+
+    for flip_test in (False, True):
+        torch.manual_seed(0)
+        model = RPAN(preset("labeling", input_size=SIZE, backbone_weights=None, flip_test=flip_test)).eval()
+        with torch.no_grad():
+            model.v.mul_(300.0)  # an untrained model's attention is nearly uniform: make its peaks matter
+        a, d = read(model, frame)
+        am, dm = read(model, frame.flip(-1))
+        mirrored = am[:, fi].flip(-1)
+        if flip_test:
+            torch.testing.assert_close(mirrored, a, atol=1e-6, rtol=1e-4)
+            torch.testing.assert_close(dm[:, fi], d, atol=1e-6, rtol=1e-4)
+        else:
+            assert (mirrored - a).abs().max() > 1e-3 * a.max()
+
+
+def test_the_deep_trunk_stages_can_train_on_cached_early_features(tiny, tmp_path):
+    """``train_trunk=32``: the blocks before the stride-32 stage stay frozen (cached), that stage trains."""
+    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.model import RPAN, preset
+
+    folder, _ = tiny
+    kc = KeyframeConfig(str(folder), minutes=None, steps=3, copies=2, batch=2, input_size=SIZE,
+                        run_dir=str(tmp_path / "t32"), train_trunk=32, flip_test=True)
+    model, _ = load_checkpoint(train_keyframes(kc) / "last.pt")
+    assert model.cfg.flip_test
+    start = RPAN(preset("labeling", input_size=SIZE)).backbone.trunk.features
+    split = model.backbone.split_at(32)
+    now = model.backbone.trunk.features
+    moved = [float((p.float() - q).abs().max()) for i in (split - 1, split)
+             for p, q in zip(now[i].parameters(), start[i].parameters())]
+    n = len(list(now[split - 1].parameters()))
+    assert max(moved[:n]) < 1e-2  # float16 rounding only: the block before the split is frozen
+    assert max(moved[n:]) > 1e-3  # the stride-32 stage trained

@@ -46,3 +46,22 @@ def test_poses_out_round_trips_through_the_coco_importer(tmp_path, monkeypatch, 
         np.testing.assert_array_equal(la.xy, np.asarray(a.xy, np.float64))
         np.testing.assert_array_equal(la.visible, np.asarray(a.dummy) < DEFAULT_DUMMY_THRESHOLD)
         assert la.xy.shape[1] == PENNACTION.num_joints
+
+    # --smooth 5: each joint's track through the running median of 5 frames (the cached analysis, no new run)
+    smooth = tmp_path / "poses" / "smooth.json"
+    assert main(["analyze", str(video), "--checkpoint", str(demo_checkpoint_path()), "--poses-out", str(smooth),
+                 "--smooth", "5"]) == 0
+    from rpan_core.smoothing import median_smooth
+
+    want = median_smooth(np.asarray(a.xy, np.float64), 5)
+    assert np.abs(want - np.asarray(a.xy, np.float64)).max() > 0.5  # the demo model's poses do jitter
+    pos = [names.index(n) for n in PENNACTION.joints]
+    anns = json.loads(smooth.read_text())["annotations"]
+    got = np.array([np.reshape(ann["keypoints"], (-1, 3))[pos, :2] for ann in anns])
+    np.testing.assert_allclose(got, want)
+    capsys.readouterr()
+    assert main(["analyze", str(video), "--checkpoint", str(demo_checkpoint_path()), "--smooth", "4",
+                 "--poses-out", str(smooth)]) != 0
+    assert "odd number of frames" in capsys.readouterr().err
+    assert main(["analyze", str(video), "--checkpoint", str(demo_checkpoint_path()), "--smooth", "5"]) != 0
+    assert "--smooth applies to the poses written by --poses-out" in capsys.readouterr().err
