@@ -129,6 +129,7 @@ def run_all(project: Any, checkpoint: str | os.PathLike, *, device: str | None =
     """This process's share under torchrun (or everything alone); every rank's rows on rank 0, None elsewhere."""
     rank, world, local_rank = dist_env()
     dist = None
+    own_group = False  # the process group this call set up, and takes down again
     if world > 1:
         import torch
         import torch.distributed as dist
@@ -141,6 +142,7 @@ def run_all(project: Any, checkpoint: str | os.PathLike, *, device: str | None =
             device = "cpu"
         if not dist.is_initialized():
             dist.init_process_group("nccl" if use_cuda else "gloo")
+            own_group = True
     bar, prog = None, lambda done, total=None: None
     if show_progress and rank == 0:
         from rpan_core.analyze import frame_progress
@@ -156,6 +158,10 @@ def run_all(project: Any, checkpoint: str | os.PathLike, *, device: str | None =
     if dist is None:
         return rows
     gathered: list[Any] = [None] * world
-    dist.all_gather_object(gathered, rows)
-    dist.barrier()
+    try:
+        dist.all_gather_object(gathered, rows)
+        dist.barrier()
+    finally:
+        if own_group:  # a group left to the interpreter's exit can abort the rank ("terminate called ...")
+            dist.destroy_process_group()
     return [r for part in gathered for r in part] if rank == 0 else None
