@@ -14,6 +14,7 @@ from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -91,6 +92,11 @@ class ModelBox(QGroupBox):
         self.minutes_spin.setSpecialValueText("no limit")
         self.minutes_spin.setToolTip("rpan train --minutes: the run ends cleanly when the time is spent")
         form.addRow("Time budget", self.minutes_spin)
+        self.flip_check = QCheckBox("read each frame with its mirror image too")
+        self.flip_check.setToolTip("rpan train --flip-test (labeling model): every analysis averages a frame's "
+                                   "reading with its mirror's, at twice the backbone's cost; it helped on camera "
+                                   "views the keyframes do not show (docs/real_video.md)")
+        form.addRow("Mirror test", self.flip_check)
         for combo in (self.preset_combo, self.stride_combo, self.trains_combo):  # long item texts: the
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(24)  # dialog keeps a laptop's width; the open list shows them whole
@@ -106,6 +112,7 @@ class ModelBox(QGroupBox):
         self.input_edit.textChanged.connect(lambda _t: self._update_grid())
         self.stride_combo.currentIndexChanged.connect(lambda _i: self._update_grid())
         self.trains_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
+        self.flip_check.toggled.connect(lambda _c: self.changed.emit())
 
     # ------------------------------------------------------------------ state
     def preset(self) -> str | None:
@@ -173,6 +180,9 @@ class ModelBox(QGroupBox):
         self.trains_combo.setCurrentIndex(max(idx, 0))
         self.trains_combo.blockSignals(False)
         labeling = preset == "labeling"
+        self.flip_check.setEnabled(labeling)
+        if not labeling:
+            self.flip_check.setChecked(False)
         minutes = self.minutes_spin.value()
         self.minutes_spin.setMinimum(0.5 if labeling else 0.0)
         if labeling and minutes < 0.5:
@@ -211,4 +221,5 @@ class ModelBox(QGroupBox):
             preset = "labeling"  # continuing a labeling checkpoint is the few-keyframe trainer's --init
         return dict(model_preset=preset, input_size=parse_input_size(self.input_edit.text()),
                     backbone_stride=self.stride_combo.currentData(), trains=str(self.trains_combo.currentData()),
-                    minutes=minutes if minutes > 0 else None)
+                    minutes=minutes if minutes > 0 else None,
+                    flip_test=self.flip_check.isEnabled() and self.flip_check.isChecked())

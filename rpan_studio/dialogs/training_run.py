@@ -55,6 +55,8 @@ MODEL_PRESETS: dict[str, str] = {
 TRAINS: dict[str, str] = {
     "all": "whole network",
     "neck_head": "neck + head (the ImageNet trunk stays frozen; its features are cached)",
+    "neck_head_trunk32": "neck + head + the trunk's last stage (a tenth of the learning rate; better on camera "
+                         "views the keyframes do not show)",
     "head": "head only: attention + LSTM (the backbone stays frozen)",
     "stages:stem": "all but the backbone's stem (frozen)",
     "stages:partial": "all but the backbone's first half (frozen)",
@@ -82,7 +84,7 @@ def trains_for(preset: str | None, scratch: bool, stream: str = "rgb") -> list[s
     its backbone (its cubes are not cached).
     """
     if preset == "labeling":
-        return ["neck_head", "head"]
+        return ["neck_head", "neck_head_trunk32", "head"]
     if preset == "demo" and scratch:
         return ["all"]
     out = ["all", "head", "stages:stem", "stages:partial"]
@@ -107,6 +109,7 @@ class TrainingOptions:
     backbone_stride: int | None = None  # None: the model's own
     trains: str = "all"  # a TRAINS key
     minutes: float | None = None  # a time budget (the labeling recipe needs one)
+    flip_test: bool = False  # the labeling model reads each frame with its mirror image too (--flip-test)
 
 
 def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINER) -> list[str]:
@@ -145,9 +148,10 @@ def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINE
     if opts.model_preset == "labeling":
         if opts.stream != "rgb":
             raise TrainingError("the labeling recipe trains on RGB frames; choose the RGB stream")
-        if opts.trains not in ("neck_head", "head"):
-            raise TrainingError("the labeling recipe keeps its ImageNet trunk frozen (its features are cached); "
-                                "choose neck + head or head only")
+        if opts.trains not in ("neck_head", "neck_head_trunk32", "head"):
+            raise TrainingError("the labeling recipe keeps its ImageNet trunk frozen (its features are cached), "
+                                "but for its last stage; choose neck + head, with the trunk's last stage, or head "
+                                "only")
         if opts.minutes is None:
             raise TrainingError("the labeling recipe trains for a time budget; give the minutes")
         argv = base + ["--model-preset", "labeling", "--minutes", f"{float(opts.minutes):g}",
@@ -156,10 +160,17 @@ def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINE
             argv += ["--init", str(opts.init)]
         if head_only:
             argv.append("--freeze-backbone")
+        if opts.trains == "neck_head_trunk32":
+            argv += ["--train-trunk", "32"]
+        if opts.flip_test:
+            argv.append("--flip-test")
         return argv + list(opts.extra_args)
-    if opts.trains == "neck_head":
+    if opts.trains in ("neck_head", "neck_head_trunk32"):
         raise TrainingError("only the labeling model has a neck between a frozen trunk and the head; choose "
                             "whole network, head only or frozen stages")
+    if opts.flip_test:
+        raise TrainingError("reading each frame with its mirror image is an option of the labeling model; "
+                            "choose the labeling preset or untick it")
     if opts.epochs < 1:
         raise TrainingError(f"epochs must be at least 1 (got {opts.epochs}); set a positive number of epochs")
     if opts.stream == "flow" and head_only:

@@ -93,7 +93,9 @@ def test_the_labeling_preset_runs_the_keyframes_trainer_with_a_time_budget(qtbot
     box = dlg.model_box
     assert dlg.init_scratch.isChecked() and box.preset() == "labeling"  # a pose-only project: the labeling model
     assert not dlg.epochs_spin.isEnabled() and box.minutes_spin.value() == 5.0 and dlg.lr_spin.value() == 0.004
-    assert [box.trains_combo.itemData(i) for i in range(box.trains_combo.count())] == ["neck_head", "head"]
+    assert [box.trains_combo.itemData(i) for i in range(box.trains_combo.count())] == [
+        "neck_head", "neck_head_trunk32", "head"]
+    assert box.flip_check.isEnabled() and not box.flip_check.isChecked()
     box.minutes_spin.setValue(2.0)
     box.input_edit.setText("320x240")
     _pick(box.stride_combo, 8)
@@ -102,8 +104,27 @@ def test_the_labeling_preset_runs_the_keyframes_trainer_with_a_time_budget(qtbot
     tc = _config(argv)
     assert (tc.model_preset, tc.minutes, tc.input_size, tc.backbone_stride, tc.freeze_backbone) == (
         "labeling", 2.0, (320, 240), 8, False)
+    assert tc.train_trunk is None and not tc.flip_test
+    _pick(box.trains_combo, "neck_head_trunk32")  # the recipe that did best on unseen camera views
+    box.flip_check.setChecked(True)
+    tc = _config(train_command(dlg.options(), NOT_RUN))
+    assert (tc.train_trunk, tc.flip_test, tc.freeze_backbone) == (32, True, False)
     _pick(box.trains_combo, "head")
     assert _config(train_command(dlg.options(), NOT_RUN)).freeze_backbone
+    _pick(box.preset_combo, "demo")  # the mirror test is the labeling model's option
+    assert not box.flip_check.isEnabled() and not dlg.options().flip_test
+    from dataclasses import replace
+
+    from rpan_core.errors import TrainingError
+
+    bad = replace(dlg.options(), model_preset="demo", trains="all", flip_test=True)
+    try:
+        train_command(bad, NOT_RUN)
+    except TrainingError as exc:
+        assert "mirror image" in str(exc)
+    else:
+        raise AssertionError("a mirror test for the demo model was not refused")
+    _pick(box.preset_combo, "labeling")
     box.input_edit.setText("big")
     assert not dlg.start() and "must look like 256x192" in dlg.message
 
