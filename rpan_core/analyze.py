@@ -87,6 +87,26 @@ def _array_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def load_cached(cls: type, folder: Path, expect: dict,
+                progress: Callable[[int, int], Any] | None = None) -> Any:
+    """The cached analysis at ``folder`` (an :class:`Analysis` subclass ``cls``) when it is whole and made
+    from ``expect``, marked ``from_cache`` and reported as all done to ``progress``; else None.
+
+    Why one function: the whole-frame and the per-person analyses keep their entries the same way,
+    and a damaged entry or one made from other inputs must be recomputed (and swapped in) by both.
+    """
+    if not (folder / "meta.json").exists():
+        return None
+    try:
+        a = cls.load(folder, expect=expect)
+    except RPANError:
+        return None
+    a.from_cache = True
+    if progress is not None:
+        progress(a.num_frames, a.num_frames)
+    return a
+
+
 def check_entry(p: Path, meta: dict, expect: dict | None = None) -> None:
     """Raise :class:`StaleAnalysis` unless the entry at ``p`` is whole, undamaged and made from ``expect``.
 
@@ -389,15 +409,9 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                   "version": ANALYSIS_VERSION}
         if stride:
             expect["stride"] = int(stride)
-        if not refresh and (final / "meta.json").exists():
-            try:
-                a = Analysis.load(final, expect=expect)
-                a.from_cache = True
-                if progress is not None:
-                    progress(a.num_frames, a.num_frames)
-                return a
-            except RPANError:
-                pass  # damaged or made from other inputs: recomputed below and swapped in
+        cached = None if refresh else load_cached(Analysis, final, expect, progress)
+        if cached is not None:
+            return cached  # (a damaged entry, or one made from other inputs, is recomputed below and swapped in)
         dev = pick_device(device)
         batch = int(batch) if batch else auto_batch(dev)
         model, info = load_checkpoint(ck_path, device=str(dev))
@@ -863,12 +877,16 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
                   f"frames on crops (boxes: {b['given']} given, {b['user']} yours, {b['propagated']} propagated, "
                   f"{b['held']} held) -> {r['analysis']}")
             if "pck@0.2" in r:
-                p = r["pck@0.2"]
-                print(f"  PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
-                      f"refined {p['refined']['mean']:.3f}")
+                print("  " + _pck_line(r["pck@0.2"]))
         if "poses_out" in summary:
             print(f"poses of {len(rows)} person(s) written to {summary['poses_out']} (COCO keypoints, track_id)")
     return 0
+
+
+def _pck_line(p: dict) -> str:
+    """The printed line of a ``pck@0.2`` summary entry (a whole-frame analysis or one person's)."""
+    return (f"PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
+            f"refined {p['refined']['mean']:.3f}")
 
 
 def cli_main(args: argparse.Namespace) -> int:
@@ -940,13 +958,11 @@ def cli_main(args: argparse.Namespace) -> int:
         print(f"video prediction: {a.video_class} ({summary['video_prob']:.1%})"
               + (f"  (true: {summary['true_action']})" if "true_action" in summary else ""))
         if "pck@0.2" in summary:
-            p = summary["pck@0.2"]
-            print(f"PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
-                  f"refined {p['refined']['mean']:.3f}")
+            print(_pck_line(summary["pck@0.2"]))
         if "poses_out" in summary:
             print(f"poses of {a.num_frames} frames written to {summary['poses_out']} (COCO keypoints)")
     return 0
 
 
-__all__ = ["Analysis", "AnalysisCancelled", "StaleAnalysis", "check_entry", "TwoStreamAnalysis", "analyze_two_stream", "flow_cache_dir", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
+__all__ = ["Analysis", "AnalysisCancelled", "StaleAnalysis", "check_entry", "load_cached", "TwoStreamAnalysis", "analyze_two_stream", "flow_cache_dir", "analyze_video", "pose_pck", "file_hash", "default_cache_dir",
            "analysis_stride", "configure_parser", "cli_main"]

@@ -53,10 +53,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from rpan_core.analyze import (_ARRAYS, ANALYSIS_VERSION, Analysis, AnalysisCancelled, StaleAnalysis, _array_sha256,
-                               _cancelled, _resolve_cache_dir, _to_device, analysis_stride, file_hash)
+                               _cancelled, _resolve_cache_dir, _to_device, analysis_stride, file_hash, load_cached)
 from rpan_core.atomic import atomic_dir, remove_orphans
 from rpan_core.crops import MARGIN, next_box
-from rpan_core.errors import ConfigError, RPANError
+from rpan_core.errors import ConfigError
 
 __all__ = ["PersonAnalysis", "analyze_person", "analyze_project_person", "analyze_persons", "person_box_inputs",
            "NoPersonBox", "check_has_box", "BOX_GIVEN", "BOX_USER", "BOX_PROPAGATED", "BOX_HELD", "PERSON_VERSION"]
@@ -225,15 +225,9 @@ def analyze_person(video_path: str | os.PathLike, checkpoint: str | os.PathLike,
                   "person_version": PERSON_VERSION, "person": pid, "boxes_sha256": box_hash}
         if stride:
             expect["stride"] = int(stride)
-        if not refresh and (final / "meta.json").exists():
-            try:
-                a = PersonAnalysis.load(final, expect=expect)
-                a.from_cache = True
-                if progress is not None:
-                    progress(n, n)
-                return a
-            except RPANError:
-                pass  # damaged or made from other inputs: recomputed and swapped in
+        cached = None if refresh else load_cached(PersonAnalysis, final, expect, progress)
+        if cached is not None:
+            return cached  # (a damaged entry, or one made from other inputs, is recomputed and swapped in)
         if cached_only:
             return None
         dev = pick_device(device)
