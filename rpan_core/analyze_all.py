@@ -54,10 +54,7 @@ def analyze_project(project: Any, checkpoint: str | os.PathLike, *, rank: int = 
     mine = records[rank::world]
 
     def readers(rec: Any) -> list[int | None]:  # None: the whole frame
-        try:
-            persons = project.persons(rec.id)
-        except RPANError:
-            return [None]
+        persons = project.persons(rec.id)
         return [int(p.id) for p in persons] if len(persons) > 1 else [None]
 
     work = [(rec, who) for rec in mine for who in readers(rec)]

@@ -280,9 +280,7 @@ class Session(QObject):
 
         def done(analyses: dict[int, Any], vid: int = vid) -> None:
             if vid == st.video_id and st.person_analyses:
-                merged = dict(st.person_analyses)
-                merged.update({p: a for p, a in analyses.items() if p in merged or p in boxes})
-                st.set_person_analyses(merged)
+                st.set_person_analyses({**st.person_analyses, **analyses})  # the moved persons' new readings
                 self.message.emit(f"{names} read again on the moved box")
 
         rec = project.video(vid)
