@@ -386,13 +386,15 @@ class MainWindow(QMainWindow):
             self.video_list.setCurrentRow(self._first_row(project))
 
     def _first_row(self, project: Project) -> int:
-        """The row of :attr:`first_video` (an id or a file name; ``rpan-studio --video``), else 0."""
+        """The row of :attr:`first_video` (an id, a file name, or a file name without its extension, as
+        ``rpan propagate --video`` takes it; ``rpan-studio --video``), else 0."""
         key, self.first_video = self.first_video, None
         if key is None:
             return 0
         for row in range(self.video_list.count()):
             vid = VideoList.video_id(self.video_list.item(row))
-            if str(key) in (str(vid), Path(project.video(vid).path).name):
+            path = Path(project.video(vid).path)
+            if str(key) in (str(vid), path.name, path.stem):
                 return row
         self.errors.append(f"no video {key!r} in {Path(project.folder).name}; showing the first one")
         self.statusBar().showMessage(self.errors[-1], 8000)

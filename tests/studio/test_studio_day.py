@@ -353,6 +353,15 @@ def test_rpan_studio_video_option_opens_that_video_of_the_project(qtbot, tmp_pat
     w.first_video = args.video
     w.open_project(args.project)
     assert w.video_id == second != first
+    from rpan_core.project import Project
+    from tests.core.test_add import write_video
+
+    reopened = Project.open(folder)
+    third = reopened.add_video(write_video(tmp_path / "third.avi", n=8))
+    reopened.close()
+    w.first_video = "third"  # a file's name without its extension, as `rpan propagate --video` takes it
+    w.open_project(folder)
+    assert w.video_id == third
     w.first_video = "nope"  # an unknown name: the first video, and a message saying so
     w.open_project(folder)
     assert w.video_id == first and "no video 'nope'" in w.errors[-1]
