@@ -73,11 +73,8 @@ class KeyframeConfig:
     train_trunk: int | None = None  # 16 or 32: the trunk's stages from that stride on train too (lr x trunk_lr)
     trunk_lr: float = 0.1
     flip_test: bool = False  # the saved model averages each frame's reading with the mirrored frame's
-    aug_paste: float = 0.0  # share of the augmented crops given patches of the keyframes' background
-    paste_parts: float = 0.0  # share of those patches showing a part of a keyframe's person (a decoy limb)
     between: int = 0  # frames taken between two keyframes of a video, their poses interpolated from the two
     between_gap: int = 15  # ... only where the two keyframes are at most this many frames apart
-    negatives: int = 0  # background crops per keyframe (the frame away from the person: every joint to the dummy)
     extra: dict = field(default_factory=dict)
 
 
@@ -173,90 +170,6 @@ def _squeeze(input_size: tuple[int, int], factor: float) -> np.ndarray:
     return np.array([[factor, 0.0, (1 - factor) * w / 2], [0.0, 1.0, 0.0]])
 
 
-def _moved(base: Window, centre: np.ndarray) -> Window:
-    """``base`` moved (same scale and turn) so that frame point ``centre`` is at the input's centre."""
-    ih, iw = base.input_size
-    u, v = base.to_input(centre)
-    return base.then(np.array([[1.0, 0.0, iw / 2 - u], [0.0, 1.0, ih / 2 - v]]))
-
-
-def _background_window(base: Window, box: np.ndarray, frame_size: tuple[int, int], rng: np.random.Generator,
-                       region: tuple[int, int, int, int] | None = None, tries: int = 20) -> Window | None:
-    """``base`` moved to a random place of the frame where ``region`` of the input (x0, y0, x1, y1; the whole
-    input by default) lies inside the frame and shows nothing of ``box`` (the person's, frame xyxy); None when
-    no such place was drawn."""
-    ih, iw = base.input_size
-    fh, fw = frame_size
-    x0, y0, x1, y1 = region or (0, 0, iw, ih)
-    for _ in range(tries):
-        win = _moved(base, np.array([rng.uniform(0, fw), rng.uniform(0, fh)]))
-        c = win.to_frame(np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]], float))
-        if c.min() < 0 or c[:, 0].max() > fw or c[:, 1].max() > fh:
-            continue
-        if (c[:, 0].max() < box[0] or c[:, 0].min() > box[2] or c[:, 1].max() < box[1]
-                or c[:, 1].min() > box[3]):
-            return win
-    return None
-
-
-def _off_person(base: Window, k: Keyframe, frame_size: tuple[int, int], rng: np.random.Generator,
-                tries: int = 20) -> Window | None:
-    """``base`` moved to a random place of the frame that shows at most a third of the person's visible
-    joints (those it shows keep their labels; the others go to the dummy cell) and lies half or more inside
-    the frame."""
-    ih, iw = base.input_size
-    fh, fw = frame_size
-    for _ in range(tries):
-        win = _moved(base, np.array([rng.uniform(0, fw), rng.uniform(0, fh)]))
-        x0, y0, x1, y1 = win.frame_box()
-        if (min(x1, fw) - max(x0, 0)) * (min(y1, fh) - max(y0, 0)) < 0.5 * (x1 - x0) * (y1 - y0):
-            continue
-        p = win.to_input(k.xy)[k.visible]
-        inside = (p[:, 0] >= 0) & (p[:, 0] < iw) & (p[:, 1] >= 0) & (p[:, 1] < ih)
-        if inside.sum() <= len(p) / 3:
-            return win
-    return None
-
-
-def paste_background(img: np.ndarray, joints: np.ndarray, visible: np.ndarray, win: Window, source: np.ndarray,
-                     source_box: np.ndarray, rng: np.random.Generator, patches: int = 2,
-                     source_joints: np.ndarray | None = None, parts: float = 0.0) -> np.ndarray:
-    """``img`` (the person's crop through ``win``) with up to ``patches`` rectangles of ``source``'s background
-    (a keyframe's frame, away from its person ``source_box``) pasted in at the crop's scale, none over a
-    visible joint; the joints' targets stay where they are.
-
-    Why: on a camera view the keyframes never showed, arms were drawn onto things standing beside the
-    person (a life-size anatomical skeleton model, docs/real_video.md). Objects of the room next to
-    the body in the crops, with the attention still asked for on the body, teach the model that what
-    stands beside a person is not an arm; two views of one man do not show enough of them.
-    """
-    ih, iw = img.shape[:2]
-    out = img
-    for _ in range(patches):
-        h, w = int(ih * rng.uniform(0.15, 0.5)), int(iw * rng.uniform(0.15, 0.5))
-        for _ in range(10):
-            y, x = int(rng.integers(0, ih - h + 1)), int(rng.integers(0, iw - w + 1))
-            p = joints[visible]
-            if not ((p[:, 0] > x - 4) & (p[:, 0] < x + w + 4) & (p[:, 1] > y - 4) & (p[:, 1] < y + h + 4)).any():
-                break
-        else:
-            continue
-        if source_joints is not None and len(source_joints) and rng.random() < parts:
-            # a decoy: a part of a person (around one of a keyframe's joints) beside this person's body
-            c = source_joints[int(rng.integers(len(source_joints)))] + (rng.uniform(-0.5, 0.5, 2) *
-                                                                         np.array([w, h]) / win.scale)
-            bg = _moved(win, c)
-            bg = bg.then(np.array([[1.0, 0.0, x + w / 2 - iw / 2], [0.0, 1.0, y + h / 2 - ih / 2]]))
-        else:
-            bg = _background_window(win, source_box, source.shape[:2], rng, region=(x, y, x + w, y + h))
-        if bg is None:
-            continue
-        if out is img:
-            out = img.copy()
-        out[y:y + h, x:x + w] = bg.warp(source)[y:y + h, x:x + w]
-    return out
-
-
 def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
              flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True, scale: float = 0.25,
              rotate_deg: float = 30.0, aspect: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -268,42 +181,22 @@ def crops_of(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int
 
 def labeled_crops(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies: int, input_size: tuple[int, int],
                   flip_index: Sequence[int], rng: np.random.Generator, colour: bool = True, scale: float = 0.25,
-                  rotate_deg: float = 30.0, aspect: float = 0.0, flip_prob: float = 0.5, paste: float = 0.0,
-                  negatives: int = 0, parts: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  rotate_deg: float = 30.0, aspect: float = 0.0, flip_prob: float = 0.5
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """:func:`crops_of` plus ``labeled`` N x J: which joints the person actually labeled (swapped with the
     joints on flipped crops).
 
     Why: a joint with no label is unknown, not absent. Trained as "not visible" it would
     pull the joint's attention to the dummy cell on every partly labeled frame; the loss
     leaves it out instead. Joints marked not visible are labels and still train the dummy.
-
-    ``paste``: that share of the augmented crops get patches of a keyframe's background
-    (:func:`paste_background`); ``negatives``: crops per keyframe of its frame away from the
-    person (same scale, augmented), every joint labeled not visible (the dummy cell).
     """
     imgs, xys, viss, labs = [], [], [], []
     fi = np.asarray(flip_index)
-    boxes = [pose_box(k.xy, k.visible) for k in keys]
-    sources = [i for i, b in enumerate(boxes) if b is not None]
-    for k, fr, box in zip(keys, frames, boxes):
+    for k, fr in zip(keys, frames):
+        box = pose_box(k.xy, k.visible)
         if box is None:
             continue
         base = Window.around_box(box, input_size, MARGIN)
-        for _ in range(negatives):
-            win = _off_person(base, k, fr.shape[:2], rng)
-            if win is None:
-                continue
-            win = win.then(augmentation(input_size, rng, scale=scale, rotate_deg=rotate_deg))
-            vis, lab = k.visible.copy(), k.labeled.copy()
-            p = win.to_input(k.xy)
-            if rng.random() < flip_prob:
-                win = win.flipped()
-                p, vis, lab = win.to_input(k.xy)[fi], vis[fi], lab[fi]
-            img = win.warp(fr)
-            imgs.append(_colour(img, rng) if colour else img)
-            xys.append(p.astype(np.float32))
-            viss.append(vis)  # joints outside the crop go to the dummy cell (joint_targets)
-            labs.append(lab)
         for c in range(copies):
             win, vis, lab, flip = base, k.visible.copy(), k.labeled.copy(), False
             if c > 0:
@@ -314,13 +207,9 @@ def labeled_crops(keys: Sequence[Keyframe], frames: Sequence[np.ndarray], copies
                 if flip:
                     win = win.flipped()
             img = win.warp(fr)
-            p = win.to_input(k.xy)
-            if c > 0 and paste > 0 and rng.random() < paste:
-                src = sources[int(rng.integers(len(sources)))]
-                img = paste_background(img, p, k.visible, win, frames[src], boxes[src], rng,
-                                       source_joints=keys[src].xy[keys[src].visible], parts=parts)
             if c > 0 and colour:
                 img = _colour(img, rng)
+            p = win.to_input(k.xy)
             if flip:
                 p, vis, lab = p[fi], vis[fi], lab[fi]
             imgs.append(img)
@@ -467,9 +356,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         note(f"{len(keys)} frames x {kc.copies} crops; caching the frozen trunk's features")
         frames = _read_frames(keys)
         imgs, xys, viss, labs = labeled_crops(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
-                                              rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect, flip_prob=kc.aug_flip,
-                                              paste=kc.aug_paste, negatives=kc.negatives,
-                                              parts=kc.paste_parts)
+                                              rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect, flip_prob=kc.aug_flip)
         del frames
         split = model.backbone.split_at(int(kc.train_trunk)) if kc.train_trunk else None
         taps = trunk_taps(model, imgs, split=split)

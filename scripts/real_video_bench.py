@@ -198,8 +198,7 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
                         lr=args.lr, run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
                         aug_scale=args.aug_scale, aug_rotate=args.aug_rotate, aug_aspect=args.aug_aspect,
                         train_trunk=args.train_trunk, trunk_lr=args.trunk_lr, flip_test=args.flip_test,
-                        between=args.between, aug_paste=args.paste_background, paste_parts=args.paste_parts,
-                        negatives=args.background_crops)
+                        between=args.between)
     run = train_keyframes(kc)
     return run / "last.pt", time.time() - t
 
@@ -380,12 +379,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flip-test", action="store_true", help="the models average each frame with its mirror image")
     ap.add_argument("--between", type=int, default=0, metavar="N",
                     help="also train on N frames between each two keyframes, poses interpolated (rpan train --between)")
-    ap.add_argument("--paste-background", type=float, default=0.0, metavar="SHARE",
-                    help="that share of the augmented crops get patches of the keyframes' background pasted in")
-    ap.add_argument("--paste-parts", type=float, default=0.0, metavar="SHARE",
-                    help="that share of the pasted patches show a part of a keyframe's person (a decoy)")
-    ap.add_argument("--background-crops", type=int, default=0, metavar="N",
-                    help="N crops per keyframe away from the person (the joints they miss go to the dummy cell)")
     ap.add_argument("--smooth", type=int, default=0, metavar="N",
                     help="also score the held-out views' poses through a running median of N frames "
                          "(rpan analyze --smooth N)")

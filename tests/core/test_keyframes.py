@@ -257,50 +257,6 @@ def test_the_deep_trunk_stages_can_train_on_cached_early_features(tiny, tmp_path
     assert max(moved[n:]) > 1e-3  # the stride-32 stage trained
 
 
-def _person_on_a_room(h: int = 600, w: int = 400):
-    """A frame: a person's 13 joints (dots, red level 10 * (j + 1), green 255) on a grey room whose far part
-    (y >= 420, never inside the person's crop) is blue."""
-    frame = np.full((h, w, 3), 90, np.uint8)
-    frame[420:] = (0, 0, 230)
-    rng = np.random.default_rng(3)
-    xy = np.floor(np.stack([rng.uniform(150, 250, 13), rng.uniform(100, 250, 13)], 1)) + 0.5
-    for j, (x, y) in enumerate(xy):
-        frame[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4] = (10 * (j + 1), 255, 0)
-    return frame, Keyframe("v", 0, xy, np.ones(13, bool), np.ones(13, bool))
-
-
-def test_background_patches_are_pasted_beside_the_body_never_over_a_joint():
-    from rpan_core.keyframes import labeled_crops
-
-    frame, key = _person_on_a_room()
-    kw = dict(colour=False, scale=0.2, rotate_deg=0.0, flip_prob=0.0)
-    plain, _, _, _ = labeled_crops([key], [frame], 16, (128, 96), PENNACTION.flip_index, np.random.default_rng(4), **kw)
-    assert not (plain[..., 2] > 200).any()  # the blue far part of the room never shows in the person's crops
-    imgs, pts, vis, _ = labeled_crops([key], [frame], 16, (128, 96), PENNACTION.flip_index, np.random.default_rng(4),
-                                      paste=1.0, **kw)
-    blue = (imgs[..., 2] > 200) & (imgs[..., 1] < 50)
-    assert not blue[0].any()  # the first copy stays the plain crop
-    assert blue[1:].any(axis=(1, 2)).sum() >= 4  # patches of the room's far part, brought beside the body
-    for img, p in zip(imgs, pts):  # every joint's dot is still where its target is
-        for j, (x, y) in enumerate(p):
-            if 0 <= x < 96 and 0 <= y < 128:
-                assert img[int(y), int(x), 1] > 200 and abs(int(img[int(y), int(x), 0]) - 10 * (j + 1)) <= 6
-
-
-def test_background_crops_send_the_joints_they_do_not_show_to_the_dummy():
-    from rpan_core.keyframes import labeled_crops
-    from rpan_core.targets import joint_targets
-
-    frame, key = _person_on_a_room()
-    imgs, pts, vis, lab = labeled_crops([key], [frame], 2, (128, 96), PENNACTION.flip_index,
-                                        np.random.default_rng(5), colour=False, negatives=6)
-    assert len(imgs) == 8 and lab.all()
-    inside = (pts[..., 0] >= 0) & (pts[..., 0] < 96) & (pts[..., 1] >= 0) & (pts[..., 1] < 128) & vis
-    assert (inside[:6].sum(1) <= 13 / 3).all() and (inside[6:].sum(1) >= 12).all()  # 6 off the person, then 2 on
-    t = joint_targets(torch.from_numpy(pts), torch.from_numpy(vis), (128, 96), (32, 24))
-    assert (t[:6, :, -1][~torch.from_numpy(inside[:6])] == 1).all()  # joints off the crop: the dummy cell
-
-
 def test_frames_between_close_keyframes_train_with_interpolated_poses():
     from rpan_core.keyframes import interpolated_keyframes
 
