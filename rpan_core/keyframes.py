@@ -8,6 +8,10 @@ videos) cannot adapt on a CPU. Here:
 * every labeled frame becomes ``copies`` augmented person crops (scale, rotation,
   shift, left/right flip WITH the skeleton's joint swap, colour), each an
   aspect-preserving :class:`rpan_core.geometry.Window` around the labels' box;
+* with ``between=N`` (``--between``) also N frames between each two keyframes a few
+  frames apart, their poses interpolated (:func:`interpolated_keyframes`): more poses
+  of the person at no labeling cost, which placed arms far better on a camera view
+  the keyframes never showed (docs/real_video.md);
 * the frozen ImageNet trunk's stride-4..32 taps of all crops are computed ONCE and
   kept (float16) in memory;
 * only the neck and the RPAN head train (with ``train_trunk=32`` also the trunk's
