@@ -73,6 +73,13 @@ PLANES = True
 PYAV_THREADS = "AUTO"
 #: Frames in flight per encoder thread: enough that a slow JPEG never stalls the decoder.
 AHEAD = 8
+#: The decoder skips its loop (deblocking) filter on NON-REFERENCE frames while decoding for the proxy
+#: ("noref"; None: never). No error can drift: no other frame is predicted from such a frame. H.264's
+#: non-reference B-frames lose their deblocking only, a display proxy's worth of difference (docs/speed.md:
+#: grey levels measured on the real clips); the exact frame (full zoom, analysis) is decoded in full.
+#: Saves about a tenth of an H.264 decode with B-frames. VP9 has no non-reference frames this applies to.
+SKIP_LOOP_FILTER: str | None = "noref"
+SKIP_LOOP_FILTER_CODECS = ("h264", "hevc", "mpeg2video", "mpeg4")
 
 
 class ProxyCancelled(RPANError):
@@ -338,10 +345,72 @@ class _PlaneEncoder:
 CHECK_FRAMES = 2
 
 
-def _pyav_frames(path: Path, check: int = CHECK_FRAMES) -> tuple[Any, str | None]:
-    """``(frames, None)``: PyAV's decoded frames of ``path`` (planar 4:2:0), the first ``check`` of them
-    verified to be OpenCV's first frames (what :class:`rpan_core.video.Video` numbers); or
-    ``(None, why)`` when the build must decode with OpenCV instead."""
+def _check_capture(path: Path) -> cv2.VideoCapture:
+    """OpenCV's capture of ``path`` for the header (frame count, fps) and the frame check, on ONE decoder
+    thread: the check reads only the first frames, and OpenCV's default frame threads cost more to start
+    (and fill) than those frames take to decode. The frames are the same whatever the thread count
+    (FFmpeg's threading is bit-exact)."""
+    try:
+        cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, [cv2.CAP_PROP_N_THREADS, 1])
+    except (cv2.error, AttributeError, TypeError):  # an OpenCV without open parameters
+        cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        cap = cv2.VideoCapture(str(path))
+    return cap
+
+
+class _OpenCVHead(threading.Thread):
+    """OpenCV's header (frame count, fps) and first frames of a video, read on a thread of its own.
+
+    Why a thread: the frame check needs OpenCV's first frames, and decoding them one after the
+    other with PyAV's start (its frame threads filling up) left a core idle for most of a short
+    clip's fixed cost (about 70 ms of a 100-frame clip's 290 ms build). Now both start at once and
+    the builder waits for the check before it exposes or keeps any frame (:meth:`ProxyBuilder._verify`).
+    """
+
+    def __init__(self, path: Path, n: int) -> None:
+        super().__init__(daemon=True, name=f"proxy-check:{path.name}")
+        self.path, self.n = path, int(n)
+        self.opened = False
+        self.total, self.fps = 0, 30.0
+        self.frames: list[np.ndarray] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            cap = _check_capture(self.path)
+            try:
+                self.opened = cap.isOpened()
+                if self.opened:
+                    self.total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+                    self.fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+                    for _ in range(self.n):
+                        ok, bgr = cap.read()
+                        if not ok or bgr is None:
+                            break
+                        self.frames.append(bgr)
+            finally:
+                cap.release()
+        except BaseException as exc:  # reported to the builder, which decides
+            self.error = exc
+
+
+def _first_frames_differ(av_frames: list[Any], cv_frames: list[np.ndarray]) -> str | None:
+    """Why PyAV's first frames are not OpenCV's (what :class:`rpan_core.video.Video` numbers), or None."""
+    for k, f in enumerate(av_frames):
+        if f.format.name not in ("yuv420p", "yuvj420p"):
+            return f"pixel format {f.format.name}"
+        if k >= len(cv_frames) or \
+                np.abs(f.to_ndarray(format="bgr24").astype(np.int16) - cv_frames[k]).mean() > 1.0:
+            return "PyAV's first frames are not OpenCV's"
+    return None
+
+
+def _pyav_frames(path: Path, info: dict | None = None) -> tuple[Any, str | None]:
+    """``(frames, None)``: PyAV's decoded frames of ``path`` (not checked here: the builder compares the
+    first :data:`CHECK_FRAMES` with OpenCV's before it keeps any); or ``(None, why)`` when the build must
+    decode with OpenCV instead. ``info`` gets ``skip_loop_filter`` (what the decoder skips, or None)."""
     try:
         import av
         import simplejpeg  # noqa: F401
@@ -351,39 +420,18 @@ def _pyav_frames(path: Path, check: int = CHECK_FRAMES) -> tuple[Any, str | None
         container = av.open(str(path))
         stream = container.streams.video[0]
         stream.thread_type = PYAV_THREADS
+        skip = SKIP_LOOP_FILTER if stream.codec_context.name in SKIP_LOOP_FILTER_CODECS else None
+        if skip:
+            stream.codec_context.options = {"skip_loop_filter": skip}
+        if info is not None:
+            info["skip_loop_filter"] = skip
+            info["frames"] = int(stream.frames or 0)
     except (av.FFmpegError, OSError, IndexError) as exc:
         return None, f"PyAV cannot open the file ({exc})"
-    decoded = container.decode(stream)
-    head = []
-    try:
-        for f in decoded:
-            head.append(f)
-            if len(head) >= check:
-                break
-        cap = cv2.VideoCapture(str(path))
-        try:
-            for f in head:
-                ok, bgr = cap.read()
-                if f.format.name not in ("yuv420p", "yuvj420p"):
-                    raise _NoPlanes(f"pixel format {f.format.name}")
-                if not ok or np.abs(f.to_ndarray(format="bgr24").astype(np.int16) - bgr).mean() > 1.0:
-                    raise _NoPlanes("PyAV's first frames are not OpenCV's")
-        finally:
-            cap.release()
-    except _NoPlanes as exc:
-        container.close()
-        return None, str(exc)
-    except av.FFmpegError as exc:
-        container.close()
-        return None, f"PyAV cannot decode the file ({exc})"
-    if not head:
-        container.close()
-        return None, "PyAV decodes no frame"
 
     def frames():
         try:
-            yield from head
-            yield from decoded
+            yield from container.decode(stream)
         finally:
             container.close()
     return frames(), None
@@ -511,25 +559,53 @@ class ProxyBuilder:
             self._finished.set()
 
     def _build_into(self, tmp: Path, t0: float) -> None:
+        from rpan_core.yuv_frames import EXACT_ENV
+
+        with self._lock:
+            self._tmp, self._reader = tmp, _ChunkReader(tmp)
+        if not PLANES or os.environ.get(EXACT_ENV, "").strip() not in ("", "0"):
+            why = f"{EXACT_ENV} is set" if PLANES else "PLANES is off"
+        else:
+            # PyAV's planes straight into the JPEGs (no colour image at any size) when it decodes the same
+            # frames as OpenCV: OpenCV reads its first frames on its own thread meanwhile, and nothing is
+            # kept or shown before they are compared (_verify); else OpenCV's BGR frames, scaled and encoded
+            head = _OpenCVHead(self.video_path, CHECK_FRAMES)
+            head.start()
+            info: dict[str, Any] = {}
+            planes, why = _pyav_frames(self.video_path, info)
+            if planes is not None:
+                try:
+                    self._encode_all(tmp, t0, planes=planes, head=head, info=info)
+                    return
+                except _NoPlanes as exc:  # raised before any frame was written
+                    why = str(exc)
         cap = cv2.VideoCapture(str(self.video_path))
         if not cap.isOpened():
             raise VideoError(f"{self.video_path}: OpenCV cannot open this file; re-encode it, e.g. to H.264 .mp4")
-        self.total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
-        # PyAV's planes straight into the JPEGs (no colour image at any size) when it decodes the same
-        # frames as OpenCV; else OpenCV's BGR frames, scaled and encoded
-        from rpan_core.yuv_frames import EXACT_ENV
+        self.decoder_note = f"OpenCV BGR ({why})"
+        self._encode_all(tmp, t0, cap=cap)
 
-        if not PLANES or os.environ.get(EXACT_ENV, "").strip() not in ("", "0"):
-            planes, why = None, f"{EXACT_ENV} is set" if PLANES else "PLANES is off"
+    def _verify(self, head: _OpenCVHead, first: list[Any], info: dict[str, Any]) -> None:
+        """Wait for OpenCV's first frames and compare PyAV's with them: :class:`_NoPlanes` when they differ."""
+        head.join()
+        if head.error is not None:
+            raise head.error
+        if not head.opened:
+            raise VideoError(f"{self.video_path}: OpenCV cannot open this file; re-encode it, e.g. to H.264 .mp4")
+        why = _first_frames_differ(first, head.frames)
+        if why is not None:
+            raise _NoPlanes(why)
+        self.total, info["fps"] = head.total, head.fps
+
+    def _encode_all(self, tmp: Path, t0: float, planes: Any = None, head: _OpenCVHead | None = None,
+                    info: dict[str, Any] | None = None, cap: cv2.VideoCapture | None = None) -> None:
+        """Decode (PyAV's ``planes``, or OpenCV's ``cap``), scale and encode every frame into ``tmp``."""
+        info = {} if info is None else info
+        if cap is not None:
+            self.total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+            info["fps"] = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
         else:
-            planes, why = _pyav_frames(self.video_path)
-        if planes is not None:
-            cap.release()
-        else:
-            self.decoder_note = f"OpenCV BGR ({why})"
-        with self._lock:
-            self._tmp, self._reader = tmp, _ChunkReader(tmp)
+            self.total = int(info.get("frames") or 0)  # PyAV's count until OpenCV's header is read
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="proxy-enc")
         pending: list[Any] = []
         fh = None
@@ -538,10 +614,15 @@ class ProxyBuilder:
         out_hw: tuple[int, int] | None = None
         encoder: Any = None
         n_in = 0
+        first: list[Any] = []  # PyAV's first frames, compared with OpenCV's before anything is kept
+        verified = head is None
         try:
             def drain(keep: int) -> None:
-                nonlocal fh
+                nonlocal fh, verified
                 while len(pending) > keep:
+                    if not verified:
+                        self._verify(head, first, info)
+                        verified = True
                     data = pending.pop(0).result()
                     i = self.done
                     if i % CHUNK == 0:
@@ -562,11 +643,13 @@ class ProxyBuilder:
                     raise ProxyCancelled(f"display proxy of {self.video_path} cancelled (nothing was kept)")
                 td = time.perf_counter()
                 if planes is not None:
-                    frame = next(planes, None)
+                    frame = self._next_planes(planes, n_in)
                     decode_s += time.perf_counter() - td
                     if frame is None:
                         break
                     if src_hw is None:
+                        if frame.format.name not in ("yuv420p", "yuvj420p"):
+                            raise _NoPlanes(f"pixel format {frame.format.name}")
                         src_hw = (frame.height, frame.width)
                         out_hw = proxy_size(src_hw[0], src_hw[1], self.long_side)
                         if _PlaneEncoder.usable(frame, out_hw):
@@ -574,6 +657,8 @@ class ProxyBuilder:
                             self.decoder_note = f"PyAV {encoder.how}"
                         else:
                             self.decoder_note = f"PyAV, BGR ({frame.format.name} to {out_hw[1]}x{out_hw[0]})"
+                    if len(first) < CHECK_FRAMES:
+                        first.append(frame)
                     if encoder is not None:
                         pending.append(pool.submit(encoder, frame))
                     else:
@@ -589,14 +674,19 @@ class ProxyBuilder:
                     pending.append(pool.submit(_scale_and_encode, bgr, out_hw))
                 n_in += 1
                 drain(AHEAD * self.workers)
+            if planes is not None and n_in == 0:
+                raise _NoPlanes("PyAV decodes no frame")
             drain(0)
             if planes is not None and 0 < n_in < self.total:
                 # a truncated file: its last frame is damaged at the cut, and each FFmpeg build conceals
                 # that differently; the proxy shows OpenCV's (what Video.frame serves), not PyAV's
                 self._replace_last_frame(fh, n_in - 1, out_hw)
         finally:
+            for fut in pending:
+                fut.cancel()
             pool.shutdown(wait=True)
-            cap.release()
+            if cap is not None:
+                cap.release()
             if planes is not None:
                 planes.close()
             if fh is not None:
@@ -607,14 +697,27 @@ class ProxyBuilder:
         self.seconds = time.perf_counter() - t0
         meta = {"version": PROXY_VERSION, "content_hash": self.content_hash, "frame_count": n_in,
                 "header_frame_count": self.total, "source_size": list(src_hw), "proxy_size": list(out_hw),
-                "long_side": self.long_side, "fps": fps, "jpeg_quality": JPEG_QUALITY, "chunk": CHUNK,
-                "video": self.video_path.name, "build_seconds": round(self.seconds, 3),
-                "decode_seconds": round(decode_s, 3), "decoder": self.decoder_note}
+                "long_side": self.long_side, "fps": info.get("fps", 30.0), "jpeg_quality": JPEG_QUALITY,
+                "chunk": CHUNK, "video": self.video_path.name, "build_seconds": round(self.seconds, 3),
+                "decode_seconds": round(decode_s, 3), "decoder": self.decoder_note,
+                "skip_loop_filter": info.get("skip_loop_filter") if planes is not None else None}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         self.total = n_in
         if self.progress is not None:
             self.progress(n_in, n_in)
 
+    @staticmethod
+    def _next_planes(planes: Any, n_in: int) -> Any:
+        """PyAV's next frame, or None at the end; a decode error among the first frames sends the build
+        to OpenCV (:class:`_NoPlanes`), a later one is the video's error."""
+        import av
+
+        try:
+            return next(planes, None)
+        except av.FFmpegError as exc:
+            if n_in < CHECK_FRAMES:
+                raise _NoPlanes(f"PyAV cannot decode the file ({exc})") from exc
+            raise
 
     def _replace_last_frame(self, fh: Any, i: int, out_hw: tuple[int, int]) -> None:
         """Write frame ``i`` again from OpenCV's decode (appended to its chunk; the index points at it)."""

@@ -41,6 +41,10 @@ import numpy as np
 
 __all__ = ["run", "make_long_video"]
 
+#: Proxy builds timed per video (each into its own folder); the faster counts, as the decode references
+#: count the faster of their runs: a single build paid alone for a slow moment of a shared machine.
+BUILDS = 2
+
 
 def make_long_video(path: str | os.PathLike, n_frames: int, size: tuple[int, int] = (72, 96), fps: float = 30.0,
                     codec: str = "MJPG") -> Path:
@@ -301,17 +305,24 @@ def run(quick: bool = False, n_frames: int | None = None, n_seeks: int | None = 
         refs0 = decode_references(path)
         from rpan_core.video import exact_hash
 
-        # hashed before the clock starts: the ratio is the build's own speed
-        builder = ProxyBuilder(path, Path(tmp) / "proxies", content_hash=exact_hash(path))
-        t0 = time.perf_counter()
-        proxy = builder.run()
-        build_s = time.perf_counter() - t0
+        # hashed before the clock starts: the ratio is the build's own speed. Built twice (two folders),
+        # the faster counts: the same treatment as the decode references (the faster of several runs)
+        content_hash = exact_hash(path)
+        builds = []
+        for k in range(BUILDS):
+            t0 = time.perf_counter()
+            proxy = ProxyBuilder(path, Path(tmp) / f"proxies{k}", content_hash=content_hash).run()
+            builds.append(time.perf_counter() - t0)
+            if k < BUILDS - 1:
+                proxy.close()
+        build_s = min(builds)
         refs1 = decode_references(path)
         # sequential decode with either decoder (the faster of two runs each); the headline ratio is to the
         # faster decoder, the other ratios say how it stands against each
         refs = {k: max(refs0[k], refs1[k]) for k in refs0}
         fps = proxy.frame_count / build_s
         out["proxy_build"] = {"seconds": round(build_s, 2), "frames_per_s": round(fps, 1),
+                              "builds_s": [round(b, 3) for b in builds],
                               "sequential_decode_frames_per_s": refs["strict"],
                               "sequential_decode_cv2_frames_per_s": refs["cv2"],
                               "sequential_decode_pyav_frames_per_s": refs["pyav"],

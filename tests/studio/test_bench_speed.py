@@ -37,3 +37,16 @@ def test_the_table_gives_both_decoders_and_the_stricter_first():
     assert row.startswith("| cam01.mp4 (100 fr, 1080x1920) | **0.61** / 0.74 | 6.0 |")
     assert "| **0.55** / 0.81 (250 fps; decode PyAV 450, cv2 310; network 900) |" in row
     assert row.count("|") == 10
+
+
+def test_the_proxy_build_is_timed_as_often_as_needed_and_the_faster_counts(tmp_path):
+    """The decode references count the faster of their runs; the build must get the same treatment (two
+    builds into two folders, the faster one in the ratio), not one build paying alone for a slow moment."""
+    from rpan_studio import bench_scrub
+
+    path = bench_scrub.make_long_video(tmp_path / "short.avi", 24)
+    out = bench_scrub.run(video=path, n_seeks=3, compare=False)
+    pb = out["proxy_build"]
+    assert len(pb["builds_s"]) == bench_scrub.BUILDS == 2
+    assert abs(pb["seconds"] - min(pb["builds_s"])) <= 0.006
+    assert abs(pb["frames_per_s"] - 24 / min(pb["builds_s"])) < 0.2 * pb["frames_per_s"]
