@@ -107,3 +107,21 @@ def test_cpu_share_leaves_cores_to_the_pipeline_and_restores():
     assert inside == max(1, min(before, (os.cpu_count() or 2) - 2))
     with cpu_share("cuda:0", workers=1):
         assert torch.get_num_threads() == before
+
+
+def test_blocks_started_early_and_never_read_stop_their_threads_on_close():
+    """frame_blocks(start=True) decodes before the first block is asked for (analysis builds its model
+    meanwhile); closing it unread (the model failed to load) stops the decode thread."""
+    import threading
+
+    started = threading.Event()
+
+    def frames():
+        started.set()
+        yield from _frames(10_000)
+
+    blocks = frame_blocks(frames(), [8] * 1250, lambda f: f, (4, 6, 3), depth=1, start=True)
+    assert started.wait(5)
+    blocks.close()
+    assert not any(t.name == "analysis-decode" and t.is_alive() for t in threading.enumerate())
+    assert next(blocks, None) is None
