@@ -449,7 +449,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         if stream != "flow" and not followed:
             from rpan_core.yuv_frames import analysis_frames
 
-            source, transform, decode_report = analysis_frames(video, in_size)
+            source, transform, decode_report = analysis_frames(video, in_size, device=dev)
             blocks = frame_blocks(source, [min(n, min(steps, t + m) * s) - t * s for t in starts], transform,
                                   (*in_size, 3), start=True)
         try:
