@@ -252,28 +252,32 @@ def _analyze_followed(model: Any, video: Any, dev: Any, tmp: Path, out: dict, pr
     """Every frame through an aspect-preserving window (``rpan_core.crops``: letterbox, or a crop
     following the person), one LSTM chain; arrays written into ``out`` memmaps under ``tmp``."""
     from rpan_core.crops import Follower
+    from rpan_core.pipeline import prefetch
 
     n = video.frame_count
     follower = Follower(model, dev)
     k = -1
-    for k, fr in enumerate(video.frames()):
-        if k >= n:
-            break
-        if k % 8 == 0 and _cancelled(cancel):
-            raise AnalysisCancelled(f"analysis of {video_path} cancelled")
-        r = follower.step(fr)
-        chunk = {"attention": r.attention.astype(np.float16), "dummy": r.dummy.astype(np.float16),
-                 "xy": r.xy.astype(np.float32), "conf": r.conf.astype(np.float32),
-                 "xy_argmax": r.xy_argmax.astype(np.float32), "conf_argmax": r.conf_argmax.astype(np.float32),
-                 "hidden": r.hidden.astype(np.float16), "probs": r.probs.astype(np.float32),
-                 "window": r.window.astype(np.float32)}
-        if not out:
+    # the next frames decode on a thread while the network runs (one call a frame: the crop of frame t+1
+    # is made around frame t's joints, so the frames cannot be batched without changing the results)
+    with contextlib.closing(prefetch(video.frames(), depth=4)) as frames:
+        for k, fr in enumerate(frames):
+            if k >= n:
+                break
+            if k % 8 == 0 and _cancelled(cancel):
+                raise AnalysisCancelled(f"analysis of {video_path} cancelled")
+            r = follower.step(fr)
+            chunk = {"attention": r.attention.astype(np.float16), "dummy": r.dummy.astype(np.float16),
+                     "xy": r.xy.astype(np.float32), "conf": r.conf.astype(np.float32),
+                     "xy_argmax": r.xy_argmax.astype(np.float32), "conf_argmax": r.conf_argmax.astype(np.float32),
+                     "hidden": r.hidden.astype(np.float16), "probs": r.probs.astype(np.float32),
+                     "window": r.window.astype(np.float32)}
+            if not out:
+                for key, v in chunk.items():
+                    out[key] = np.lib.format.open_memmap(tmp / f"{key}.npy", mode="w+", dtype=v.dtype, shape=(n, *v.shape))
             for key, v in chunk.items():
-                out[key] = np.lib.format.open_memmap(tmp / f"{key}.npy", mode="w+", dtype=v.dtype, shape=(n, *v.shape))
-        for key, v in chunk.items():
-            out[key][k] = v
-        if progress is not None and (k % 8 == 7 or k == n - 1):
-            progress(k + 1, n)
+                out[key][k] = v
+            if progress is not None and (k % 8 == 7 or k == n - 1):
+                progress(k + 1, n)
     if k + 1 < n:
         from rpan_core.errors import VideoError
 

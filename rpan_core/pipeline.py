@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
-__all__ = ["area_resize", "frame_blocks", "auto_batch", "cpu_share", "default_workers"]
+__all__ = ["area_resize", "frame_blocks", "auto_batch", "cpu_share", "default_workers", "prefetch"]
 
 #: The integer pre-shrink keeps at least this many source pixels per target pixel on each axis.
 AREA_MARGIN = 3
@@ -244,3 +244,60 @@ class FrameBlocks:
     def __del__(self) -> None:
         if not self._done:
             self._stop.set()
+
+
+def prefetch(items: Iterable[Any], depth: int = 4, name: str = "analysis-prefetch") -> Iterator[Any]:
+    """``items`` in order, produced by a thread up to ``depth`` ahead of the caller.
+
+    Why: an analysis that must run the network frame by frame (the labeling preset follows the
+    person: frame t+1's crop comes from frame t's joints, so nothing can be batched) used to
+    decode each frame in between two network calls; decoding (FFmpeg inside OpenCV) releases
+    the GIL, so on a thread it overlaps the network instead. Errors are raised in the caller;
+    closing the iterator stops the thread.
+    """
+    q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
+    stop = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        it = iter(items)
+        try:
+            for item in it:
+                if not put((item,)):
+                    return
+            put(_END)
+        except BaseException as exc:  # raised in the caller
+            put(exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    t = threading.Thread(target=work, daemon=True, name=name)
+    t.start()
+
+    def gen() -> Iterator[Any]:
+        try:
+            while True:
+                got = q.get()
+                if got is _END:
+                    return
+                if isinstance(got, BaseException):
+                    raise got
+                yield got[0]
+        finally:
+            stop.set()
+            t.join(timeout=10)
+
+    return gen()
