@@ -22,7 +22,10 @@ videos) cannot adapt on a CPU. Here:
 * ``best.pt`` is chosen by PCK@0.1 on labeled frames of videos outside the training
   split; without such frames the run says so and keeps ``last.pt`` only;
   ``last.pt`` is written per time interval and at the end, as float16 weights
-  (a few MB).
+  (a few MB);
+* the same recipe runs on a GPU when there is one (``--device``, as ``rpan train``
+  everywhere): the cached features stay on the device, checkpoints are written from
+  a CPU copy, so they load anywhere.
 """
 from __future__ import annotations
 
@@ -62,6 +65,7 @@ class KeyframeConfig:
     run_dir: str | None = None
     save_every_s: float = 60.0
     threads: int | None = None
+    device: str | None = None  # None/'auto': CUDA when there is one (rpan_core.device.pick_device)
     splits: tuple[str, ...] = ("train",)
     eval_every_s: float = 60.0
     min_steps: int = 10  # even when caching used up the time budget: an untrained head is no use
@@ -199,11 +203,12 @@ def trunk_taps(model: Any, images: np.ndarray, batch: int = 32, split: int | Non
     rest of the trunk each step.
     """
     bb = model.backbone
+    dev = next(model.parameters()).device
     out: list[list[torch.Tensor]] = []
     was = bb.training
     bb.eval()
     for s in range(0, len(images), batch):
-        x = model.preprocess(images[s:s + batch][None])[0]
+        x = model.preprocess(images[s:s + batch][None])[0].to(dev)
         out.append([t.half() for t in (bb.taps(x) if split is None else bb.taps_before(x, split))])
     bb.train(was)
     return [torch.cat([o[i] for o in out]) for i in range(len(out[0]))]
@@ -249,7 +254,7 @@ def save_small(path: Path, model: Any, classes: Sequence[str], train_config: dic
     """A checkpoint with float16 weights (a few MB); loading converts back to the model's float32."""
     from rpan_core.checkpoint import save_checkpoint
 
-    half = copy.deepcopy(model).half()
+    half = copy.deepcopy(model).cpu().half()
     return save_checkpoint(path, half, classes=list(classes), train_config=train_config, metrics=metrics)
 
 
@@ -258,6 +263,7 @@ def held_out_pck(model: Any, keys: Sequence[Keyframe], frames: Sequence[np.ndarr
     from rpan_core.targets import decode_quadratic
 
     size = tuple(model.cfg.input_size)
+    dev = next(model.parameters()).device
     ok = tot = 0
     model.eval()
     with torch.no_grad():
@@ -266,9 +272,9 @@ def held_out_pck(model: Any, keys: Sequence[Keyframe], frames: Sequence[np.ndarr
             if box is None:
                 continue
             win = Window.around_box(box, size, MARGIN)
-            x = model.preprocess(win.warp(fr)[None, None])
+            x = model.preprocess(win.warp(fr)[None, None]).to(dev)
             out, _ = model.step(x[:, 0], model.init_state(1))
-            xy = win.to_frame(decode_quadratic(out.attention[0], size)[0].numpy())
+            xy = win.to_frame(decode_quadratic(out.attention[0].cpu(), size)[0].numpy())
             side = max(box[2] - box[0], box[3] - box[1])
             d = np.linalg.norm(xy - k.xy, axis=-1)
             ok += int(((d <= alpha * side) & k.visible).sum())
@@ -278,6 +284,7 @@ def held_out_pck(model: Any, keys: Sequence[Keyframe], frames: Sequence[np.ndarr
 
 def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None) -> Path:
     """Train the labeling preset on the project's keyframes; returns the run folder (``last.pt``, maybe ``best.pt``)."""
+    from rpan_core.device import pick_device
     from rpan_core.project import Project
     from rpan_core.runlog import EventLog, new_run_dir
     from rpan_core.skeleton import get_skeleton
@@ -289,6 +296,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         raise ConfigError("give a time budget (--minutes) or a step count (--steps)")
     if kc.minutes is not None and kc.minutes <= 0 or kc.steps is not None and kc.steps <= 0:
         raise ConfigError("--minutes and --steps must be positive")
+    device = pick_device(kc.device)  # before anything is written: a wrong --device is one clear line
     t_start = time.time()
     project = Project.open(kc.project)
     sk = get_skeleton(project.skeleton)
@@ -310,14 +318,14 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
                                 "label some keyframes (or import them) first")
         rng = np.random.default_rng(kc.seed)
         torch.manual_seed(kc.seed)
-        model = new_model(kc, sk.name, classes)
+        model = new_model(kc, sk.name, classes).to(device)
         if len(classes) != model.cfg.num_classes:
             classes = (list(classes) + [f"class{i}" for i in range(model.cfg.num_classes)])[:model.cfg.num_classes]
         size, grid = tuple(model.cfg.input_size), model.grid
         tcfg = {"recipe": "keyframes", **{k: v for k, v in asdict(kc).items() if k != "extra"}, "clip_len": 1}
         (run / "config.json").write_text(json.dumps({"model": model.cfg.to_dict(), "train": tcfg}, indent=1))
         log.write("start", config=tcfg, keyframes=len(keys), held_out=len(val_keys))
-        note(f"{len(keys)} labeled frames x {kc.copies} crops; caching the frozen trunk's features")
+        note(f"{len(keys)} labeled frames x {kc.copies} crops on {device}; caching the frozen trunk's features")
         frames = _read_frames(keys)
         imgs, xys, viss, labs = labeled_crops(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
                                               rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect, flip_prob=kc.aug_flip)
@@ -383,10 +391,10 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         model.train()
         while progress() < 1.0 or step < min(kc.min_steps, kc.steps or kc.min_steps):
             idx = torch.from_numpy(rng.integers(0, n, kc.batch))
-            cube = model.backbone.neck(batch_taps(model, taps, idx, split))
+            cube = model.backbone.neck(batch_taps(model, taps, idx.to(device), split))
             out, _ = model.step_features(cube, model.init_state(len(idx)))
-            tg = joint_targets(xy_t[idx], vis_t[idx], size, grid, sigma_px=kc.sigma_px)
-            loss = pose_loss(out.attention, out.dummy, tg, lab_t[idx])  # unlabeled joints are unknown: no loss
+            tg = joint_targets(xy_t[idx], vis_t[idx], size, grid, sigma_px=kc.sigma_px).to(device)
+            loss = pose_loss(out.attention, out.dummy, tg, lab_t[idx].to(device))  # unlabeled joints are unknown: no loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             lr = kc.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))
@@ -433,7 +441,7 @@ def cli_main(args: Any) -> int:
                         stride=getattr(args, "backbone_stride", None) or 4,
                         train_neck=not getattr(args, "freeze_backbone", False),
                         train_trunk=getattr(args, "train_trunk", None),
-                        flip_test=bool(getattr(args, "flip_test", False)))
+                        flip_test=bool(getattr(args, "flip_test", False)), device=getattr(args, "device", None))
     run = train_keyframes(kc)
     print(f"run folder: {run}")
     best = run / "best.pt"

@@ -48,7 +48,7 @@ class TrainingCurves(QWidget):
         self.loss_plot.showGrid(x=True, y=True, alpha=0.25)
         self.metric_plot = pg.PlotWidget(title="Validation", axisItems={"bottom": IntegerAxis("bottom")})
         self.metric_plot.setLabel("bottom", "epoch")
-        self.metric_plot.addLegend(offset=(10, 5), brush=(0, 0, 0, 170), colCount=3)
+        self.metric_legend = self.metric_plot.addLegend(offset=(10, 5), brush=(0, 0, 0, 170), colCount=3)
         self.metric_plot.showGrid(x=True, y=True, alpha=0.25)
         self.metric_plot.setYRange(0.0, 1.2, padding=0)  # headroom above 1.0 for the legend row
         self.metric_plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:.1f}") for v in range(6)]])
@@ -59,6 +59,8 @@ class TrainingCurves(QWidget):
             self.curves[k] = self.metric_plot.plot(
                 [], [], name=k, pen=pg.mkPen(self.COLORS[k], width=2),
                 symbol="o", symbolSize=6, symbolBrush=self.COLORS[k], symbolPen=None)
+        # below this the plots' titles, legends and axes leave no room for a curve (a short dialog)
+        self.setMinimumHeight(170)
         plots.addWidget(self.loss_plot)
         plots.addWidget(self.metric_plot)
         # why the validation plot is empty (no validation labels), said inside it until a point arrives
@@ -73,7 +75,12 @@ class TrainingCurves(QWidget):
         """A sentence in the validation plot while it has no point ('' hides it)."""
         self.empty_note.setText(text)
         has_points = any(self.x[k] for k in self.METRIC_KEYS)
-        self.empty_note.setVisible(bool(text) and not has_points)
+        self._show_note(bool(text) and not has_points)
+
+    def _show_note(self, show: bool) -> None:
+        """The note and the legend share the plot's top: a legend of curves that cannot come is hidden."""
+        self.empty_note.setVisible(show)
+        self.metric_legend.setVisible(not show)
 
     def clear(self) -> None:
         for k, c in self.curves.items():
@@ -100,4 +107,4 @@ class TrainingCurves(QWidget):
         for k in dirty:
             self.curves[k].setData(self.x[k], self.y[k])
         if any(k in self.METRIC_KEYS for k in dirty):
-            self.empty_note.hide()
+            self._show_note(False)

@@ -154,6 +154,21 @@ def test_cli_trains_the_labeling_preset(tiny, tmp_path, capsys):
     assert "--train-trunk belongs to the few-keyframe recipe" in capsys.readouterr().err
 
 
+def test_the_labeling_recipe_trains_on_the_device_it_is_given(tiny, tmp_path, capsys):
+    """``--device`` reaches the few-keyframe recipe (it used to train on the CPU whatever was asked)."""
+    from rpan_core.cli import main
+
+    folder, _ = tiny
+    assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--max-steps", "1", "--copies", "1",
+                 "--batch", "2", "--input-size", "64x64", "--run-dir", str(tmp_path / "cpu"), "--device", "cpu"]) == 0
+    assert json.loads((tmp_path / "cpu" / "config.json").read_text())["train"]["device"] == "cpu"
+    assert "crops on cpu" in (tmp_path / "cpu" / "log.txt").read_text()
+    if not torch.cuda.is_available():
+        assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--max-steps", "1",
+                     "--run-dir", str(tmp_path / "gpu"), "--device", "cuda"]) != 0
+        assert "no CUDA GPU" in capsys.readouterr().err and not (tmp_path / "gpu").exists()
+
+
 def test_an_unlabeled_joint_is_unknown_not_invisible(tmp_path, monkeypatch):
     """A partly labeled frame trains only its labeled joints: the loss mask follows the labels (swapped on
     flipped crops), and a joint labeled "not visible" still counts (it trains the dummy cell)."""

@@ -87,3 +87,21 @@ def test_the_shipped_demo_checkpoint_is_a_named_choice_beside_the_current_one(qt
     qtbot.addWidget(same)
     same.show()
     assert not same.init_demo.isVisible() and same.init_current.text().startswith("Demo checkpoint")
+
+
+def test_the_empty_validation_note_hides_the_legend_it_would_cover_until_a_point_arrives(qtbot):
+    """In a short dialog the note sat on the legend's row; the legend of an empty plot says nothing."""
+    from rpan_studio.dialogs.training_curves import TrainingCurves
+
+    curves = TrainingCurves()
+    qtbot.addWidget(curves)
+    curves.resize(600, 100)
+    curves.show()
+    assert curves.height() >= 170  # a short dialog cannot squash the plots below their titles and axes
+    assert curves.metric_legend.isVisible()
+    curves.set_empty_note("No validation labels:\nnothing to plot")
+    assert curves.empty_note.isVisible() and not curves.metric_legend.isVisible()
+    curves.add([{"type": "epoch", "epoch": 1, "val_pck": 0.5}])
+    assert not curves.empty_note.isVisible() and curves.metric_legend.isVisible()
+    curves.set_empty_note("")
+    assert curves.metric_legend.isVisible()
