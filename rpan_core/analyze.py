@@ -198,6 +198,8 @@ class Analysis:
     # how the frames were read: rpan_core.yuv_frames.DecodeReport as a dict (path "yuv" or "exact", the colour
     # matrix, the check against the exact path, why the exact path was taken); None for older entries
     decode: dict | None = None
+    # the digest of the pose prior ``xy`` / ``conf`` were decoded with (rpan_core.pose_prior), None: the plain decode
+    pose_prior: str | None = None
 
     @property
     def num_frames(self) -> int:
@@ -675,14 +677,16 @@ def _to_device(state: Any, dev: Any) -> Any:
 
 def pose_pck(analysis: Analysis, frames: np.ndarray, xy: np.ndarray, visible: np.ndarray,
              bbox: np.ndarray | None = None, alpha: float = 0.2) -> dict[str, Any]:
-    """PCK@alpha of an analysis against ground-truth joints on ``frames`` (arg-max and refined)."""
+    """PCK@alpha of an analysis against ground-truth joints on ``frames`` (arg-max and refined; "refined" is the
+    analysis's ``xy``, decoded with the pose prior when it was, as ``decode`` says)."""
     from rpan_core.targets import pck
     from rpan_core.targets import label_bbox
 
     frames = np.asarray(frames, np.int64)
     gt, vis = np.asarray(xy, np.float32), np.asarray(visible, bool)
     bb = label_bbox(gt, vis) if bbox is None else np.asarray(bbox, np.float32)
-    res: dict[str, Any] = {"frames": int(len(frames))}
+    res: dict[str, Any] = {"frames": int(len(frames)),
+                           "decode": "pose prior" if getattr(analysis, "pose_prior", None) else "refined"}
     for name, pred in (("argmax", analysis.xy_argmax), ("refined", analysis.xy)):
         per, mean = pck(np.asarray(pred[frames]), gt, vis, bb, alpha=alpha)
         res[name] = {"mean": float(mean), "per_joint": [None if not np.isfinite(v) else float(v)
@@ -719,6 +723,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
                         help="with --poses-out: each joint's track through a running median of N frames (odd, e.g. "
                              "9 at 60 fps) before writing; drops one-frame misses of a model on a camera view it "
                              "never saw")
+    parser.add_argument("--pose-prior", action="store_true",
+                        help="with --project: decode the poses with a limb-length prior learned from the project's "
+                             "labeled poses (each joint's strongest attention peaks, chosen jointly so limbs keep "
+                             "their lengths; rpan_core.pose_prior): a wrist is not put on an arm-like thing beyond "
+                             "arm's reach. The poses printed, written by --poses-out and scored against the labels")
     parser.add_argument("--video", dest="video_opt", metavar="VIDEO",
                         help="the video (same as the positional VIDEO): a file, a frame folder, or with --project "
                              "the video's id in the project")
@@ -828,7 +837,7 @@ def _cli_video(project: Any, video: str) -> Any:
                       "(rpan add / File > Add videos), or give its id")
 
 
-def _cli_persons(args: argparse.Namespace, project: Any) -> int:
+def _cli_persons(args: argparse.Namespace, project: Any, prior: Any = None) -> int:
     """``--person N`` / ``--person all``: per-person analysis on crops (rpan_core.person_analysis)."""
     from rpan_core.person_analysis import analyze_persons, analyze_project_person
 
@@ -859,6 +868,10 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
             res = analyze_persons(project, rec.id, args.checkpoint, persons, **kw)
     finally:
         bar.close()
+    if prior is not None:
+        from rpan_core.pose_prior import with_pose_prior
+
+        res = {pid: with_pose_prior(a, prior) for pid, a in res.items()}
     names = {p.id: p.name for p in project.persons(rec.id)}
     rows = []
     for pid, a in res.items():
@@ -875,6 +888,8 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
                                       np.asarray(la.visible, bool)[keep] & lab[keep])
         rows.append(row)
     summary: dict[str, Any] = {"video": str(rec.path), "video_id": rec.id, "persons": rows}
+    if prior is not None:
+        summary["pose_prior"] = _prior_summary(prior)
     if getattr(args, "poses_out", None):
         from rpan_core.formats.coco_poses import write_poses
 
@@ -883,6 +898,8 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
+        if prior is not None:
+            print(_prior_line(prior))
         for r in rows:
             b = r["boxes"]
             print(f"{r['name']} (person {r['person']}): {'cached' if r['cached'] else 'analyzed'} {r['frames']} "
@@ -895,10 +912,20 @@ def _cli_persons(args: argparse.Namespace, project: Any) -> int:
     return 0
 
 
+def _prior_summary(prior: Any) -> dict[str, Any]:
+    return {"digest": prior.digest(), "labeled_poses": prior.poses, "limbs": len(prior.edges), "weight": prior.weight,
+            "candidates": prior.k}
+
+
+def _prior_line(prior: Any) -> str:
+    return (f"poses decoded with the pose prior ({len(prior.edges)} limbs learned from {prior.poses} labeled poses of "
+            f"the project; {prior.k} peaks per joint)")
+
+
 def _pck_line(p: dict) -> str:
     """The printed line of a ``pck@0.2`` summary entry (a whole-frame analysis or one person's)."""
     return (f"PCK@0.2 on {p['frames']} labeled frames: arg-max {p['argmax']['mean']:.3f}, "
-            f"refined {p['refined']['mean']:.3f}")
+            f"{p.get('decode', 'refined')} {p['refined']['mean']:.3f}")
 
 
 def cli_main(args: argparse.Namespace) -> int:
@@ -915,6 +942,16 @@ def cli_main(args: argparse.Namespace) -> int:
         from rpan_core.smoothing import median_smooth
 
         median_smooth(np.zeros((1, 1, 2)), args.smooth)  # an even or negative window: its one line now, not after
+    prior = None
+    if getattr(args, "pose_prior", False):
+        if project is None:
+            raise ConfigError("--pose-prior learns the limb lengths from a project's labeled poses: give --project P")
+        if args.all or args.flow_checkpoint:
+            raise ConfigError("--pose-prior decodes one video's analysis of one stream: give VIDEO (or --person), "
+                              "without --all and --flow-checkpoint")
+        from rpan_core.pose_prior import prior_from_project
+
+        prior = prior_from_project(project)  # no labels, too few: its one line now, before any work
     if getattr(args, "video_opt", None) is not None:
         if args.video is not None and args.video != args.video_opt:
             raise ConfigError("give the video once: as VIDEO or as --video, not both")
@@ -922,7 +959,7 @@ def cli_main(args: argparse.Namespace) -> int:
     if args.all:
         return _cli_all(args, project)
     if getattr(args, "person", None):
-        return _cli_persons(args, project)
+        return _cli_persons(args, project, prior)
     if getattr(args, "box", None):
         raise ConfigError("--box is a person's box: give it with --project P --person N")
     if args.video is None:
@@ -940,6 +977,10 @@ def cli_main(args: argparse.Namespace) -> int:
                               progress=prog, stride=args.stride, refresh=args.refresh)
     finally:
         bar.close()
+    if prior is not None:
+        from rpan_core.pose_prior import with_pose_prior
+
+        a = with_pose_prior(a, prior)
     summary: dict[str, Any] = {"video": args.video, "frames": a.num_frames, "cached": a.from_cache,
                                "analysis": str(a.path), "stride": a.stride, "video_pred": a.video_class,
                                "video_prob": float(a.video_probs[a.video_pred]), "seconds": a.seconds,
@@ -948,6 +989,8 @@ def cli_main(args: argparse.Namespace) -> int:
         summary["fusion_weights"] = list(a.weights)
         summary["streams"] = {k: {"analysis": str(s.path), "video_pred": s.video_class, "cached": s.from_cache,
                                   "video_prob": float(s.video_probs[s.video_pred])} for k, s in a.streams.items()}
+    if prior is not None:
+        summary["pose_prior"] = _prior_summary(prior)
     if project is not None:
         lab = _project_labels(project, a.video_hash, args.video)
         if lab is not None:
@@ -969,6 +1012,8 @@ def cli_main(args: argparse.Namespace) -> int:
             print(f"fused {a.weights[0]:g}:{a.weights[1]:g} (spatial:temporal):")
         print(f"video prediction: {a.video_class} ({summary['video_prob']:.1%})"
               + (f"  (true: {summary['true_action']})" if "true_action" in summary else ""))
+        if prior is not None:
+            print(_prior_line(prior))
         if "pck@0.2" in summary:
             print(_pck_line(summary["pck@0.2"]))
         if "poses_out" in summary:

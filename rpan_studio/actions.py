@@ -72,6 +72,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("annotation", "Annotated pose", "N", "Toggle the annotated pose"),
     # ---- model
     ActionSpec("analyze", "&Analyze current video", "Ctrl+R", "Analyze the current video"),
+    ActionSpec("pose_prior", "Decode poses with the &limb-length prior", "",
+               "Choose each joint among its strongest attention peaks so that the limbs keep the lengths of this "
+               "project's labeled poses (rpan analyze --pose-prior): an arm is not put on an arm-like thing out of "
+               "its reach. Learned from the labels when the video is analyzed (Ctrl+R after labeling more)"),
     ActionSpec("choose_checkpoint", "Choose &checkpoint...", "Ctrl+Shift+K", "Analyze with another checkpoint"),
     ActionSpec("model_card", "Model &card...", "Ctrl+I",
                "What the current model was trained on, and whether the open video is far from it"),
@@ -153,7 +157,7 @@ MENUS: dict[str, tuple[str, ...]] = {
               "next_lowconf", "goto_frame", "first_frame", "last_frame", "-", "fit_view", "heat", "skeleton", "annotation"),
     "&Persons": ("add_person", "next_person", "previous_person", "rename_person", "delete_person", "-",
                  "swap_persons", "-", "draw_box", "set_box", "remove_box"),
-    "&Model": ("analyze", "model_card", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
+    "&Model": ("analyze", "pose_prior", "model_card", "choose_checkpoint", "choose_flow_checkpoint", "fusion_weights", "-", "train", "compare"),
     "&Help": ("help",),
 }
 

@@ -71,6 +71,7 @@ __all__ = ["MainWindow"]
 
 ORG, APP = "RPAN", "RPAN Studio"
 ALIGN_SIDES_KEY = "propagate/align_sides"  # QSettings key of Edit > Propagation takes the keyframes' left/right
+POSE_PRIOR_KEY = "analysis/pose_prior"  # QSettings key of Model > Decode poses with the limb-length prior
 
 
 class MainWindow(QMainWindow):
@@ -214,7 +215,7 @@ class MainWindow(QMainWindow):
             "set_box": self.persons.set_box, "remove_box": self.persons.remove_box, "draw_box": self._draw_box_mode,
             "propagate": self.session.propagate, "swap_sides": lab.swap_sides,
             "swap_sides_range": self._swap_range_dialog, "check_sides": self.session.check_sides,
-            "propagate_align_sides": self._align_sides_changed,
+            "propagate_align_sides": self._align_sides_changed, "pose_prior": self._pose_prior_changed,
         }
 
     def _build_actions(self) -> None:
@@ -227,6 +228,10 @@ class MainWindow(QMainWindow):
         align.setCheckable(True)  # a choice remembered between sessions, off until the user turns it on
         align.setChecked(str(self.settings.value(ALIGN_SIDES_KEY, "false")).lower() == "true")
         self.session.align_sides = align.isChecked()
+        prior = self.actions_["pose_prior"]
+        prior.setCheckable(True)  # remembered like the propagation's choice; off until turned on
+        prior.setChecked(str(self.settings.value(POSE_PRIOR_KEY, "false")).lower() == "true")
+        self.session.pose_prior = prior.isChecked()
         self.undo_action, self.redo_action = cmds.make_undo_actions(self.undo_stack, self)
         self.addAction(self.undo_action)
         self.addAction(self.redo_action)
@@ -649,6 +654,18 @@ class MainWindow(QMainWindow):
         self.settings.setValue(ALIGN_SIDES_KEY, on)
         self.statusBar().showMessage("propagation " + ("takes the keyframes' left/right for the model's poses" if on
                                                        else "keeps the model's own left/right"), 5000)
+
+    def _pose_prior_changed(self) -> None:
+        """Model > Decode poses with the limb-length prior: remembered, and the shown video read again (its
+        attention is cached, so this decodes the poses again, in the worker)."""
+        on = self.actions_["pose_prior"].isChecked()
+        self.session.pose_prior = on
+        self.settings.setValue(POSE_PRIOR_KEY, on)
+        self.statusBar().showMessage("poses " + ("decoded with the limb-length prior learned from your labels" if on
+                                                 else "decoded from each joint's strongest attention peak"), 5000)
+        st = self.state
+        if st.video_id is not None and st.checkpoint and (st.analysis is not None or st.person_analyses):
+            self._guard(self.analyze)
 
     def _draw_box_mode(self) -> None:
         """Persons > Draw box: the next left drag draws the selected person's box (again: leave the mode)."""

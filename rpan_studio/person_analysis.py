@@ -67,13 +67,14 @@ def person_boxes_of(project: Project, video_id: int) -> dict[int, np.ndarray]:
 
 
 def analyze_persons(video_path: str, checkpoint: str, boxes: dict[int, np.ndarray], *, project: Any = None,
-                    analyze_person_fn: Callable[..., Any] | None = None,
+                    analyze_person_fn: Callable[..., Any] | None = None, prior: Any = None,
                     progress: Callable[[int, int], None] | None = None,
                     cancel: Callable[[], bool] | None = None) -> dict[int, Any]:
     """Analyze each person of ``boxes`` on its crops, one after the other; ``{person id: analysis}``.
 
     ``progress(done, total)`` runs over all persons' frames together; ``cancel`` is
     passed to each person's analysis (a cancelled one raises, as a whole-frame one does).
+    ``prior`` (a :class:`rpan_core.pose_prior.PosePrior`): each person's poses decoded with it.
     """
     fn = analyze_person_fn or default_analyze_person
     ids = sorted(int(k) for k in boxes)
@@ -88,6 +89,10 @@ def analyze_persons(video_path: str, checkpoint: str, boxes: dict[int, np.ndarra
             def sub(done: int, total: int, k: int = k) -> None:
                 progress(k * max(1, total) + done, len(ids) * max(1, total))
         out[pid] = fn(video_path, checkpoint, boxes[pid], person=pid, project=project, progress=sub, cancel=cancel)
+        if prior is not None:
+            from rpan_core.pose_prior import with_pose_prior
+
+            out[pid] = with_pose_prior(out[pid], prior)
     return out
 
 

@@ -45,6 +45,20 @@ def default_analyze(video_path: str, checkpoint: str, flow_checkpoint: str | Non
     return analyze_video(video_path, checkpoint, **kwargs)
 
 
+def _decoded_with(fn: Callable[..., Any], prior: Any) -> Callable[..., Any]:
+    """``fn`` (an analysis function) whose result's poses are decoded with the pose ``prior``
+    (:func:`rpan_core.pose_prior.with_pose_prior`, in the worker: it reads every frame's maps once)."""
+    import functools
+
+    from rpan_core.pose_prior import with_pose_prior
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return with_pose_prior(fn(*args, **kwargs), prior)
+
+    return run
+
+
 def _flow_task(video_path: str, cache_dir: str, progress: Callable[[int, int], None] | None = None,
                cancel: Callable[[], bool] | None = None) -> "FlowVolume":
     from rpan_core.flow import FlowParams, compute_flow
@@ -108,6 +122,7 @@ class Session(QObject):
         self.analyze_fn = analyze_fn or default_analyze
         self.analyze_person_fn = analyze_person_fn  # None: rpan_core's per-person analysis on crops
         self.align_sides = False  # propagation gives the model's poses the keyframes' left/right (Edit menu)
+        self.pose_prior = False  # poses decoded with the limb-length prior learned from the labels (Model menu)
         self.flipped_xy: dict[int, np.ndarray] = {}  # video id -> the model's poses on the mirrored video
         # a person whose box moved is read again on its new crops, once the edits pause (see _boxes_moved)
         self.auto_reanalyze = True
@@ -233,16 +248,34 @@ class Session(QObject):
         if not st.checkpoint:
             raise RPANError("no checkpoint chosen: use Model > Choose checkpoint, or train one first")
         rec = project.video(vid)
+        prior = self._pose_prior(project)
         if len(project.persons(vid)) > 1 and not st.two_streams and self._per_person():
-            return self._analyze_persons(project, vid)
+            return self._analyze_persons(project, vid, prior)
 
         def done(analysis: AnalysisLike, vid: int = vid) -> None:
             if vid == st.video_id:  # the person may have moved on; the result stays cached on disk
                 st.set_analysis(analysis)
 
         extra = {"flow_checkpoint": st.flow_checkpoint, "fuse": st.fusion_weights} if st.two_streams else {}
-        return self.tasks.run("analyze", self.analyze_fn, str(rec.path), st.checkpoint, project=project, **extra,
+        fn = self.analyze_fn if prior is None else _decoded_with(self.analyze_fn, prior)
+        return self.tasks.run("analyze", fn, str(rec.path), st.checkpoint, project=project, **extra,
                               on_done=done, label=f"analyzing {Path(rec.path).name}")
+
+    def _pose_prior(self, project: Project) -> Any:
+        """The limb-length prior to decode with (learned from the project's labels, here on the UI thread: a few
+        label reads), or None: off, two streams, or no labels to learn from (then said on the status bar)."""
+        if not self.pose_prior:
+            return None
+        if self.state.two_streams:
+            self.message.emit("the limb-length prior decodes one stream: two streams are shown as they read")
+            return None
+        from rpan_core.pose_prior import PriorError, prior_from_project
+
+        try:
+            return prior_from_project(project)
+        except PriorError as exc:
+            self.message.emit(f"poses decoded without the limb-length prior: {exc}")
+            return None
 
     def _per_person(self) -> bool:
         from rpan_studio.person_analysis import per_person_available
@@ -285,10 +318,11 @@ class Session(QObject):
 
         rec = project.video(vid)
         return self.tasks.run("reanalyze_boxes", analyze_persons, str(rec.path), st.checkpoint, boxes,
-                              project=project, analyze_person_fn=self.analyze_person_fn, on_done=done,
+                              project=project, analyze_person_fn=self.analyze_person_fn,
+                              prior=self._pose_prior(project), on_done=done,
                               label=f"reading {names} again on the moved box")
 
-    def _analyze_persons(self, project: Project, vid: int) -> TaskWorker:
+    def _analyze_persons(self, project: Project, vid: int, prior: Any = None) -> TaskWorker:
         from rpan_studio.person_analysis import analyze_persons, person_boxes_of, persons_without_box
 
         st = self.state
@@ -309,7 +343,7 @@ class Session(QObject):
                 st.set_person_analyses(analyses)
 
         return self.tasks.run("analyze", analyze_persons, str(rec.path), st.checkpoint, boxes, project=project,
-                              analyze_person_fn=self.analyze_person_fn, on_done=done,
+                              analyze_person_fn=self.analyze_person_fn, prior=prior, on_done=done,
                               label=f"analyzing {len(boxes)} persons of {Path(rec.path).name}, each on its crop")
 
     def propagate(self) -> TaskWorker:

@@ -176,7 +176,9 @@ def make_project(folder: Path, videos: list[Path], ref: dict, keys: dict[str, np
     return folder
 
 
-def predict(checkpoint: Path, video: Path) -> tuple[np.ndarray, float]:
+def predict(checkpoint: Path, video: Path, maps: Path | None = None) -> tuple[np.ndarray, float]:
+    """The model's poses on every frame (following the person) and the seconds per frame; with ``maps``
+    the attention, windows and dummy masses are kept there too, for re-decoding (``--prior``)."""
     import torch
 
     from rpan_core.checkpoint import load_checkpoint
@@ -186,8 +188,51 @@ def predict(checkpoint: Path, video: Path) -> tuple[np.ndarray, float]:
     model, _ = load_checkpoint(checkpoint)
     t = time.time()
     with open_video(video) as v, torch.no_grad():
-        xy = np.stack([r.xy for r in follow(model, v.frames())])
-    return xy, (time.time() - t) / len(xy)
+        res = list(follow(model, v.frames()))
+    secs = (time.time() - t) / len(res)
+    xy = np.stack([r.xy for r in res])
+    if maps is not None:
+        from rpan_core.atomic import save_with
+
+        arrays = {"attention": np.stack([r.attention for r in res]).astype(np.float16),
+                  "window": np.stack([r.window for r in res]), "dummy": np.stack([r.dummy for r in res]),
+                  "xy": xy, "input_size": np.asarray(model.cfg.input_size)}
+        save_with(maps, lambda fh: np.savez(fh, **arrays))
+    return xy, secs
+
+
+def maps_path(work: Path, name: str, stem: str) -> Path:
+    return work / f"maps-{name}-{stem}.npz"
+
+
+def prior_rows(r: dict, video: Path, work: Path, label: str) -> list[tuple[str, np.ndarray]]:
+    """``(label, poses)`` rows for ``--prior``: the poses decoded with the pose prior and, when the maps
+    had to be made again and their plain decode differs from the saved poses (code changed since the
+    run), that plain decode too, so the prior is compared with the same reading."""
+    pr, plain = prior_poses(r, video, work)
+    rows = []
+    if not np.allclose(plain, r["preds"][video.stem], atol=1e-3, equal_nan=True):
+        rows.append((f"{label}, read again now (same checkpoint, plain decode)", plain))
+    return rows + [(f"{label}, pose prior", pr)]
+
+
+def prior_poses(r: dict, video: Path, work: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The model's poses on ``video`` decoded with the pose prior learned from the model's own project
+    (its keyframes' labels, ``rpan_core.pose_prior``), from its saved attention maps, and the plain
+    decode of the same maps; a run saved before the maps were kept has them made once from its
+    checkpoint (no training)."""
+    from rpan_core.pose_prior import decode_frames, prior_from_project
+    from rpan_core.project import Project
+
+    mp = maps_path(work, r["name"], video.stem)
+    if not mp.is_file():
+        predict(Path(r["checkpoint"]), video, mp)
+    with np.load(mp) as z:
+        att, win, dummy, size = z["attention"], z["window"], z["dummy"], tuple(int(v) for v in z["input_size"])
+        plain = np.asarray(z["xy"], np.float64)
+    with Project.open(work / r["name"]) as proj:
+        prior = prior_from_project(proj)
+    return decode_frames(att, win, size, prior, dummy)[0].astype(np.float64), plain
 
 
 def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, float]:
@@ -215,7 +260,7 @@ def job(name: str, videos: list[Path], ref: dict, keys: dict, args: argparse.Nam
     end = events[-1]
     preds, spf = {}, []
     for v in [v for v in videos if v.stem not in keys] if name.startswith("loo-") else videos:
-        preds[v.stem], s = predict(ck, v)
+        preds[v.stem], s = predict(ck, v, maps_path(work, name, v.stem))
         spf.append(s)
     return {"name": name, "preds": preds, "train_s": secs, "steps": end.get("step"), "message": end.get("message"),
             "spf": float(np.mean(spf)), "checkpoint": str(ck), "mb": ck.stat().st_size / 1e6}
@@ -246,7 +291,7 @@ def save_result(work: Path, r: dict) -> None:
 # ----------------------------------------------------------------------------- report
 
 def all_views_section(r: dict, videos: list[Path], ref: dict, keys: dict, args: argparse.Namespace, say: Callable,
-                      side_by_side: int) -> None:
+                      side_by_side: int, work: Path | None = None) -> None:
     """Section 1: the all-views model on the frames between its keyframes, beside the baselines."""
     preds = r["preds"]
     keys = r.get("keys", keys)
@@ -263,12 +308,13 @@ def all_views_section(r: dict, videos: list[Path], ref: dict, keys: dict, args: 
         k = keys[v.stem]
         pred = preds[v.stem]
         other = np.setdiff1d(np.arange(len(xy)), k)
-        cands = {"model": pred, "model + keyframe residuals": with_residuals(pred, xy, k),
+        cands = {"model": pred, **(dict(prior_rows(r, v, work, "model")) if args.prior else {}),
+                 "model + keyframe residuals": with_residuals(pred, xy, k),
                  "blend": blend(pred, xy, vis, k), "interpolation": interpolate(xy, k),
                  "copy previous": copy_previous(xy, k)}
         for name, p in cands.items():
             e = err_over_side(p, xy, vis)[other]
-            agg[name].append(e)
+            agg.setdefault(name, []).append(e)
             say(row(f"{v.stem}: {name}", metrics(e)))
     for name, es in agg.items():
         say(row(f"**all views: {name}**", metrics(np.concatenate(es))))
@@ -329,7 +375,9 @@ def effort_section(res: dict, videos: list[Path], ref: dict, say: Callable) -> N
         say("")
 
 
-def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable, smooth: int = 0) -> None:
+def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable, smooth: int = 0,
+                prior_work: Path | None = None) -> None:
+    """Section 2; with ``prior_work`` (``--prior``) each view's poses also decoded with the pose prior."""
     say("\n## Leave one view out (keyframes of the other views; all frames of the held-out view)\n")
     say("| held-out view | PCK@0.1 strict | PCK@0.2 strict | PCK@0.2, one L/R swap allowed | "
         "PCK@0.1, swap allowed | error / side, swap allowed | joints to move @5 %, swap allowed | steps | "
@@ -341,9 +389,12 @@ def loo_section(res: dict, videos: list[Path], ref: dict, say: Callable, smooth:
             continue
         xy, vis = ref[held.stem]
         load = "%.2f" % r["load"][0] if r.get("load") else ""
-        for label, pred in ((held.stem, r["preds"][held.stem]),
-                            *(((f"{held.stem}, `--smooth {smooth}`", median_smooth(r["preds"][held.stem], smooth)),)
-                              if smooth > 1 else ())):
+        rows = [(held.stem, r["preds"][held.stem])]
+        if prior_work is not None:
+            rows += prior_rows(r, held, prior_work, held.stem)
+        if smooth > 1:
+            rows += [(f"{label}, `--smooth {smooth}`", median_smooth(p, smooth)) for label, p in rows]
+        for label, pred in rows:
             ms, mw = metrics(err_over_side(pred, xy, vis)), metrics(err_over_side(pred, xy, vis, swap=True))
             say(f"| {label} | {ms['pck10']:.3f} | {ms['pck20']:.3f} | {mw['pck20']:.3f} | {mw['pck10']:.3f} | "
                 f"{mw['err']:.3f} | {mw['move5']:.2f} | {r['steps']} | {load} |")
@@ -379,6 +430,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smooth", type=int, default=0, metavar="N",
                     help="also score the held-out views' poses through a running median of N frames "
                          "(rpan analyze --smooth N)")
+    ap.add_argument("--prior", action="store_true",
+                    help="also score the poses decoded with the pose prior learned from each model's keyframes "
+                         "(rpan analyze --pose-prior); with --report from the saved runs, no training (a run saved "
+                         "without its attention maps has them made once from its checkpoint)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per model (default 1: on a loaded "
                     "machine two threads per process were six times slower than one)")
     ap.add_argument("--parallel", type=int, default=1, help="train this many models side by side (processes)")
@@ -440,10 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['name']}: {r['message']}", flush=True)
 
     if "all" in res:
-        all_views_section(res["all"], videos, ref, keys, args, say, len(todo) if args.parallel > 1 else 1)
+        all_views_section(res["all"], videos, ref, keys, args, say, len(todo) if args.parallel > 1 else 1, work)
     effort_section({n: r for n, r in res.items() if n in dict(specs)}, videos, ref, say)
     if any(f"loo-{h.stem}" in res for h in videos):
-        loo_section(res, videos, ref, say, args.smooth)
+        loo_section(res, videos, ref, say, args.smooth, work if args.prior else None)
     say(f"\nTotal benchmark time {(time.time() - t_all) / 60:.1f} min.")
     if args.out:
         from rpan_core.atomic import write_text
