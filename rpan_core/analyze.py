@@ -254,28 +254,32 @@ def _analyze_followed(model: Any, video: Any, dev: Any, tmp: Path, out: dict, pr
     """Every frame through an aspect-preserving window (``rpan_core.crops``: letterbox, or a crop
     following the person), one LSTM chain; arrays written into ``out`` memmaps under ``tmp``."""
     from rpan_core.crops import Follower
+    from rpan_core.pipeline import prefetch
 
     n = video.frame_count
     follower = Follower(model, dev)
     k = -1
-    for k, fr in enumerate(video.frames()):
-        if k >= n:
-            break
-        if k % 8 == 0 and _cancelled(cancel):
-            raise AnalysisCancelled(f"analysis of {video_path} cancelled")
-        r = follower.step(fr)
-        chunk = {"attention": r.attention.astype(np.float16), "dummy": r.dummy.astype(np.float16),
-                 "xy": r.xy.astype(np.float32), "conf": r.conf.astype(np.float32),
-                 "xy_argmax": r.xy_argmax.astype(np.float32), "conf_argmax": r.conf_argmax.astype(np.float32),
-                 "hidden": r.hidden.astype(np.float16), "probs": r.probs.astype(np.float32),
-                 "window": r.window.astype(np.float32)}
-        if not out:
+    # the next frames decode on a thread while the network runs (one call a frame: the crop of frame t+1
+    # is made around frame t's joints, so the frames cannot be batched without changing the results)
+    with contextlib.closing(prefetch(video.frames(), depth=4)) as frames:
+        for k, fr in enumerate(frames):
+            if k >= n:
+                break
+            if k % 8 == 0 and _cancelled(cancel):
+                raise AnalysisCancelled(f"analysis of {video_path} cancelled")
+            r = follower.step(fr)
+            chunk = {"attention": r.attention.astype(np.float16), "dummy": r.dummy.astype(np.float16),
+                     "xy": r.xy.astype(np.float32), "conf": r.conf.astype(np.float32),
+                     "xy_argmax": r.xy_argmax.astype(np.float32), "conf_argmax": r.conf_argmax.astype(np.float32),
+                     "hidden": r.hidden.astype(np.float16), "probs": r.probs.astype(np.float32),
+                     "window": r.window.astype(np.float32)}
+            if not out:
+                for key, v in chunk.items():
+                    out[key] = np.lib.format.open_memmap(tmp / f"{key}.npy", mode="w+", dtype=v.dtype, shape=(n, *v.shape))
             for key, v in chunk.items():
-                out[key] = np.lib.format.open_memmap(tmp / f"{key}.npy", mode="w+", dtype=v.dtype, shape=(n, *v.shape))
-        for key, v in chunk.items():
-            out[key][k] = v
-        if progress is not None and (k % 8 == 7 or k == n - 1):
-            progress(k + 1, n)
+                out[key][k] = v
+            if progress is not None and (k % 8 == 7 or k == n - 1):
+                progress(k + 1, n)
     if k + 1 < n:
         from rpan_core.errors import VideoError
 
@@ -383,7 +387,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
     """
     import torch
 
-    from rpan_core.checkpoint import load_checkpoint
+    from rpan_core.checkpoint import model_from_state, read_checkpoint
     from rpan_core.device import pick_device
     from rpan_core.pipeline import auto_batch, cpu_share, default_workers, frame_blocks
     from rpan_core.targets import decode_argmax, decode_refined
@@ -416,36 +420,26 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
             return cached  # (a damaged entry, or one made from other inputs, is recomputed below and swapped in)
         dev = pick_device(device)
         batch = int(batch) if batch else auto_batch(dev)
-        model, info = load_checkpoint(ck_path, device=str(dev))
+        # the checkpoint's settings first (cheap), the decode thread next, and the model is built while
+        # that thread opens the video and checks its first frames: a short clip's fixed costs overlap
+        state, info = read_checkpoint(ck_path)
         if project is not None:  # a model for another joint set would draw its joints on the wrong bones
             from rpan_core.checkpoint import expect_skeleton
 
             expect_skeleton(info, project.skeleton, f"the project {project.folder}")
-        model.to(dev).eval()
-        cfg = model.cfg if hasattr(model, "cfg") else info.config
+        cfg = info.config
         in_size = tuple(cfg.input_size)
-        K1, K2 = model.grid
         tc = dict(info.train_config or {})
         from rpan_core.checkpoint import checkpoint_stream
         from rpan_core.flow import flow_params_of
 
         stream = checkpoint_stream(info)
-        volume = None
-        if stream == "flow":  # the temporal stream runs on the video's stacked optical flow, cached
-            from rpan_core.flow import FlowCancelled, compute_flow
-
-            try:
-                volume = compute_flow(video, flow_cache_dir(project, root), flow_params_of(tc), progress=progress,
-                                      cancel=_CancelEvent(cancel) if cancel is not None else None)
-            except FlowCancelled as exc:
-                raise AnalysisCancelled(f"analysis of {video_path} cancelled while computing its optical flow "
-                                        "(the finished part of the flow stays cached)") from exc
         T_clip = int(tc.get("clip_len") or 8)
         n = video.frame_count
         H, W = video.height, video.width
         s = stride or analysis_stride(tc, n, T_clip)
         s = max(1, min(s, n))
-        followed = cfg.framing != "squash" and volume is None  # aspect kept: frame by frame, following the person
+        followed = cfg.framing != "squash" and stream != "flow"  # aspect kept: frame by frame, following the person
         if followed:
             s = 1
         steps = 0 if followed else -(-n // s)
@@ -458,18 +452,37 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
         # colour image), checked against the exact path on the first frames (rpan_core.yuv_frames)
         decode_report = None
         blocks = None
-        if volume is None and not followed:
+        if stream != "flow" and not followed:
             from rpan_core.yuv_frames import analysis_frames
 
-            source, transform, decode_report = analysis_frames(video, in_size)
+            source, transform, decode_report = analysis_frames(video, in_size, device=dev)
             blocks = frame_blocks(source, [min(n, min(steps, t + m) * s) - t * s for t in starts], transform,
-                                  (*in_size, 3))
+                                  (*in_size, 3), start=True)
+        try:
+            model = model_from_state(ck_path, state, info, device=str(dev))
+        except BaseException:
+            if blocks is not None:
+                blocks.close()
+            raise
+        model.to(dev).eval()
+        K1, K2 = model.grid
+        volume = None
+        if stream == "flow":  # the temporal stream runs on the video's stacked optical flow, cached
+            from rpan_core.flow import FlowCancelled, compute_flow
+
+            try:
+                volume = compute_flow(video, flow_cache_dir(project, root), flow_params_of(tc), progress=progress,
+                                      cancel=_CancelEvent(cancel) if cancel is not None else None)
+            except FlowCancelled as exc:
+                raise AnalysisCancelled(f"analysis of {video_path} cancelled while computing its optical flow "
+                                        "(the finished part of the flow stays cached)") from exc
         from rpan_core.data import clip_indices
 
         level_idx = np.asarray(clip_indices(n, T_clip), np.int64)  # the video-level frames, kept as they pass
         level_frames: dict[int, np.ndarray] = {}
         # closing the blocks (also on an error or a cancel) stops the decode thread
-        with atomic_dir(final, replace=True) as tmp, \
+        # not fsynced: every array is checked against its checksum when read, and a damaged entry is recomputed
+        with atomic_dir(final, replace=True, durable=False) as tmp, \
                 (contextlib.closing(blocks) if blocks is not None else contextlib.nullcontext()), \
                 cpu_share(dev, default_workers() if blocks is not None else -1):
             out: dict[str, np.ndarray] = {}
@@ -537,8 +550,7 @@ def analyze_video(video_path: str | os.PathLike, checkpoint: str | os.PathLike, 
                 done = f0 + real
                 if progress is not None:
                     progress(done, n)
-            for v in out.values():
-                v.flush()
+            # no msync (flush): the checksums below read the same pages, and the entry need not be durable
             shapes = {k: v.shape for k, v in out.items()}
             dtypes = {k: str(v.dtype) for k, v in out.items()}
             del out

@@ -117,9 +117,17 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, CheckpointInfo]:
 
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[Any, CheckpointInfo]:
     """(model in eval mode on ``device``, info). A file for another architecture is a CheckpointError."""
+    state, info = read_checkpoint(path)
+    return model_from_state(path, state, info, device), info
+
+
+def model_from_state(path: str | os.PathLike, state: dict, info: CheckpointInfo,
+                     device: str | torch.device = "cpu") -> Any:
+    """The model of a :func:`read_checkpoint` result, in eval mode on ``device``. Separate from the
+    reading so that a caller can act on ``info`` (start decoding a video at the model's input size)
+    while the model is built; a file for another architecture is a CheckpointError."""
     from rpan_core.model import RPAN
 
-    state, info = read_checkpoint(path)
     try:
         model = RPAN(info.config)
     except Exception as exc:  # noqa: BLE001 (a config this version cannot build)
@@ -136,7 +144,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu")
         raise CheckpointError(f"{path}: its weights do not fit its own model configuration: {'; '.join(parts)}. "
                               "The file is damaged or was written by an incompatible version")
     model.load_state_dict(state)
-    return model.to(device).eval(), info
+    return model.to(device).eval()
 
 
 def checkpoint_stream(info: CheckpointInfo) -> str:

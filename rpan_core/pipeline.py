@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator
 import cv2
 import numpy as np
 
-__all__ = ["area_resize", "frame_blocks", "auto_batch", "cpu_share", "default_workers"]
+__all__ = ["area_resize", "frame_blocks", "auto_batch", "cpu_share", "default_workers", "prefetch"]
 
 #: The integer pre-shrink keeps at least this many source pixels per target pixel on each axis.
 AREA_MARGIN = 3
@@ -125,19 +125,138 @@ def default_workers() -> int:
 
 
 def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], transform: Callable[[np.ndarray], np.ndarray],
-                 shape: tuple[int, ...], depth: int = 2, workers: int | None = None
-                 ) -> Iterator[tuple[np.ndarray, int]]:
+                 shape: tuple[int, ...], depth: int = 2, workers: int | None = None, start: bool = False
+                 ) -> "FrameBlocks":
     """Yield ``(block, count)`` for each wanted block size: ``count`` frames of ``frames``, each
     passed through ``transform`` into ``block[:count]`` (``len(block)`` = the size asked for,
     ``shape`` = one transformed frame). A background thread decodes (iterates ``frames``) up
     to ``depth`` blocks ahead and hands each frame to ``workers`` resize threads (default
     :func:`default_workers`), so decoding never waits for resizing. ``count`` < the size asked
     for means ``frames`` ran out. An exception in a thread (a decode error) is raised here;
-    closing the generator stops the threads.
+    closing the iterator stops the threads. ``start``: the decode thread starts now (the caller
+    does other set-up meanwhile, e.g. builds its model) instead of at the first block asked for;
+    the caller must then close the iterator when it does not read it to the end.
+    """
+    blocks = FrameBlocks(frames, block_sizes, transform, shape, depth, workers)
+    if start:
+        blocks.start()
+    return blocks
+
+
+class FrameBlocks:
+    """The iterator :func:`frame_blocks` returns (its decode thread, resize threads and queue)."""
+
+    def __init__(self, frames: Iterable[np.ndarray], block_sizes: Iterable[int],
+                 transform: Callable[[np.ndarray], np.ndarray], shape: tuple[int, ...], depth: int = 2,
+                 workers: int | None = None) -> None:
+        self._frames, self._sizes, self._transform, self._shape = frames, block_sizes, transform, shape
+        self._q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
+        self._stop = threading.Event()
+        self._workers = max(1, int(workers or default_workers()))
+        self._pool: ThreadPoolExecutor | None = None
+        self._thread: threading.Thread | None = None
+        self._done = False
+
+    def start(self) -> None:
+        if self._thread is not None or self._done:
+            return
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="analysis-resize")
+        self._thread = threading.Thread(target=self._work, daemon=True, name="analysis-decode")
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        it = iter(self._frames)
+        transform, pool = self._transform, self._pool
+
+        def fill(blk: np.ndarray, k: int, fr: np.ndarray) -> None:
+            blk[k] = transform(fr)
+
+        try:
+            for size in self._sizes:
+                blk = np.empty((int(size), *self._shape), np.uint8)
+                futures = []
+                k = 0
+                for k in range(int(size)):
+                    if self._stop.is_set():
+                        return
+                    fr = next(it, None)
+                    if fr is None:
+                        break
+                    futures.append(pool.submit(fill, blk, k, fr))
+                else:
+                    k = int(size)
+                if not self._put((blk, k, futures)) or k < int(size):
+                    return
+            self._put(_END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    def __iter__(self) -> "FrameBlocks":
+        return self
+
+    def __next__(self) -> tuple[np.ndarray, int]:
+        if self._done:
+            self.close()
+            raise StopIteration
+        self.start()
+        try:
+            item = self._q.get()
+            if item is _END:
+                raise StopIteration
+            if isinstance(item, BaseException):
+                raise item
+            blk, k, futures = item
+            for f in futures:
+                f.result()  # a resize error is raised here
+            if k < len(blk):
+                self._done = True  # the frames ran out: this is the last block
+            return blk, k
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Stop the threads (also when the blocks were not read to the end)."""
+        self._done = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __del__(self) -> None:
+        if not self._done:
+            self._stop.set()
+
+
+def prefetch(items: Iterable[Any], depth: int = 4, name: str = "analysis-prefetch") -> Iterator[Any]:
+    """``items`` in order, produced by a thread up to ``depth`` ahead of the caller.
+
+    Why: an analysis that must run the network frame by frame (the labeling preset follows the
+    person: frame t+1's crop comes from frame t's joints, so nothing can be batched) used to
+    decode each frame in between two network calls; decoding (FFmpeg inside OpenCV) releases
+    the GIL, so on a thread it overlaps the network instead. Errors are raised in the caller;
+    closing the iterator stops the thread.
     """
     q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
     stop = threading.Event()
-    pool = ThreadPoolExecutor(max(1, int(workers or default_workers())), thread_name_prefix="analysis-resize")
 
     def put(item: Any) -> bool:
         while not stop.is_set():
@@ -148,29 +267,14 @@ def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], trans
                 continue
         return False
 
-    def fill(blk: np.ndarray, k: int, fr: np.ndarray) -> None:
-        blk[k] = transform(fr)
-
     def work() -> None:
-        it = iter(frames)
+        it = iter(items)
         try:
-            for size in block_sizes:
-                blk = np.empty((int(size), *shape), np.uint8)
-                futures = []
-                k = 0
-                for k in range(int(size)):
-                    if stop.is_set():
-                        return
-                    fr = next(it, None)
-                    if fr is None:
-                        break
-                    futures.append(pool.submit(fill, blk, k, fr))
-                else:
-                    k = int(size)
-                if not put((blk, k, futures)) or k < int(size):
+            for item in it:
+                if not put((item,)):
                     return
             put(_END)
-        except BaseException as exc:  # handed to the consumer, raised there
+        except BaseException as exc:  # raised in the caller
             put(exc)
         finally:
             close = getattr(it, "close", None)
@@ -180,22 +284,20 @@ def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], trans
                 except Exception:
                     pass
 
-    t = threading.Thread(target=work, daemon=True, name="analysis-decode")
+    t = threading.Thread(target=work, daemon=True, name=name)
     t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            blk, k, futures = item
-            for f in futures:
-                f.result()  # a resize error is raised here
-            yield blk, k
-            if k < len(blk):
-                return
-    finally:
-        stop.set()
-        t.join(timeout=10)
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    def gen() -> Iterator[Any]:
+        try:
+            while True:
+                got = q.get()
+                if got is _END:
+                    return
+                if isinstance(got, BaseException):
+                    raise got
+                yield got[0]
+        finally:
+            stop.set()
+            t.join(timeout=10)
+
+    return gen()

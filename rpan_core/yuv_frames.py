@@ -43,8 +43,8 @@ import numpy as np
 
 from rpan_core.pipeline import area_resize
 
-__all__ = ["CHECK_FRAMES", "LIMIT_MEAN", "LIMIT_P99", "DecodeReport", "analysis_frames", "plane_views",
-           "small_rgb", "small_yuv", "stream_matrix"]
+__all__ = ["CHECK_FRAMES", "LIMIT_MEAN", "LIMIT_P99", "DecodeReport", "DeviceResize", "analysis_frames",
+           "plane_views", "resize_device", "small_rgb", "small_yuv", "stream_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,79 @@ def small_rgb(frame: Any, size_hw: tuple[int, int], matrix: np.ndarray) -> np.nd
     return cv2.transform(small_yuv(frame, size_hw), matrix)  # rounds and saturates to uint8
 
 
+#: Where the fast path resizes and converts the planes: "auto" (on the network's device when it is a CUDA
+#: GPU, else on the CPU's resize threads), "cpu", or "device" (on the device analysis runs on, whatever it
+#: is: how the tests run the GPU path on a CPU).
+RESIZE_ON_ENV = "RPAN_RESIZE_ON"
+
+
+def _area_matrix(src: int, dst: int) -> np.ndarray:
+    """``dst x src`` weights of an exact area (box) downscale along one axis: output pixel ``i`` is the mean
+    of the source interval ``[i, i + 1) * src / dst``, pixels cut by its ends counted by their overlap
+    (what ``cv2.INTER_AREA`` computes for a downscale)."""
+    scale = src / dst
+    a = np.zeros((dst, src), np.float64)
+    for i in range(dst):
+        lo, hi = i * scale, (i + 1) * scale
+        for j in range(int(np.floor(lo)), min(src, int(np.ceil(hi)))):
+            a[i, j] = min(hi, j + 1) - max(lo, j)
+    return (a / scale).astype(np.float32)
+
+
+class DeviceResize:
+    """The fast path's resize and colour conversion on a torch device (a GPU), so the CPU only decodes.
+
+    Why: on a GPU machine the network leaves the CPU, and the plane resizes (about 2.5 core-ms a 1080p
+    frame, as much as the decode itself) become what holds the analysis below the decode speed. Here
+    each plane is uploaded as the decoder wrote it (padded rows, one contiguous copy) and area-resized
+    exactly by two small matrix products (:func:`_area_matrix`), then converted with the same 3 x 4
+    matrix as :func:`small_rgb`, in float, rounded once at the end. It is the CPU path's result within
+    its own limits (it skips the CPU path's intermediate rounding of the small planes and its two-stage
+    resize): ``tests/core/test_yuv_frames.py`` runs it on the CPU against :func:`small_rgb`.
+    Only for downscales (every plane at least the input size): :meth:`usable`.
+    """
+
+    def __init__(self, device: Any, frame: Any, size_hw: tuple[int, int], matrix: np.ndarray) -> None:
+        import torch
+
+        self._torch = torch
+        self.device = torch.device(device)
+        h, w = int(size_hw[0]), int(size_hw[1])
+        y, u, _ = plane_views(frame)
+        put = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(self.device)  # noqa: E731
+        self._ay, self._axt = put(_area_matrix(y.shape[0], h)), put(_area_matrix(y.shape[1], w).T)
+        self._cy, self._cxt = put(_area_matrix(u.shape[0], h)), put(_area_matrix(u.shape[1], w).T)
+        self._m, self._off = put(matrix[:, :3].astype(np.float32)), put(matrix[:, 3].astype(np.float32))
+
+    @staticmethod
+    def usable(frame: Any, size_hw: tuple[int, int]) -> bool:
+        return (frame.format.name in _PLANAR_420 and frame.height // 2 >= size_hw[0]
+                and frame.width // 2 >= size_hw[1])
+
+    def __call__(self, frame: Any) -> np.ndarray:
+        torch = self._torch
+        small = []
+        for p, (a, bt) in zip(frame.planes[:3], [(self._ay, self._axt), (self._cy, self._cxt), (self._cy, self._cxt)]):
+            rows = np.frombuffer(p, np.uint8, count=p.line_size * p.height).reshape(p.height, p.line_size)
+            t = torch.from_numpy(rows).to(self.device, non_blocking=False)[:, :p.width].float()
+            small.append(a @ t @ bt)
+        yuv = torch.stack(small)  # 3 x h x w
+        rgb = torch.einsum("ck,khw->hwc", self._m, yuv) + self._off
+        return rgb.round_().clamp_(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def resize_device(device: Any) -> Any:
+    """The device the fast path resizes on for an analysis on ``device`` (None: the CPU), per
+    :data:`RESIZE_ON_ENV`."""
+    want = os.environ.get(RESIZE_ON_ENV, "auto").strip().lower() or "auto"
+    if device is None or want == "cpu":
+        return None
+    kind = getattr(device, "type", str(device)).split(":")[0]
+    if want == "device" or kind == "cuda":
+        return device
+    return None
+
+
 @dataclass
 class DecodeReport:
     """How an analysis pass got its frames (stored as ``meta["decode"]``).
@@ -121,7 +194,8 @@ class DecodeReport:
     frames, resized) or ``"yuv+exact"`` (planes, then the exact path after PyAV ran out).
     ``matrix``: the conversion used; ``check_mean`` / ``check_p99``: the fast path's
     difference to the exact one on the checked frames; ``reason``: why the exact path was
-    taken (None when it was not).
+    taken (None when it was not); ``resize_on``: where the planes were resized and converted
+    (``"cpu"``: OpenCV on the resize threads; ``"torch cuda:0"`` etc.: :class:`DeviceResize`).
     """
 
     path: str = "exact"
@@ -131,6 +205,7 @@ class DecodeReport:
     check_mean: float | None = None
     check_p99: float | None = None
     reason: str | None = None
+    resize_on: str = "cpu"
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -156,7 +231,7 @@ def _compare(fast: list[np.ndarray], exact: list[np.ndarray]) -> tuple[float, fl
 
 
 def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int = CHECK_FRAMES,
-                    matrix_for: Callable[..., tuple[str, np.ndarray]] = stream_matrix,
+                    matrix_for: Callable[..., tuple[str, np.ndarray]] = stream_matrix, device: Any = None,
                     ) -> tuple[Iterator[Any], Callable[[Any], np.ndarray], DecodeReport]:
     """Every frame of ``video`` (an open :class:`rpan_core.video.Video`) for analysis at ``size_hw``.
 
@@ -167,7 +242,9 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
     ``frames`` is exhausted). The fast path (see the module doc) is used when PyAV can
     decode the file as planar 4:2:0 and the check passes; otherwise the exact path.
     ``matrix_for(colorspace, color_range, pix_fmt)`` picks the conversion (a parameter so
-    a test can hand it a wrong one and see the check fall back).
+    a test can hand it a wrong one and see the check fall back). ``device``: the network's
+    device; on a CUDA GPU the planes are resized and converted there (:class:`DeviceResize`,
+    :func:`resize_device`), checked like the CPU path on the first frames.
     """
     size_hw = (int(size_hw[0]), int(size_hw[1]))
     report = DecodeReport()
@@ -178,9 +255,12 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
             return item.rgb
         if isinstance(item, np.ndarray):  # the exact path's BGR frame
             return area_resize(item, size_hw)[..., ::-1]
+        if on_device[0] is not None:
+            return on_device[0](item)
         return small_rgb(item, size_hw, report_matrix[0])
 
     report_matrix: list[np.ndarray] = [np.zeros((3, 4), np.float32)]
+    on_device: list[DeviceResize | None] = [None]
 
     def exact(start: int = 0) -> Iterator[np.ndarray]:
         return video.frames(start=start, stop=n, bgr=True)
@@ -237,7 +317,11 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
                 m = m.copy()
                 m[:, 3] += offset
                 report_matrix[0] = m
-                fast = [small_rgb(f, size_hw, m) for f in head]
+                rdev = resize_device(device)
+                if rdev is not None and DeviceResize.usable(f0, size_hw):
+                    on_device[0] = DeviceResize(rdev, f0, size_hw, m)
+                    report.resize_on = f"torch {on_device[0].device}"
+                fast = [transform(f) for f in head]
                 mean, p99 = _compare(fast, exact_head)
                 report.matrix, report.offset = name, [round(float(o), 3) for o in offset]
                 report.check_frames, report.check_mean, report.check_p99 = len(head), round(mean, 3), round(p99, 2)
@@ -249,6 +333,7 @@ def analysis_frames(video: Any, size_hw: tuple[int, int], *, check_frames: int =
                 else:
                     report.path = "yuv"
             if report.path == "exact":
+                on_device[0], report.resize_on = None, "cpu"
                 log.info("%s: analysis decodes with OpenCV (exact path): %s", video.path, report.reason)
                 container.close()
                 container = None

@@ -7,9 +7,12 @@ before a GPU is there. Per model preset it reports:
 
 * analysis frames/s with mixed precision (``rpan_core.analyze.analyze_video`` on a
   generated 1080p H.264 clip, fp16 autocast on CUDA), decode-only frames/s of the
-  same file (``cv2.VideoCapture.read``), the network alone with AMP, and the ratio
-  analysis / min(decode, network): 1.0 means the pipeline hides everything but
-  the slower of the two;
+  same file (the faster of OpenCV's and PyAV's sequential decode), the network alone
+  with AMP, and the ratio analysis / min(decode, network): 1.0 means the pipeline
+  hides everything but the slower of the two. Twice: with the decoder's planes resized
+  and converted on the GPU (``resize_on``: "torch cuda:0"; the CPU only decodes,
+  ``rpan_core.yuv_frames.DeviceResize``) and on the CPU's threads
+  (``analysis_resize_on_cpu_fps``), so the GPU resize's effect is one subtraction;
 * training steps/s with AMP (autocast + GradScaler; forward, loss, backward, step)
   at the preset's input size, and the peak GPU memory of that;
 * with two or more GPUs, a 2-process NCCL DDP smoke run (a few steps; the ranks'
@@ -88,15 +91,36 @@ def analysis_section(preset_name: str, video: Path, device: str, tiny: bool, tmp
 
     net_pass(1)  # warm-up (cuDNN autotune, allocator)
     net = net_pass(max(1, n // batch))
+    from rpan_core.yuv_frames import RESIZE_ON_ENV
+
+    def analysis(resize_on: str) -> tuple[float, dict]:
+        """frames/s of one analysis with the planes resized on ``resize_on`` (RPAN_RESIZE_ON), and its
+        decode report (which path, where it resized)."""
+        before = os.environ.get(RESIZE_ON_ENV)
+        os.environ[RESIZE_ON_ENV] = resize_on
+        try:
+            t = time.perf_counter()
+            a = analyze_video(video, ck, cache_dir=tmp / "an", device=device, refresh=True)
+            return n / (time.perf_counter() - t), dict(a.decode or {})
+        finally:
+            if before is None:
+                os.environ.pop(RESIZE_ON_ENV, None)
+            else:
+                os.environ[RESIZE_ON_ENV] = before
+
     if device.startswith("cuda"):
         torch.cuda.reset_peak_memory_stats()
-    t = time.perf_counter()
-    analyze_video(video, ck, cache_dir=tmp / "an", device=device, refresh=True)
-    an = n / (time.perf_counter() - t)
+    # on a GPU the planes are resized and converted there (the CPU only decodes); --device cpu runs that
+    # same code on the CPU ("device"), so the path is known to work before a GPU is lent
+    an, how = analysis("auto" if device.startswith("cuda") else "device")
+    an_cpu, how_cpu = analysis("cpu")  # the resizes on the CPU's threads, for comparison
     out = {"frames": n, "input_size": list(model.cfg.input_size), "batch": batch, "amp": amp,
            "decode_fps": round(dec, 1), "decode_cv2_fps": refs["cv2"], "decode_pyav_fps": refs["pyav"],
            "network_amp_fps": round(net, 1), "analysis_fps": round(an, 1),
-           "analysis_vs_min_decode_network": round(an / min(dec, net), 3)}
+           "analysis_vs_min_decode_network": round(an / min(dec, net), 3),
+           "decode_path": how.get("path"), "resize_on": how.get("resize_on"),
+           "analysis_resize_on_cpu_fps": round(an_cpu, 1), "resize_on_cpu": how_cpu.get("resize_on"),
+           "analysis_resize_on_cpu_vs_min_decode_network": round(an_cpu / min(dec, net), 3)}
     if device.startswith("cuda"):
         out["analysis_peak_mem_mb"] = round(torch.cuda.max_memory_allocated() / 2 ** 20, 1)
     return out
@@ -233,9 +257,10 @@ def run(device: str, tiny: bool, budget_s: float, presets: list[str] | None = No
     with tempfile.TemporaryDirectory(prefix="rpan-gpu-check-") as tmp_s:
         tmp = Path(tmp_s)
         t = time.perf_counter()
-        video = make_h264_video(tmp / "clip.mp4", 16 if tiny else 600, size=(72, 128) if tiny else (1080, 1920),
+        # tiny: still twice the tiny input size in chroma, so the device resize path runs (it only downscales)
+        video = make_h264_video(tmp / "clip.mp4", 16 if tiny else 600, size=(144, 256) if tiny else (1080, 1920),
                                 gop=250, preset="ultrafast" if tiny else "veryfast")
-        report["video"] = {"frames": 16 if tiny else 600, "size": [72, 128] if tiny else [1080, 1920],
+        report["video"] = {"frames": 16 if tiny else 600, "size": [144, 256] if tiny else [1080, 1920],
                            "codec": "h264", "gop": 250, "generate_s": round(time.perf_counter() - t, 1)}
         for name in names:
             section(f"analysis.{name}", 10 if tiny else 45, analysis_section, name, video, device, tiny, tmp)

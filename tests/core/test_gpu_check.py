@@ -23,6 +23,10 @@ def test_gpu_check_tiny_on_cpu(tmp_path):
     an = rep["analysis.demo"]
     assert an["frames"] == 16 and an["analysis_fps"] > 0 and an["decode_fps"] > 0 and an["network_amp_fps"] > 0
     assert 0 < an["analysis_vs_min_decode_network"]
+    # the GPU's resize path (planes resized and converted by torch on the network's device) ran, here on
+    # the CPU, beside the CPU threads' resize
+    assert an["decode_path"] == "yuv" and an["resize_on"] == "torch cpu" and an["resize_on_cpu"] == "cpu"
+    assert an["analysis_resize_on_cpu_fps"] > 0
     assert rep["training.demo"]["steps_per_s"] > 0
     assert rep["ddp"]["backend"] == "gloo" and rep["ddp"]["ranks_agree"] is True
     assert rep["peak_rss_mb"] > 0

@@ -107,3 +107,91 @@ def test_cpu_share_leaves_cores_to_the_pipeline_and_restores():
     assert inside == max(1, min(before, (os.cpu_count() or 2) - 2))
     with cpu_share("cuda:0", workers=1):
         assert torch.get_num_threads() == before
+
+
+def test_blocks_started_early_and_never_read_stop_their_threads_on_close():
+    """frame_blocks(start=True) decodes before the first block is asked for (analysis builds its model
+    meanwhile); closing it unread (the model failed to load) stops the decode thread."""
+    import threading
+
+    started = threading.Event()
+
+    def frames():
+        started.set()
+        yield from _frames(10_000)
+
+    blocks = frame_blocks(frames(), [8] * 1250, lambda f: f, (4, 6, 3), depth=1, start=True)
+    assert started.wait(5)
+    blocks.close()
+    assert not any(t.name == "analysis-decode" and t.is_alive() for t in threading.enumerate())
+    assert next(blocks, None) is None
+
+
+def test_prefetch_runs_ahead_keeps_the_order_and_raises_in_the_caller():
+    import threading
+
+    from rpan_core.pipeline import prefetch
+
+    made = []
+
+    def items():
+        for i in range(6):
+            made.append(i)
+            yield i
+
+    it = prefetch(items(), depth=3)
+    assert next(it) == 0
+    for _ in range(100):  # the thread decodes the next ones without being asked
+        if len(made) >= 4:
+            break
+        threading.Event().wait(0.01)
+    assert len(made) >= 4
+    assert list(it) == [1, 2, 3, 4, 5]
+
+    def broken():
+        yield 1
+        raise ValueError("frame 2 is damaged")
+
+    with pytest.raises(ValueError, match="damaged"):
+        list(prefetch(broken()))
+    it = prefetch(iter(range(10_000)), depth=1, name="test-prefetch")
+    next(it)
+    it.close()
+    assert not any(t.name == "test-prefetch" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_followed_analysis_decodes_ahead_of_the_network(tmp_path, monkeypatch):
+    """The labeling preset's frame-by-frame analysis (each crop made around the previous frame's joints)
+    decodes the next frames on a thread while the network runs; the results are those of the plain loop."""
+    import threading
+
+    import torch
+
+    import rpan_core.crops as crops
+    from rpan_core.analyze import analyze_video
+    from rpan_core.checkpoint import save_checkpoint
+    from rpan_core.model import RPAN, RPANConfig
+    from tests.core.engine_support import make_tiny_project
+
+    project, _ = make_tiny_project(tmp_path / "p", per_class=1, n_frames=12, size=(72, 96), test_per_class=0)
+    torch.manual_seed(0)
+    model = RPAN(RPANConfig(num_classes=3, input_size=(64, 48), hidden=16, framing="person")).eval()
+    ck = save_checkpoint(tmp_path / "ck.pt", model, classes=list(project.classes), train_config={}, metrics={})
+    seen = []
+    real_step = crops.Follower.step
+
+    def step(self, frame):
+        seen.append(any(t.name == "analysis-prefetch" and t.is_alive() for t in threading.enumerate()))
+        return real_step(self, frame)
+
+    monkeypatch.setattr(crops.Follower, "step", step)
+    path = project.videos()[0].path
+    a = analyze_video(path, ck, cache_dir=tmp_path / "a")
+    assert a.num_frames == 12 and seen[0] is True
+    monkeypatch.setattr(crops.Follower, "step", real_step)
+    follower = crops.Follower(model, "cpu")
+    from rpan_core.video import open_video
+
+    with open_video(path) as v:
+        ref = [follower.step(f) for f in v.frames()]
+    np.testing.assert_allclose(np.asarray(a.xy), np.stack([r.xy for r in ref]), atol=1e-4)

@@ -141,3 +141,54 @@ def test_analysis_records_how_it_decoded(tmp_path):
     a = analyze_video(path, demo_checkpoint_path(), cache_dir=tmp_path / "cache", device="cpu")
     assert a.decode["path"] == "yuv" and a.decode["matrix"] == "bt709-limited"
     assert a.num_frames == 10
+
+
+@pytest.mark.parametrize("colorspace", [1, 6])
+def test_the_device_resize_run_on_the_cpu_is_the_cpu_path(tmp_path, monkeypatch, colorspace):
+    """The GPU path (planes uploaded, area-resized by matrix products, converted in float on the device)
+    run on the CPU: within the CPU path's own limits of the CPU path, frame by frame, and of the exact
+    path; the report says where the planes were resized."""
+    from rpan_core.yuv_frames import RESIZE_ON_ENV
+
+    path = _write(tmp_path / f"cs{colorspace}.mp4", colorspace)
+    cpu, exact, r_cpu = _read_all(path, device="cpu")
+    assert r_cpu.resize_on == "cpu"  # auto: a CPU analysis resizes with OpenCV
+    monkeypatch.setenv(RESIZE_ON_ENV, "device")
+    dev, _, r_dev = _read_all(path, device="cpu")
+    assert r_dev.path == "yuv" and r_dev.resize_on == "torch cpu" and r_dev.check_mean <= LIMIT_MEAN
+    for g, c, e in zip(dev[4:], cpu[4:], exact[4:]):
+        for ref in (c, e):
+            d = _diff(g, ref)
+            assert d.mean() <= LIMIT_MEAN and np.percentile(d, 99) <= LIMIT_P99, (d.mean(), np.percentile(d, 99))
+    assert _diff(dev[6], cpu[5]).mean() > 3 * LIMIT_MEAN  # the same frames
+
+
+def test_where_the_planes_are_resized():
+    import torch
+
+    from rpan_core.yuv_frames import _area_matrix, resize_device
+
+    assert resize_device(torch.device("cuda", 0)) == torch.device("cuda", 0)
+    assert resize_device(torch.device("cpu")) is None and resize_device(None) is None
+    a = _area_matrix(7, 3)  # each output pixel: the mean of 7/3 source pixels, the cut ones in part
+    np.testing.assert_allclose(a.sum(1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(a[0, :3] * 7 / 3, [1, 1, 1 / 3], atol=1e-6)
+    img = np.random.default_rng(0).integers(0, 255, (12, 21)).astype(np.float32)
+    ref = cv2.resize(img, (9, 5), interpolation=cv2.INTER_AREA)
+    np.testing.assert_allclose(_area_matrix(12, 5) @ img @ _area_matrix(21, 9).T, ref, atol=1e-3)
+
+
+def test_an_analysis_with_its_resizes_on_the_device_records_it(tmp_path, monkeypatch):
+    from rpan_core.analyze import analyze_video
+    from rpan_core.demo import demo_checkpoint_path
+    from rpan_core.yuv_frames import RESIZE_ON_ENV
+
+    path = _write(tmp_path / "clip.mp4", 1, n=10, size=(360, 480))
+    a = analyze_video(path, demo_checkpoint_path(), cache_dir=tmp_path / "a", device="cpu")
+    monkeypatch.setenv(RESIZE_ON_ENV, "device")
+    b = analyze_video(path, demo_checkpoint_path(), cache_dir=tmp_path / "b", device="cpu")
+    assert a.decode["resize_on"] == "cpu" and b.decode["resize_on"] == "torch cpu"
+    # joints in frame pixels (480 px wide): most move by a hundredth of a pixel (median 0.01, 90th
+    # percentile 0.15 measured); the demo model has two near-equal peaks on a few joints of this pattern
+    d = np.abs(np.asarray(a.xy) - np.asarray(b.xy))
+    assert np.median(d) < 0.1 and np.percentile(d, 90) < 1.0
