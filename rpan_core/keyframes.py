@@ -8,6 +8,10 @@ videos) cannot adapt on a CPU. Here:
 * every labeled frame becomes ``copies`` augmented person crops (scale, rotation,
   shift, left/right flip WITH the skeleton's joint swap, colour), each an
   aspect-preserving :class:`rpan_core.geometry.Window` around the labels' box;
+* with ``between=N`` (``--between``) also N frames between each two keyframes a few
+  frames apart, their poses interpolated (:func:`interpolated_keyframes`): more poses
+  of the person at no labeling cost, which placed arms far better on a camera view
+  the keyframes never showed (docs/real_video.md);
 * the frozen ImageNet trunk's stride-4..32 taps of all crops are computed ONCE and
   kept (float16) in memory;
 * only the neck and the RPAN head train (with ``train_trunk=32`` also the trunk's
@@ -77,6 +81,8 @@ class KeyframeConfig:
     train_trunk: int | None = None  # 16 or 32: the trunk's stages from that stride on train too (lr x trunk_lr)
     trunk_lr: float = 0.1
     flip_test: bool = False  # the saved model averages each frame's reading with the mirrored frame's
+    between: int = 0  # frames taken between two keyframes of a video, their poses interpolated from the two
+    between_gap: int = 15  # ... only where the two keyframes are at most this many frames apart
     extra: dict = field(default_factory=dict)
 
 
@@ -110,6 +116,36 @@ def _person_keyframes(project: Any, r: Any, person: int, num_joints: int) -> lis
     lab = np.ones_like(vis) if lab is None else np.asarray(lab, dtype=bool).reshape(-1, num_joints)
     return [Keyframe(str(r.path), int(f), xy[i], vis[i] & lab[i], lab[i]) for i, f in enumerate(frames)
             if (vis[i] & lab[i]).sum() >= 2 and 0 <= f < max(int(r.frame_count or 0), 1)]
+
+
+def interpolated_keyframes(keys: Sequence[Keyframe], between: int, max_gap: int = 15) -> list[Keyframe]:
+    """``between`` frames evenly spaced between each two consecutive keyframes of a video (at most ``max_gap``
+    frames apart), their poses linearly interpolated (the joints labeled and visible on both).
+
+    Why: keyframes every 10th frame of two camera views are 20 poses; a view the model never saw was read
+    with arms on things beside the person. The frames between keyframes show the same person in poses the
+    keyframes do not (the motion between them), at no labeling cost: interpolating keyframes a few frames
+    apart is within a few percent of the body's size (docs/real_video.md), far inside what an unseen view
+    gets wrong.
+    """
+    out: list[Keyframe] = []
+    by_video: dict[str, list[Keyframe]] = {}
+    for k in keys:
+        by_video.setdefault(k.path, []).append(k)
+    for ks in by_video.values():
+        ks = sorted(ks, key=lambda k: k.frame)
+        for a, b in zip(ks, ks[1:]):
+            gap = b.frame - a.frame
+            if gap < 2 or gap > max_gap:
+                continue
+            frames = sorted({int(round(a.frame + gap * (i + 1) / (between + 1))) for i in range(between)}
+                            - {a.frame, b.frame})
+            for f in frames:
+                t = (f - a.frame) / gap
+                vis = a.visible & b.visible
+                if vis.sum() >= 2:
+                    out.append(Keyframe(a.path, f, (1 - t) * a.xy + t * b.xy, vis, a.labeled & b.labeled))
+    return out
 
 
 def _read_frames(keys: Sequence[Keyframe]) -> list[np.ndarray]:
@@ -316,6 +352,10 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         if not keys:
             raise TrainingError(f"the project {kc.project} has no labeled frames in the {'/'.join(kc.splits)} split; "
                                 "label some keyframes (or import them) first")
+        if kc.between > 0:
+            extra = interpolated_keyframes(keys, kc.between, kc.between_gap)
+            note(f"{len(extra)} frames between keyframes at most {kc.between_gap} frames apart, poses interpolated")
+            keys = keys + extra
         rng = np.random.default_rng(kc.seed)
         torch.manual_seed(kc.seed)
         model = new_model(kc, sk.name, classes).to(device)
@@ -325,7 +365,7 @@ def train_keyframes(kc: KeyframeConfig, say: Callable[[str], None] | None = None
         tcfg = {"recipe": "keyframes", **{k: v for k, v in asdict(kc).items() if k != "extra"}, "clip_len": 1}
         (run / "config.json").write_text(json.dumps({"model": model.cfg.to_dict(), "train": tcfg}, indent=1))
         log.write("start", config=tcfg, keyframes=len(keys), held_out=len(val_keys))
-        note(f"{len(keys)} labeled frames x {kc.copies} crops on {device}; caching the frozen trunk's features")
+        note(f"{len(keys)} frames x {kc.copies} crops on {device}; caching the frozen trunk's features")
         frames = _read_frames(keys)
         imgs, xys, viss, labs = labeled_crops(keys, frames, kc.copies, size, sk.flip_index, rng, scale=kc.aug_scale,
                                               rotate_deg=kc.aug_rotate, aspect=kc.aug_aspect, flip_prob=kc.aug_flip)
@@ -441,12 +481,21 @@ def cli_main(args: Any) -> int:
                         stride=getattr(args, "backbone_stride", None) or 4,
                         train_neck=not getattr(args, "freeze_backbone", False),
                         train_trunk=getattr(args, "train_trunk", None),
-                        flip_test=bool(getattr(args, "flip_test", False)), device=getattr(args, "device", None))
+                        flip_test=bool(getattr(args, "flip_test", False)), device=getattr(args, "device", None),
+                        between=_between(getattr(args, "between", None)))
     run = train_keyframes(kc)
     print(f"run folder: {run}")
     best = run / "best.pt"
     print(f"{'best' if best.exists() else 'last'} checkpoint: {best if best.exists() else run / 'last.pt'}")
     return 0
+
+
+def _between(n: Any) -> int:
+    if n is None:
+        return 0
+    if int(n) < 0 or int(n) > 30:
+        raise ConfigError(f"--between {n}: give 0 (keyframes only) to 30 frames between two keyframes")
+    return int(n)
 
 
 def _input(args: Any) -> tuple[int, int] | None:

@@ -242,7 +242,8 @@ def train(project: Path, args: argparse.Namespace, run: Path) -> tuple[Path, flo
     kc = KeyframeConfig(str(project), minutes=args.minutes, steps=args.steps, copies=args.copies, batch=args.batch,
                         lr=args.lr, run_dir=str(run), threads=args.threads, save_every_s=1e9, seed=args.seed,
                         aug_scale=args.aug_scale, aug_rotate=args.aug_rotate, aug_aspect=args.aug_aspect,
-                        train_trunk=args.train_trunk, trunk_lr=args.trunk_lr, flip_test=args.flip_test)
+                        train_trunk=args.train_trunk, trunk_lr=args.trunk_lr, flip_test=args.flip_test,
+                        between=args.between)
     run = train_keyframes(kc)
     return run / "last.pt", time.time() - t
 
@@ -427,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also train MobileNetV2's stages from this stride on (rpan train --train-trunk)")
     ap.add_argument("--trunk-lr", type=float, default=0.1, help="the trunk's learning rate, a fraction of --lr")
     ap.add_argument("--flip-test", action="store_true", help="the models average each frame with its mirror image")
+    ap.add_argument("--between", type=int, default=0, metavar="N",
+                    help="also train on N frames between each two keyframes, poses interpolated (rpan train --between)")
     ap.add_argument("--smooth", type=int, default=0, metavar="N",
                     help="also score the held-out views' poses through a running median of N frames "
                          "(rpan analyze --smooth N)")

@@ -18,7 +18,7 @@ def cli_main(args: argparse.Namespace) -> int:
         return keyframes_main(args)
     if not getattr(args, "project", None) and not args.resume:
         raise ConfigError("rpan train needs --project DIR (or --resume RUN)")
-    for opt in ("train_trunk", "flip_test"):
+    for opt in ("train_trunk", "flip_test", "between"):
         if getattr(args, opt, None):
             raise ConfigError(f"--{opt.replace('_', '-')} belongs to the few-keyframe recipe: add --model-preset "
                               "labeling, or leave it out")

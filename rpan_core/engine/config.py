@@ -132,6 +132,10 @@ class TrainConfig:
                                      "on (32: the last stage; 16: the last three), at a tenth of --lr, on cached "
                                      "early features; better on camera views the keyframes do not show",
                                      choices=(16, 32))
+    between: int | None = option(None, "--model-preset labeling: also learn from N frames between each two "
+                                 "keyframes of a video at most 15 frames apart, their poses interpolated from the two "
+                                 "(more poses of the person at no labeling cost; better on camera views the "
+                                 "keyframes do not show)", metavar="N")
     flip_test: bool = option(False, "--model-preset labeling: the trained model reads each frame and its mirror "
                              "image and averages the two (twice the analysis time)")
     clip_len: int | None = option(None, "frames per clip, T (default 8)")

@@ -21,6 +21,7 @@ from PyQt6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QSpinBox,
     QWidget,
 )
 
@@ -97,6 +98,14 @@ class ModelBox(QGroupBox):
                                    "reading with its mirror's, at twice the backbone's cost; it helped on camera "
                                    "views the keyframes do not show (docs/real_video.md)")
         form.addRow("Mirror test", self.flip_check)
+        self.between_spin = QSpinBox()
+        self.between_spin.setRange(0, 30)
+        self.between_spin.setSpecialValueText("keyframes only")
+        self.between_spin.setSuffix(" frames between keyframes")
+        self.between_spin.setToolTip("rpan train --between N (labeling model): also learn from N frames between "
+                                     "each two keyframes at most 15 frames apart, their poses interpolated from the "
+                                     "two; it helped on camera views the keyframes do not show (docs/real_video.md)")
+        form.addRow("Also learn from", self.between_spin)
         for combo in (self.preset_combo, self.stride_combo, self.trains_combo):  # long item texts: the
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(24)  # dialog keeps a laptop's width; the open list shows them whole
@@ -113,6 +122,7 @@ class ModelBox(QGroupBox):
         self.stride_combo.currentIndexChanged.connect(lambda _i: self._update_grid())
         self.trains_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.flip_check.toggled.connect(lambda _c: self.changed.emit())
+        self.between_spin.valueChanged.connect(lambda _v: self.changed.emit())
 
     # ------------------------------------------------------------------ state
     def preset(self) -> str | None:
@@ -181,8 +191,10 @@ class ModelBox(QGroupBox):
         self.trains_combo.blockSignals(False)
         labeling = preset == "labeling"
         self.flip_check.setEnabled(labeling)
+        self.between_spin.setEnabled(labeling)
         if not labeling:
             self.flip_check.setChecked(False)
+            self.between_spin.setValue(0)
         minutes = self.minutes_spin.value()
         self.minutes_spin.setMinimum(0.5 if labeling else 0.0)
         if labeling and minutes < 0.5:
@@ -222,4 +234,5 @@ class ModelBox(QGroupBox):
         return dict(model_preset=preset, input_size=parse_input_size(self.input_edit.text()),
                     backbone_stride=self.stride_combo.currentData(), trains=str(self.trains_combo.currentData()),
                     minutes=minutes if minutes > 0 else None,
-                    flip_test=self.flip_check.isEnabled() and self.flip_check.isChecked())
+                    flip_test=self.flip_check.isEnabled() and self.flip_check.isChecked(),
+                    between=self.between_spin.value() if self.between_spin.isEnabled() else 0)

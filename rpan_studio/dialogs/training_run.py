@@ -110,6 +110,7 @@ class TrainingOptions:
     trains: str = "all"  # a TRAINS key
     minutes: float | None = None  # a time budget (the labeling recipe needs one)
     flip_test: bool = False  # the labeling model reads each frame with its mirror image too (--flip-test)
+    between: int = 0  # the labeling model also learns from frames between keyframes, poses interpolated (--between)
 
 
 def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINER) -> list[str]:
@@ -164,6 +165,8 @@ def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINE
             argv += ["--train-trunk", "32"]
         if opts.flip_test:
             argv.append("--flip-test")
+        if opts.between:
+            argv += ["--between", str(int(opts.between))]
         return argv + list(opts.extra_args)
     if opts.trains in ("neck_head", "neck_head_trunk32"):
         raise TrainingError("only the labeling model has a neck between a frozen trunk and the head; choose "
@@ -171,6 +174,9 @@ def train_command(opts: TrainingOptions, trainer: Sequence[str] = DEFAULT_TRAINE
     if opts.flip_test:
         raise TrainingError("reading each frame with its mirror image is an option of the labeling model; "
                             "choose the labeling preset or untick it")
+    if opts.between:
+        raise TrainingError("learning from frames between keyframes is an option of the labeling model; "
+                            "choose the labeling preset or set it to keyframes only")
     if opts.epochs < 1:
         raise TrainingError(f"epochs must be at least 1 (got {opts.epochs}); set a positive number of epochs")
     if opts.stream == "flow" and head_only:

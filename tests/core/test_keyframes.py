@@ -143,15 +143,20 @@ def test_cli_trains_the_labeling_preset(tiny, tmp_path, capsys):
 
     assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--max-steps", "2", "--copies", "2",
                  "--batch", "2", "--input-size", "64x64", "--run-dir", str(tmp_path / "cli"), "--train-trunk", "32",
-                 "--flip-test"]) == 0
+                 "--flip-test", "--between", "1"]) == 0
     out = capsys.readouterr().out
     assert "best checkpoint:" in out and (tmp_path / "cli" / "best.pt").exists()
     cfg = json.loads((tmp_path / "cli" / "config.json").read_text())
     assert cfg["train"]["train_trunk"] == 32 and read_checkpoint(tmp_path / "cli" / "last.pt")[1].config.flip_test
+    assert cfg["train"]["between"] == 1 and "frames between keyframes" in (tmp_path / "cli" / "log.txt").read_text()
     assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--input-size", "60x40"]) != 0
     assert "multiples of 32" in capsys.readouterr().err
     assert main(["train", "--project", str(folder), "--model-preset", "demo", "--train-trunk", "32"]) != 0
     assert "--train-trunk belongs to the few-keyframe recipe" in capsys.readouterr().err
+    assert main(["train", "--project", str(folder), "--model-preset", "demo", "--between", "2"]) != 0
+    assert "--between belongs to the few-keyframe recipe" in capsys.readouterr().err
+    assert main(["train", "--project", str(folder), "--model-preset", "labeling", "--between", "-1"]) != 0
+    assert "--between -1" in capsys.readouterr().err
 
 
 def test_the_labeling_recipe_trains_on_the_device_it_is_given(tiny, tmp_path, capsys):
@@ -265,3 +270,20 @@ def test_the_deep_trunk_stages_can_train_on_cached_early_features(tiny, tmp_path
     n = len(list(now[split - 1].parameters()))
     assert max(moved[:n]) < 1e-2  # float16 rounding only: the block before the split is frozen
     assert max(moved[n:]) > 1e-3  # the stride-32 stage trained
+
+
+def test_frames_between_close_keyframes_train_with_interpolated_poses():
+    from rpan_core.keyframes import interpolated_keyframes
+
+    vis = np.ones(13, bool)
+    hidden = vis.copy()
+    hidden[4] = False
+    a = Keyframe("v", 0, np.zeros((13, 2)), vis, vis)
+    b = Keyframe("v", 10, np.full((13, 2), 20.0), hidden, vis)
+    far = Keyframe("v", 40, np.ones((13, 2)), vis, vis)  # 30 frames after b: too far to interpolate
+    other = Keyframe("w", 5, np.ones((13, 2)), vis, vis)  # another video: never paired with v's keyframes
+    out = interpolated_keyframes([b, far, other, a], between=4)
+    assert [(k.path, k.frame) for k in out] == [("v", 2), ("v", 4), ("v", 6), ("v", 8)]
+    np.testing.assert_allclose(out[1].xy, 8.0)  # 4/10 of the way from 0 to 20
+    assert all(not k.visible[4] and k.visible.sum() == 12 for k in out)  # hidden on either end: hidden between
+    assert interpolated_keyframes([a, b], between=4, max_gap=8) == []

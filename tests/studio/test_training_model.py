@@ -107,12 +107,15 @@ def test_the_labeling_preset_runs_the_keyframes_trainer_with_a_time_budget(qtbot
     assert tc.train_trunk is None and not tc.flip_test
     _pick(box.trains_combo, "neck_head_trunk32")  # the recipe that did best on unseen camera views
     box.flip_check.setChecked(True)
+    assert box.between_spin.isEnabled() and tc.between is None  # keyframes only unless asked
+    box.between_spin.setValue(4)
     tc = _config(train_command(dlg.options(), NOT_RUN))
-    assert (tc.train_trunk, tc.flip_test, tc.freeze_backbone) == (32, True, False)
+    assert (tc.train_trunk, tc.flip_test, tc.freeze_backbone, tc.between) == (32, True, False, 4)
     _pick(box.trains_combo, "head")
     assert _config(train_command(dlg.options(), NOT_RUN)).freeze_backbone
     _pick(box.preset_combo, "demo")  # the mirror test is the labeling model's option
     assert not box.flip_check.isEnabled() and not dlg.options().flip_test
+    assert not box.between_spin.isEnabled() and dlg.options().between == 0
     from dataclasses import replace
 
     from rpan_core.errors import TrainingError
@@ -124,6 +127,8 @@ def test_the_labeling_preset_runs_the_keyframes_trainer_with_a_time_budget(qtbot
         assert "mirror image" in str(exc)
     else:
         raise AssertionError("a mirror test for the demo model was not refused")
+    with pytest.raises(TrainingError, match="frames between keyframes"):
+        train_command(replace(dlg.options(), model_preset="demo", trains="all", between=2), NOT_RUN)
     _pick(box.preset_combo, "labeling")
     box.input_edit.setText("big")
     assert not dlg.start() and "must look like 256x192" in dlg.message
