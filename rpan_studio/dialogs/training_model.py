@@ -123,6 +123,8 @@ class ModelBox(QGroupBox):
         self.trains_combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.flip_check.toggled.connect(lambda _c: self.changed.emit())
         self.between_spin.valueChanged.connect(lambda _v: self.changed.emit())
+        self.between_spin.valueChanged.connect(  # "1 frame", "4 frames"
+            lambda v: self.between_spin.setSuffix(f" frame{'' if v == 1 else 's'} between keyframes"))
 
     # ------------------------------------------------------------------ state
     def preset(self) -> str | None:

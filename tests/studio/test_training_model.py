@@ -108,7 +108,10 @@ def test_the_labeling_preset_runs_the_keyframes_trainer_with_a_time_budget(qtbot
     _pick(box.trains_combo, "neck_head_trunk32")  # the recipe that did best on unseen camera views
     box.flip_check.setChecked(True)
     assert box.between_spin.isEnabled() and tc.between is None  # keyframes only unless asked
+    box.between_spin.setValue(1)
+    assert box.between_spin.text() == "1 frame between keyframes"
     box.between_spin.setValue(4)
+    assert box.between_spin.text() == "4 frames between keyframes"
     tc = _config(train_command(dlg.options(), NOT_RUN))
     assert (tc.train_trunk, tc.flip_test, tc.freeze_backbone, tc.between) == (32, True, False, 4)
     _pick(box.trains_combo, "head")
