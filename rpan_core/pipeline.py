@@ -143,6 +143,18 @@ def frame_blocks(frames: Iterable[np.ndarray], block_sizes: Iterable[int], trans
     return blocks
 
 
+
+def _close_quietly(it: Any) -> None:
+    """Close a producer's source iterator (a decoder generator) on its own thread; a failing close
+    changes nothing for the consumer, who already has the frames or the error."""
+    close = getattr(it, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            pass
+
+
 class FrameBlocks:
     """The iterator :func:`frame_blocks` returns (its decode thread, resize threads and queue)."""
 
@@ -200,12 +212,7 @@ class FrameBlocks:
         except BaseException as exc:  # handed to the consumer, raised there
             self._put(exc)
         finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    pass
+            _close_quietly(it)
 
     def __iter__(self) -> "FrameBlocks":
         return self
@@ -277,12 +284,7 @@ def prefetch(items: Iterable[Any], depth: int = 4, name: str = "analysis-prefetc
         except BaseException as exc:  # raised in the caller
             put(exc)
         finally:
-            close = getattr(it, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:
-                    pass
+            _close_quietly(it)
 
     t = threading.Thread(target=work, daemon=True, name=name)
     t.start()
