@@ -76,7 +76,6 @@ def test_newcomer_demo_real_video_card_label_train_reanalyze(qtbot, tmp_path, mo
     qtbot.waitUntil(lambda: w.project is not None and w.project.folder.parent == tmp_path / "scratch"
                     and w.analysis is not None and w.view.frame_index == 0, timeout=60000)
     assert "Demo model trained on synthetic figures" in w.banner.text() and w.banner.isVisible()
-    w.grab().save("/tmp/day_newcomer_real_video.png")
     # 3. the model's card
     w.activateWindow()
     qtbot.waitUntil(lambda: w.isActiveWindow(), timeout=3000)
@@ -121,6 +120,5 @@ def test_newcomer_demo_real_video_card_label_train_reanalyze(qtbot, tmp_path, mo
     w.show_model_card()
     text = w.model_card_dialog.text()
     assert "Trained on: real video" in text and "Labeled frames: 1" in text
-    w.grab().save("/tmp/day_newcomer_after_training.png")
     dlg.close()
     w.close()

@@ -117,7 +117,6 @@ def test_draws_labels_and_prediction_with_styles(h) -> None:
     h.editor.select(0)
     h.vb.setRange(xRange=(0, WIDTH), yRange=(0, HEIGHT), padding=0)
     h.qtbot.wait(50)
-    h.view.grab().save("/tmp/pose_editor.png")
 
 
 def test_drag_is_one_undo_step_and_undo_redo(h) -> None:

@@ -65,14 +65,12 @@ def test_the_demo_model_on_a_real_video_gets_a_banner_and_no_caption(qtbot, tmp_
     # the action plot follows the same rule: no class curves, a note instead
     assert w.action_plot.curves == [] and w.action_plot.note.isVisible()
     assert "withheld" in w.action_plot.note.toPlainText()
-    w.grab().save("/tmp/day_banner_after.png")
     _activate(qtbot, w)
     qtbot.keyClick(w.view, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)  # Model > Model card
     qtbot.waitUntil(lambda: getattr(w, "model_card_dialog", None) is not None, timeout=3000)
     text = w.model_card_dialog.text()
     assert "synthetic figures" in text and "Labeled frames: 10800" in text and "320x240" in text
     assert "not estimates" in text
-    w.model_card_dialog.grab().save("/tmp/day_model_card.png")
     w.model_card_dialog.close()
     # the same model on a synthetic clip: no banner, the caption names the action
     mark_synthetic(tmp_path / "clip")
@@ -173,7 +171,6 @@ def test_a_new_project_clears_the_old_timeline(qtbot, studio, monkeypatch):  # n
     assert w.project is not None and w.project.folder.name == "fresh" and w.video_list.count() == 0
     assert len(w.seekbar.states) == 0 and w.spin.maximum() == 0 and w.view.frame_index is None
     assert not w.action_plot.curves
-    w.grab().save("/tmp/day_new_project_after.png")
 
 
 def test_the_analysis_progress_bar_is_readable_with_time_left(qtbot, studio):  # noqa: F811
@@ -200,7 +197,6 @@ def test_the_analysis_progress_bar_is_readable_with_time_left(qtbot, studio):  #
     text = w.progress.text()
     assert "analyzing" in text and "25%" in text and "left" in text
     assert w.progress.width() >= 420
-    w.statusBar().grab().save("/tmp/day_progress_after.png")
     gate.set()
     w.wait_tasks()
 

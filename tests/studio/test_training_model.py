@@ -64,7 +64,6 @@ def test_a_paper_preset_with_frozen_stages_input_size_and_resolution(qtbot, make
     tc = _config(train_command(dlg.options(), NOT_RUN))
     assert tc.freeze_backbone and tc.freeze_stages is None
     dlg.resize(1300, 700)
-    dlg.grab().save("/tmp/shots/day/train_dialog_paper_preset.png")
 
 
 def test_from_a_checkpoint_its_own_model_head_only(qtbot, make_project, tmp_path):
