@@ -11,7 +11,8 @@ pytest-qt's) makes it deterministic.
 from __future__ import annotations
 
 import gc
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -20,3 +21,12 @@ import pytest
 def _collect_garbage_after_each_test() -> Iterator[None]:
     yield
     gc.collect()
+
+
+def three_person_project(folder: Path, n_frames: int, size: tuple[int, int]) -> tuple[Any, int]:
+    """The studio's several-persons tests' scene: a one-video synthetic project of three persons
+    (``rpan_core.synth``, seed 5), and that video's id."""
+    from rpan_core.synth import make_project
+
+    project = make_project(folder, 1, seed=5, n_frames=n_frames, size=size, progress=False, workers=1, persons=3)
+    return project, project.videos()[0].id

@@ -19,6 +19,7 @@ from rpan_core.geometry import Window, input_to_cells
 from rpan_studio.app import make_app
 from rpan_studio.main_window import MainWindow
 from rpan_studio.person_commands import person_colour
+from tests.studio.conftest import three_person_project
 
 N_FRAMES, SIZE = 8, (120, 160)
 IN_SIZE, GRID = (64, 48), (8, 6)
@@ -51,12 +52,8 @@ def fake_person_analysis(truth: np.ndarray, boxes: np.ndarray, person: int, n_cl
 
 @pytest.fixture
 def scene(qtbot, tmp_path):
-    from rpan_core.synth import make_project
-
     make_app()
-    project = make_project(tmp_path / "three", 1, seed=5, n_frames=N_FRAMES, size=SIZE, progress=False, workers=1,
-                           persons=3)
-    vid = project.videos()[0].id
+    project, vid = three_person_project(tmp_path / "three", N_FRAMES, SIZE)
     truth = {p.id: np.asarray(project.video_labels(vid, person=p.id).xy, np.float64) for p in project.persons(vid)}
     calls: list[dict] = []
 
@@ -218,15 +215,12 @@ def test_ctrl_r_with_the_core_per_person_analysis_and_the_demo_model(qtbot, tmp_
     """The real path: rpan_core's per-person analysis of the shipped demo model, run by Ctrl+R in the worker."""
     pytest.importorskip("rpan_core.person_analysis")
     from rpan_core.demo import demo_checkpoint_path
-    from rpan_core.synth import make_project
 
     make_app()
     ck = demo_checkpoint_path()
     if not ck.is_file():
         pytest.skip("the shipped demo checkpoint is not in this checkout")
-    project = make_project(tmp_path / "three", 1, seed=5, n_frames=N_FRAMES, size=SIZE, progress=False, workers=1,
-                           persons=3)
-    vid = project.videos()[0].id
+    project, vid = three_person_project(tmp_path / "three", N_FRAMES, SIZE)
     w = MainWindow(project, checkpoint=ck, auto_analyze=False,
                    settings=QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     w.quiet = True

@@ -19,18 +19,15 @@ from rpan_studio.state import StudioState
 from rpan_studio.views.persons_frame import PersonsFrames
 from rpan_studio.views.persons_layer import PersonsLayer
 from rpan_studio.views.video_view import VideoView
+from tests.studio.conftest import three_person_project
 
 N_FRAMES, SIZE, FRAME = 8, (120, 160), 3
 
 
 @pytest.fixture
 def three(qtbot, tmp_path):
-    from rpan_core.synth import make_project
-
     make_app()
-    project = make_project(tmp_path / "three", 1, seed=5, n_frames=N_FRAMES, size=SIZE, progress=False, workers=1,
-                           persons=3)
-    vid = project.videos()[0].id
+    project, vid = three_person_project(tmp_path / "three", N_FRAMES, SIZE)
     view = VideoView()
     qtbot.addWidget(view)
     view.resize(640, 520)
